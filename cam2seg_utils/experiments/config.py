@@ -1,0 +1,203 @@
+"""The one configuration object of an experiment run (data, fine-tuning, the grid).
+
+:class:`ExperimentConfig` is a plain dataclass so that it can be written to / read from YAML or
+JSON (``to_dict`` / ``from_dict`` / ``from_file``) and recorded verbatim in the run summary.
+Named presets live in :mod:`cam2seg_utils.profiles`.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+PAPER_CAMS = ("gradcam", "gradcam++", "ablationcam", "scorecam", "randomcam")
+SLOW_CAMS = ("ablationcam", "scorecam")
+PAPER_MODELS = ("resnet50", "mobilenetv2_100", "efficientnet_b0", "vit_base_patch16_224",
+                "swin_base_patch4_window7_224")
+PROMPT_VARIANTS = ("box", "box+points", "points")
+SETTINGS = ("zero-shot", "fine-tuned")
+
+# Fields that change how a run executes but never what it computes; they are left out of the
+# grid's config fingerprint so that e.g. resuming on another device or with progress bars off is
+# still a resume of the same experiment.
+RUNTIME_FIELDS = frozenset({"device", "progress", "num_workers", "output_dir", "cache_dir",
+                            "checkpoint_dir", "name", "description"})
+
+
+@dataclass
+class ExperimentConfig:
+    """Everything that defines one experiment.
+
+    Data: ``dataset`` is ``"synthetic"`` (generated under ``data_root`` by ``generate-data``) or
+    ``"isic"`` (the official ISIC 2017 layout under ``data_root``). ``test_holdout_fraction`` set
+    (not ``None``) means the folder only has a training split: a stratified hold-out of that
+    fraction of ``train_split`` becomes the test set (seeded by ``seed``), and fine-tuning only
+    sees the rest.
+
+    Grid: for each test image (first ``max_images``) × setting × model × CAM × prompt parameters
+    (the Cartesian product of ``percentile`` × ``num_points`` × ``amplification``) × prompt
+    variant. ``slow_cams`` (ScoreCAM / AblationCAM, ~40 s per image per model on a CPU) only run on
+    the first ``slow_cams_max_images`` images (``None`` = all).
+    """
+
+    name: str = "custom"
+    description: str = ""
+    # --- data --------------------------------------------------------------------------------
+    dataset: str = "synthetic"                # "synthetic" | "isic"
+    data_root: str = "data/synthetic"
+    train_split: str = "Training"
+    test_split: str = "Test"
+    test_holdout_fraction: float | None = None
+    val_fraction: float = 0.2
+    synthetic_train_images: int = 40
+    synthetic_test_images: int = 20
+    synthetic_size_range: tuple[int, int] = (160, 256)
+    synthetic_melanoma_fraction: float = 0.3
+    download_splits: tuple[str, ...] = ("Training", "Validation", "Test")
+    max_images: int | None = None
+    # --- models ------------------------------------------------------------------------------
+    models: list[str] = field(default_factory=lambda: ["tf_efficientnet_lite0"])
+    zero_shot_weights: str = "embedded"       # "imagenet" | "embedded"
+    finetune_init_weights: str = "embedded"   # weights fine-tuning starts from
+    finetuned_checkpoints: dict[str, str] = field(default_factory=dict)  # model -> path override
+    # --- fine-tuning (paper: <= 500 epochs, patience 20) --------------------------------------
+    epochs: int = 500
+    patience: int = 20
+    batch_size: int = 16
+    lr: float = 1e-4
+    weight_decay: float = 1e-2
+    finetune_input_size: int | None = None    # None = the classifier's own input size
+    monitor: str = "val_loss"                 # early-stopping metric
+    amp: bool = True                          # autocast + GradScaler, CUDA only
+    num_workers: int = 0
+    # --- grid --------------------------------------------------------------------------------
+    settings: list[str] = field(default_factory=lambda: list(SETTINGS))
+    cams: list[str] = field(default_factory=lambda: list(PAPER_CAMS))
+    slow_cams: list[str] = field(default_factory=lambda: list(SLOW_CAMS))
+    slow_cams_max_images: int | None = None
+    cam_batch_size: int = 32
+    segmenter: str = "litemedsam"
+    segmenter_checkpoint: str | None = None
+    prompt_variants: list[str] = field(default_factory=lambda: list(PROMPT_VARIANTS))
+    percentile: list[float] = field(default_factory=lambda: [95.0])
+    num_points: list[int] = field(default_factory=lambda: [5])
+    amplification: list[float] = field(default_factory=lambda: [4.0])
+    cam_mask_rows: bool = True                # Table 1 rows (step-7 mask vs ground truth)
+    gt_baselines: list[str] = field(default_factory=lambda: ["gt-box", "gt-point"])
+    # --- run ---------------------------------------------------------------------------------
+    seed: int = 0
+    device: str = "cpu"
+    output_dir: str = "results/custom"
+    cache_dir: str | None = None              # None = <output_dir>/../heatmap_cache
+    checkpoint_dir: str = "checkpoints/custom"
+    progress: bool = True
+
+    # ------------------------------------------------------------------------------------------
+    def __post_init__(self) -> None:
+        for name in ("percentile", "amplification"):
+            v = getattr(self, name)
+            setattr(self, name, [float(x) for x in (v if isinstance(v, (list, tuple)) else [v])])
+        v = self.num_points
+        self.num_points = [int(x) for x in (v if isinstance(v, (list, tuple)) else [v])]
+        for name in ("models", "settings", "cams", "slow_cams", "prompt_variants", "gt_baselines"):
+            v = getattr(self, name)
+            setattr(self, name, [v] if isinstance(v, str) else list(v))
+        self.synthetic_size_range = tuple(int(x) for x in self.synthetic_size_range)  # type: ignore
+        self.download_splits = tuple(self.download_splits)
+        self.validate()
+
+    def validate(self) -> None:
+        """Raise ``ValueError`` naming the field for values that cannot work."""
+        if self.dataset not in ("synthetic", "isic"):
+            raise ValueError(f"dataset must be 'synthetic' or 'isic', got {self.dataset!r}")
+        bad = [s for s in self.settings if s not in SETTINGS]
+        if bad:
+            raise ValueError(f"settings {bad} unknown; choose from {SETTINGS}")
+        bad = [v for v in self.prompt_variants if v not in PROMPT_VARIANTS]
+        if bad:
+            raise ValueError(f"prompt_variants {bad} unknown; choose from {PROMPT_VARIANTS}")
+        bad = [g for g in self.gt_baselines if g not in ("gt-box", "gt-point")]
+        if bad:
+            raise ValueError(f"gt_baselines {bad} unknown; choose from ('gt-box', 'gt-point')")
+        for p in self.percentile:
+            if not 0.0 <= p <= 100.0:
+                raise ValueError(f"percentile {p} outside [0, 100]")
+        for n in self.num_points:
+            if n < 1:
+                raise ValueError(f"num_points must be >= 1, got {n}")
+        if self.test_holdout_fraction is not None and not 0 < self.test_holdout_fraction < 1:
+            raise ValueError(f"test_holdout_fraction must be in (0, 1), got {self.test_holdout_fraction}")
+        if not 0 < self.val_fraction < 1:
+            raise ValueError(f"val_fraction must be in (0, 1), got {self.val_fraction}")
+        if self.epochs < 1 or self.patience < 1:
+            raise ValueError("epochs and patience must be >= 1")
+
+    # ------------------------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["synthetic_size_range"] = list(self.synthetic_size_range)
+        d["download_splits"] = list(self.download_splits)
+        return d
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "ExperimentConfig":
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"unknown config field(s) {unknown}; known: {sorted(known)}")
+        return cls(**dict(data))
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> "ExperimentConfig":
+        return cls.from_dict(load_config_file(path))
+
+    def replace(self, **overrides: Any) -> "ExperimentConfig":
+        """A copy with ``overrides`` applied (unknown names raise ``ValueError``)."""
+        d = self.to_dict()
+        d.update(overrides)
+        return ExperimentConfig.from_dict(d)
+
+    def fingerprint(self) -> str:
+        """SHA-256 of the fields that determine the grid's results (runtime fields excluded)."""
+        d = {k: v for k, v in self.to_dict().items() if k not in RUNTIME_FIELDS}
+        return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()
+
+    # --- derived paths --------------------------------------------------------------------------
+    def finetuned_checkpoint(self, model: str) -> Path:
+        """Best fine-tuned checkpoint of ``model`` (``<checkpoint_dir>/<model>/best.pt`` unless
+        ``finetuned_checkpoints`` overrides it)."""
+        if model in self.finetuned_checkpoints:
+            return Path(self.finetuned_checkpoints[model])
+        return Path(self.checkpoint_dir) / model / "best.pt"
+
+    def heatmap_cache_dir(self) -> Path:
+        if self.cache_dir:
+            return Path(self.cache_dir)
+        return Path(self.output_dir).parent / "heatmap_cache"
+
+
+def load_config_file(path: str | Path) -> dict[str, Any]:
+    """Read a YAML (``.yml``/``.yaml``) or JSON config file into a dict."""
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"config file {p} does not exist")
+    text = p.read_text(encoding="utf-8")
+    try:
+        if p.suffix.lower() in (".yml", ".yaml"):
+            import yaml
+
+            data = yaml.safe_load(text) or {}
+        else:
+            data = json.loads(text)
+    except Exception as exc:  # noqa: BLE001 - re-raised with the file name
+        raise ValueError(f"config file {p} could not be parsed: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ValueError(f"config file {p} must hold a mapping of field: value, got {type(data).__name__}")
+    return data
+
+
+__all__ = ["ExperimentConfig", "load_config_file", "PAPER_CAMS", "SLOW_CAMS", "PAPER_MODELS",
+           "PROMPT_VARIANTS", "SETTINGS"]
