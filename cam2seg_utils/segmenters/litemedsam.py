@@ -33,6 +33,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .base import (
+    CheckpointNotFoundError,
     ImageEmbedding,
     Segmenter,
     as_rgb_uint8,
@@ -135,8 +136,6 @@ def build_litemedsam(checkpoint: Optional[str] = None, device: str | torch.devic
     ``checkpoint`` may be a bare state dict or a training checkpoint with a ``"model"`` key
     (as written by ``medsam-lite-train``); it is loaded with ``weights_only=True``, strictly.
     """
-    from .base import CheckpointNotFoundError
-
     path = shipped_checkpoint_path() if checkpoint is None else str(checkpoint)
     if not Path(path).is_file():
         raise CheckpointNotFoundError(
