@@ -12,7 +12,8 @@ official ``*_superpixels.png`` files are ignored.
 
 Conventions: ``Sample.image`` is ``uint8 (H, W, 3)`` RGB at the file's own size (sizes vary:
 never assume square or fixed size); ``Sample.mask`` is ``bool (H, W)`` at the same size, row =
-y, column = x. Nothing is resized unless ``max_side`` is given.
+y, column = x. Nothing is resized unless ``max_side`` is given. EXIF orientation tags are not
+applied: the masks are aligned with the stored pixel grid.
 
 Bad input, decided per case (every error is a :class:`DataError` naming the file and problem):
 
@@ -168,7 +169,8 @@ def read_labels(csv_path: str | Path) -> pd.DataFrame:
         vals = pd.to_numeric(out[col], errors="coerce")
         bad = out.index[~vals.isin([0, 1])].tolist()
         if bad:
-            raise DataError(f"{csv_path}: column {col!r} must be 0 or 1; bad rows for {_short_list(bad)}", path=csv_path)
+            raise DataError(f"{csv_path}: column {col!r} must be 0 or 1; bad rows for {_short_list(bad)}",
+                            path=csv_path)
         out[col] = vals.astype(np.int64)
     return out
 
@@ -302,9 +304,11 @@ class ISICDataset:
         self.max_side = None if max_side is None else int(max_side)
         self.data_dir, self.mask_dir, self.csv_path = split_paths(self.root, self.split)
         if not self.data_dir.is_dir():
-            raise DataError(f"{self.data_dir}: image folder not found (split {self.split} under {self.root})", path=self.data_dir)
+            raise DataError(f"{self.data_dir}: image folder not found (split {self.split} under {self.root})",
+                            path=self.data_dir)
         if not self.mask_dir.is_dir():
-            raise DataError(f"{self.mask_dir}: mask folder not found (split {self.split} under {self.root})", path=self.mask_dir)
+            raise DataError(f"{self.mask_dir}: mask folder not found (split {self.split} under {self.root})",
+                            path=self.mask_dir)
         all_labels = read_labels(self.csv_path)
 
         self._image_paths: dict[str, Path] = {}
@@ -318,7 +322,8 @@ class ISICDataset:
                 dup_files.append(p.name)
             self._image_paths[p.stem] = p
         if dup_files:
-            raise DataError(f"{self.data_dir}: several files for the same image id: {_short_list(dup_files)}", path=self.data_dir)
+            raise DataError(f"{self.data_dir}: several files for the same image id: {_short_list(dup_files)}",
+                            path=self.data_dir)
 
         csv_ids = set(all_labels.index)
         file_ids = set(self._image_paths)

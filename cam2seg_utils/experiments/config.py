@@ -82,9 +82,10 @@ class ExperimentConfig:
     segmenter: str = "litemedsam"
     segmenter_checkpoint: str | None = None
     prompt_variants: list[str] = field(default_factory=lambda: list(PROMPT_VARIANTS))
-    percentile: list[float] = field(default_factory=lambda: [95.0])
-    num_points: list[int] = field(default_factory=lambda: [5])
-    amplification: list[float] = field(default_factory=lambda: [4.0])
+    # defaults = cam2seg_utils.prompts.PromptParams defaults (percentile 90, 3 points, amp. 2)
+    percentile: list[float] = field(default_factory=lambda: [90.0])
+    num_points: list[int] = field(default_factory=lambda: [3])
+    amplification: list[float] = field(default_factory=lambda: [2.0])
     cam_mask_rows: bool = True                # Table 1 rows (step-7 mask vs ground truth)
     gt_baselines: list[str] = field(default_factory=lambda: ["gt-box", "gt-point"])
     # --- run ---------------------------------------------------------------------------------

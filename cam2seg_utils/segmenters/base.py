@@ -62,7 +62,8 @@ class SegmentationResult:
     """One decoded mask.
 
     mask: ``(H, W)`` bool at the original image size, ``sigmoid(logits) > 0.5``.
-    predicted_iou: the decoder's IoU-head estimate for this mask.
+    predicted_iou: the decoder's IoU-head estimate for this mask (a regression output: it can
+        fall slightly outside ``[0, 1]``).
     low_res_logits: ``(256, 256)`` float32 decoder logits on the model canvas (padded frame);
         pass them back as ``mask_input`` to refine with a mask prompt.
     """
@@ -193,7 +194,8 @@ class Segmenter(ABC):
         Args:
             image: ``(H, W, 3)`` uint8 RGB (or ``(H, W)`` grayscale uint8, stacked to 3 channels).
         Returns:
-            :class:`ImageEmbedding` with ``features`` ``(1, 256, 64, 64)`` on :attr:`device`.
+            :class:`ImageEmbedding` with ``features`` ``(1, 256, 64, 64)`` float32 on :attr:`device`
+            (computed under ``torch.inference_mode``: an inference tensor, not for autograd).
         """
         image = as_rgb_uint8(image)
         original_size = (int(image.shape[0]), int(image.shape[1]))
@@ -222,15 +224,18 @@ class Segmenter(ABC):
         Args:
             embedding: from :meth:`embed` of this segmenter.
             box: ``(4,)`` ``[x_min, y_min, x_max, y_max]`` original pixels (x = column), or None.
-            points: ``(N, 2)`` ``(x, y)`` original pixels, or None.
+            points: ``(N, 2)`` ``(x, y)`` original pixels (a single ``(2,)`` point is accepted), or None.
             point_labels: ``(N,)`` int, 1 = foreground, 0 = background; None means all 1.
             mask_input: optional extension: ``(256, 256)`` low-res logits (e.g. a previous
                 :attr:`SegmentationResult.low_res_logits`) used as a dense mask prompt.
         At least one of ``box``, ``points`` or ``mask_input`` is required.
         """
         boxes = None if box is None else np.asarray(box, dtype=np.float64).reshape(1, -1)
-        pts = None if points is None else np.asarray(points, dtype=np.float64)[None]
-        labels = None if point_labels is None else np.asarray(point_labels)[None]
+        pts = None if points is None else np.asarray(points, dtype=np.float64)
+        if pts is not None and pts.shape == (2,):  # a single (x, y) point
+            pts = pts.reshape(1, 2)
+        pts = None if pts is None else pts[None]
+        labels = None if point_labels is None else np.asarray(point_labels).reshape(-1)[None]
         masks = None if mask_input is None else np.asarray(mask_input, dtype=np.float32)[None]
         return self.segment_batch(embedding, boxes, pts, labels, mask_input=masks)[0]
 

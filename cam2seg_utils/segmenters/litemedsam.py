@@ -69,7 +69,7 @@ def preprocess_litemedsam(image: np.ndarray, size: int = LITEMEDSAM_SIZE) -> Tup
     image = as_rgb_uint8(image)
     h0, w0 = image.shape[:2]
     h, w = longest_side_shape(h0, w0, size)
-    x = torch.from_numpy(image).permute(2, 0, 1)[None].float()
+    x = torch.tensor(image).permute(2, 0, 1)[None].float()
     if (h, w) != (h0, w0):
         mode = "area" if (h <= h0 and w <= w0) else "bilinear"
         kwargs = {} if mode == "area" else {"align_corners": False}

@@ -1,0 +1,620 @@
+"""Glue between the book's notebooks and the experiment API (kept out of the notebooks so that
+they stay thin and the same code runs on Colab, locally and in a SLURM array).
+
+Notebook parameters (papermill) -> :class:`~cam2seg_utils.experiments.config.ExperimentConfig`
+via :func:`config_from_parameters`; :func:`ensure_finetuned` / :func:`ensure_grid` run the
+resumable experiment steps (the first notebook that needs a result computes it, the next ones
+read it back); :func:`provenance` shows the provenance box of a results page.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from . import viz
+
+#: notebook parameter -> ExperimentConfig field (``None`` = take the profile's value)
+PARAMETER_FIELDS: dict[str, str] = {
+    "dataset": "dataset", "data_root": "data_root", "device": "device", "models": "models",
+    "cams": "cams", "n_images": "max_images", "percentile": "percentile", "num_points": "num_points",
+    "amplification": "amplification", "epochs": "epochs", "patience": "patience", "seed": "seed",
+    "output_dir": "output_dir",
+}
+
+
+def config_from_parameters(profile: str, **params: Any):
+    """The profile's config with every non-``None`` notebook parameter applied.
+
+    ``n_images`` sets ``max_images``; scalar ``percentile`` / ``num_points`` / ``amplification``
+    become one-element lists. Unknown parameters raise ``KeyError`` listing the known ones."""
+    from .profiles import get_profile
+
+    unknown = sorted(set(params) - set(PARAMETER_FIELDS))
+    if unknown:
+        raise KeyError(f"unknown notebook parameter(s) {unknown}; known: {sorted(PARAMETER_FIELDS)}")
+    overrides = {PARAMETER_FIELDS[k]: v for k, v in params.items() if v is not None}
+    for key in ("percentile", "num_points", "amplification", "models", "cams"):
+        if key in overrides and not isinstance(overrides[key], (list, tuple)):
+            overrides[key] = [overrides[key]]
+    return get_profile(profile, **overrides)
+
+
+def dataset_label(config) -> str:
+    """``"synthetic (data/synthetic)"`` or ``"ISIC 2017 (<root>)"``."""
+    name = "synthetic" if config.dataset == "synthetic" else "ISIC 2017"
+    return f"{name} ({config.data_root})"
+
+
+def weights_map(config, setting: str | None = None) -> dict[str, str]:
+    """Classifier -> weight source(s) of ``config`` (zero-shot and/or fine-tuned checkpoint)."""
+    out = {}
+    for m in config.models:
+        parts = []
+        if setting in (None, "zero-shot") and "zero-shot" in config.settings:
+            parts.append(f"zero-shot: {config.zero_shot_weights}")
+        if setting in (None, "fine-tuned") and "fine-tuned" in config.settings:
+            parts.append(f"fine-tuned: {config.finetuned_checkpoint(m)}")
+        out[m] = "; ".join(parts) or config.zero_shot_weights
+    return out
+
+
+def provenance(config, n_images: int, wall_time_s: float | None = None, **extra: Any) -> str:
+    """Display (and return) the provenance box of a results page for ``config``."""
+    params = {"percentile": config.percentile, "num_points": config.num_points,
+              "amplification": config.amplification, "cams": config.cams,
+              "prompt variants": config.prompt_variants, "seed": config.seed,
+              "epochs": config.epochs, "patience": config.patience, "device": config.device}
+    params.update(extra)
+    return viz.display_provenance(
+        profile=config.name, dataset=dataset_label(config), n_images=n_images,
+        models=weights_map(config), segmenter=config.segmenter,
+        checkpoint=config.segmenter_checkpoint or "default checkpoint of the segmenter",
+        parameters=params, wall_time_s=wall_time_s, synthetic=config.dataset == "synthetic")
+
+
+class Stopwatch:
+    """``with Stopwatch() as sw: ...``; ``sw.seconds`` afterwards."""
+
+    def __enter__(self) -> "Stopwatch":
+        self._t0 = time.perf_counter()
+        self.seconds = 0.0
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.seconds = time.perf_counter() - self._t0
+
+
+def ci_table(df: pd.DataFrame, keys: list[str], metrics: tuple[str, ...] = ("iou", "dice"),
+             n_boot: int = 2000, seed: int = 0) -> pd.DataFrame:
+    """Per group of ``keys``: ``n``, and for each metric the mean with its 95 % percentile
+    bootstrap CI (``<m>``, ``<m>_ci_low``, ``<m>_ci_high``) and a formatted ``<m> [95% CI]``."""
+    from .experiments.stats import bootstrap_ci
+    from .seeding import stable_seed
+
+    rows = []
+    for key, grp in df.groupby(keys, sort=True):
+        key = key if isinstance(key, tuple) else (key,)
+        row: dict[str, Any] = dict(zip(keys, key))
+        row["n"] = len(grp)
+        for m in metrics:
+            r = bootstrap_ci(grp[m].to_numpy(), n_boot=n_boot,
+                             rng=np.random.default_rng(stable_seed(seed, m, *key)))
+            row[m], row[f"{m}_ci_low"], row[f"{m}_ci_high"] = r.mean, r.low, r.high
+            row[f"{m} [95% CI]"] = viz.format_ci(r.mean, r.low, r.high)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+# ------------------------------------------------------------------------------ running
+def local_isic_root() -> Path | None:
+    """The real ISIC 2017 folder beside the checkout (``../shared/isic2017`` relative to the
+    working directory, or ``CAM2SEG_ISIC_ROOT``), or ``None`` when absent."""
+    import os
+
+    env = os.environ.get("CAM2SEG_ISIC_ROOT")
+    root = Path(env) if env else Path.cwd().parent / "shared" / "isic2017"
+    return root if (root / "ISIC-2017_Training_Data").is_dir() else None
+
+
+def ensure_data(config):
+    """Make sure the images of ``config`` exist (synthetic data is generated, idempotently) and
+    return its :class:`~cam2seg_utils.experiments.datasets.DataSplits`."""
+    from .experiments.datasets import resolve_splits
+
+    if config.dataset == "synthetic":
+        from .data.synthetic import generate_synthetic
+
+        common = dict(melanoma_fraction=config.synthetic_melanoma_fraction,
+                      size_range=tuple(config.synthetic_size_range))
+        generate_synthetic(config.data_root, n_images=config.synthetic_train_images, seed=config.seed,
+                           split=config.train_split, **common)
+        if config.test_holdout_fraction is None:
+            generate_synthetic(config.data_root, n_images=config.synthetic_test_images, seed=config.seed + 1,
+                               split=config.test_split, **common)
+    elif not Path(config.data_root).is_dir():
+        raise FileNotFoundError(f"ISIC 2017 folder {config.data_root} not found (profile {config.name!r}); "
+                                "download it with `python -m cam2seg_utils download` or set data_root")
+    return resolve_splits(config)
+
+
+def ensure_finetuned(config) -> pd.DataFrame:
+    """Fine-tune (resumable: finished models are read back) and evaluate every model of
+    ``config``; the classification table of :func:`~cam2seg_utils.experiments.finetune.run_finetune`."""
+    from .experiments.finetune import run_finetune
+
+    ensure_data(config)
+    return run_finetune(config, resume=True, evaluate=True)
+
+
+def ensure_grid(config) -> pd.DataFrame:
+    """The grid table of ``config``: computed on first use (after fine-tuning when the config has
+    the fine-tuned setting), resumed or read back afterwards."""
+    from .experiments.grid import run_grid
+
+    ensure_data(config)
+    if "fine-tuned" in config.settings:
+        missing = [m for m in config.models if not config.finetuned_checkpoint(m).is_file()]
+        if missing:
+            ensure_finetuned(config)
+    return run_grid(config, resume=True).table
+
+
+def training_history(config) -> pd.DataFrame:
+    """Per-epoch fine-tuning history of every model (``<checkpoint_dir>/<model>/history.csv``)."""
+    frames = []
+    for m in config.models:
+        p = config.finetuned_checkpoint(m).parent / "history.csv"
+        if p.is_file():
+            frames.append(pd.read_csv(p).assign(model=m))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+# ------------------------------------------------------------------------------ selecting rows
+def ok(grid: pd.DataFrame) -> pd.DataFrame:
+    return grid[grid["error"].isna()] if "error" in grid.columns else grid
+
+
+def n_test_images(grid: pd.DataFrame) -> int:
+    return int(grid["image_id"].nunique()) if len(grid) else 0
+
+
+def single_params(config) -> dict[str, float]:
+    """The first value of each swept prompt parameter (the one the book's tables show)."""
+    return {"percentile": config.percentile[0], "num_points": config.num_points[0],
+            "amplification": config.amplification[0]}
+
+
+def main_variant(config) -> str:
+    """The prompt variant the book shows: ``box+points`` (Algorithm 1's output) when computed."""
+    for v in ("box+points", "box", "points"):
+        if v in config.prompt_variants:
+            return v
+    raise ValueError(f"config {config.name!r} has no segmentation prompt variant: {config.prompt_variants}")
+
+
+def cam_rows(grid: pd.DataFrame, prompt_variant: str) -> pd.DataFrame:
+    """Error-free CAM rows (zero-shot / fine-tuned) of one prompt variant."""
+    g = ok(grid)
+    return g[g["setting"].isin(["zero-shot", "fine-tuned"]) & (g["prompt_variant"] == prompt_variant)]
+
+
+def gt_rows(grid: pd.DataFrame) -> pd.DataFrame:
+    g = ok(grid)
+    return g[g["setting"].isin(["gt-box", "gt-point"])]
+
+
+def best_rows(grid: pd.DataFrame, prompt_variant: str, config) -> pd.DataFrame:
+    """Best-CAM-per-image rows, both selections (column ``selection``), with a ``selection_key``
+    column (``"oracle"`` | ``"predicted-iou"``)."""
+    from .experiments import summary
+
+    if cam_rows(grid, prompt_variant).empty:
+        return pd.DataFrame(columns=[*grid.columns, "selection", "selection_key"])
+    parts = []
+    for key in summary.SELECTIONS:
+        b = summary.best_per_image(grid, prompt_variant, key, **single_params(config))
+        parts.append(b.assign(selection_key=key))
+    return pd.concat(parts, ignore_index=True)
+
+
+# ------------------------------------------------------------------------------ tests & tables
+def _paired(a: pd.Series, b: pd.Series) -> dict[str, Any]:
+    from .experiments.stats import paired_test
+
+    common = a.index.intersection(b.index).sort_values()
+    t = paired_test(a.loc[common].to_numpy(), b.loc[common].to_numpy())
+    return {"n pairs": t.n, "mean A": t.mean_a, "mean B": t.mean_b, "mean A-B": t.mean_diff,
+            "Wilcoxon p": t.p_value}
+
+
+def paired_vs_reference(rows: pd.DataFrame, reference_cam: str = "randomcam", metric: str = "iou") -> pd.DataFrame:
+    """Each CAM (A) against ``reference_cam`` (B) per setting × model: paired Wilcoxon test on
+    the per-image ``metric``."""
+    out = []
+    if rows.empty or reference_cam not in set(rows["cam"]):
+        return pd.DataFrame([{"note": f"{reference_cam} not in this grid: no reference to compare with"}])
+    for (setting, model), grp in rows.groupby(["setting", "model"], sort=True):
+        ref = grp[grp["cam"] == reference_cam].set_index("image_id")[metric]
+        for cam, g2 in grp[grp["cam"] != reference_cam].groupby("cam", sort=True):
+            out.append({"setting": setting, "model": model, "A": cam, "B": reference_cam,
+                        **_paired(g2.set_index("image_id")[metric], ref)})
+    return pd.DataFrame(out)
+
+
+def best_pair_table(individual: pd.DataFrame) -> pd.DataFrame:
+    """Our best (model, CAM) pair per setting beside the paper's Fig. 5 text values."""
+    from . import paper
+
+    rows = []
+    for setting, grp in individual.groupby("setting", sort=True):
+        top = grp.sort_values("iou", ascending=False).iloc[0]
+        pm, pc, pv = paper.FIG5_BEST.get(setting, (None, None, float("nan")))
+        rows.append({"setting": setting, "ours: model": top["model"], "ours: CAM": top["cam"],
+                     "ours: mean IoU": top["iou"], "paper: model": pm, "paper: CAM": pc,
+                     "paper: mean IoU": pv, "source": "Sec. 5 text (Fig. 5)"})
+    return pd.DataFrame(rows)
+
+
+def prompt_variant_table(grid: pd.DataFrame, reference: str = "box+points") -> pd.DataFrame:
+    """Mean IoU per setting × model × prompt variant, with a paired test of each variant
+    against ``reference`` (pairs: same image and CAM)."""
+    g = ok(grid)
+    g = g[g["setting"].isin(["zero-shot", "fine-tuned"]) & g["prompt_variant"].isin(["box", "points", "box+points"])]
+    if g.empty:
+        return pd.DataFrame()
+    rows = []
+    for (setting, model), grp in g.groupby(["setting", "model"], sort=True):
+        keyed = grp.set_index(["image_id", "cam", "percentile", "num_points", "amplification"])
+        ref = keyed[keyed["prompt_variant"] == reference]["iou"] if reference in set(grp["prompt_variant"]) else None
+        for variant, g2 in keyed.groupby("prompt_variant", sort=True):
+            row = {"setting": setting, "model": model, "prompt variant": variant, "n": len(g2),
+                   "mean IoU": g2["iou"].mean()}
+            if ref is not None and variant != reference:
+                p = _paired(g2["iou"], ref)
+                row.update({f"vs {reference}: mean diff": p["mean A-B"], f"vs {reference}: Wilcoxon p": p["Wilcoxon p"]})
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def best_method_tests(best: pd.DataFrame) -> pd.DataFrame:
+    """Oracle vs non-oracle per setting × model, and fine-tuned vs zero-shot per model × selection."""
+    rows = []
+    if best.empty:
+        return pd.DataFrame()
+    for (setting, model), grp in best.groupby(["setting", "model"], sort=True):
+        o = grp[grp["selection_key"] == "oracle"].set_index("image_id")["iou"]
+        p = grp[grp["selection_key"] == "predicted-iou"].set_index("image_id")["iou"]
+        rows.append({"comparison": "oracle (A) vs predicted-IoU (B)", "setting / selection": setting,
+                     "model": model, **_paired(o, p)})
+    for (model, sel), grp in best.groupby(["model", "selection_key"], sort=True):
+        ft = grp[grp["setting"] == "fine-tuned"].set_index("image_id")["iou"]
+        zs = grp[grp["setting"] == "zero-shot"].set_index("image_id")["iou"]
+        if len(ft) and len(zs):
+            rows.append({"comparison": "fine-tuned (A) vs zero-shot (B)", "setting / selection": sel,
+                         "model": model, **_paired(ft, zs)})
+    return pd.DataFrame(rows)
+
+
+def iou_distributions(grid: pd.DataFrame, best: pd.DataFrame, prompt_variant: str) -> dict[str, dict[str, np.ndarray]]:
+    """Fig. 6 series per ``"<model> · <setting>"``: all CAM rows, best (oracle), best (predicted IoU)."""
+    out: dict[str, dict[str, np.ndarray]] = {}
+    rows = cam_rows(grid, prompt_variant)
+    for (model, setting), grp in rows.groupby(["model", "setting"], sort=True):
+        b = best[(best["model"] == model) & (best["setting"] == setting)]
+        out[f"{model} · {setting}"] = {
+            "all CAMs": grp["iou"].to_numpy(),
+            "best CAM (oracle)": b[b["selection_key"] == "oracle"]["iou"].to_numpy(),
+            "best CAM (predicted IoU)": b[b["selection_key"] == "predicted-iou"]["iou"].to_numpy(),
+        }
+    return out
+
+
+def gt_vs_cam_tests(grid: pd.DataFrame, best: pd.DataFrame) -> pd.DataFrame:
+    """GT box (A) against the non-oracle best CAM (B) per setting × model (same segmenter)."""
+    gt = gt_rows(grid)
+    gt = gt[gt["setting"] == "gt-box"]
+    if gt.empty or best.empty:
+        return pd.DataFrame([{"note": "no GT-box rows or no CAM rows in this grid"}])
+    a = gt.groupby("image_id")["iou"].first()
+    rows = []
+    nonoracle = best[best["selection_key"] == "predicted-iou"]
+    for (setting, model), grp in nonoracle.groupby(["setting", "model"], sort=True):
+        rows.append({"A": "gt-box", "B": f"best CAM (predicted IoU), {model}, {setting}",
+                     **_paired(a, grp.set_index("image_id")["iou"])})
+    return pd.DataFrame(rows)
+
+
+def accuracy_drop_table(clf: pd.DataFrame) -> pd.DataFrame:
+    """Fine-tuned minus zero-shot accuracy per model, in points and relative, beside the paper."""
+    from . import paper
+
+    rows = []
+    for model, grp in clf.groupby("model", sort=True):
+        ft = grp[grp["setting"] == "fine-tuned"]["accuracy"]
+        zs = grp[grp["setting"].str.startswith("zero-shot")]["accuracy"]
+        if ft.empty or zs.empty:
+            continue
+        ft_v, zs_v = float(ft.iloc[0]), float(zs.iloc[0])
+        label = paper.paper_model_label(model)
+        key = {"MobileNet_v2": "fig4.mobilenet_v2.accuracy_drop", "Swin": "fig4.swin.accuracy_drop"}.get(label or "")
+        rows.append({"model": model, "paper model": label, "fine-tuned acc.": ft_v, "zero-shot acc.": zs_v,
+                     "drop (points)": ft_v - zs_v, "drop (relative)": (ft_v - zs_v) / ft_v if ft_v else float("nan"),
+                     "paper drop": paper.get(key).value if key else float("nan"),
+                     "source": paper.get(key).source if key else ""})
+    return pd.DataFrame(rows)
+
+
+
+# ------------------------------------------------------------------------------ figures that recompute
+def _classifier_for(config, setting: str, model: str):
+    if setting == "fine-tuned":
+        from .experiments.finetune import load_finetuned
+
+        return load_finetuned(model, config.finetuned_checkpoint(model), device=config.device)
+    from .models import build_classifier
+
+    return build_classifier(model, weights=config.zero_shot_weights, device=config.device)
+
+
+def _preferred(config, grid: pd.DataFrame) -> tuple[str, str]:
+    """(setting, model) the single-image figures use: fine-tuned when computed; the paper's Swin
+    when present, else the first model."""
+    from . import paper
+
+    settings = [s for s in ("fine-tuned", "zero-shot") if (grid["setting"] == s).any()] or list(config.settings)
+    models = [m for m in config.models if paper.paper_model_label(m) == "Swin"] or list(config.models)
+    return settings[0], models[0]
+
+
+def heatmaps_for_image(config, grid: pd.DataFrame) -> dict[str, Any] | None:
+    """Fig. 2: the heatmap of every CAM of ``config`` on the first test image, with the IoU of
+    each CAM's noisy mask on that image (from the grid's ``cam-mask`` rows)."""
+    from .cams import compute_heatmap
+    from .seeding import make_rng
+
+    rows = cam_rows(grid, "cam-mask")
+    if rows.empty:
+        rows = ok(grid)
+    if rows.empty:
+        return None
+    setting, model = _preferred(config, grid)
+    image_id = sorted(rows["image_id"].unique())[0]
+    sample = ensure_data(config).test_dataset.load(image_id)
+    clf = _classifier_for(config, setting, model)
+    heatmaps, subtitles = {}, {}
+    for cam in config.cams:
+        res = compute_heatmap(clf, sample.image, cam, rng=make_rng(config.seed, image_id, model, "randomcam"))
+        heatmaps[cam] = res.heatmap
+        r = rows[(rows["image_id"] == image_id) & (rows["setting"] == setting) & (rows["model"] == model)
+                 & (rows["cam"] == cam)]
+        if len(r):
+            subtitles[cam] = f"noisy-mask IoU {float(r['iou'].iloc[0]):.2f}"
+    return {"image": sample.image, "mask": sample.mask, "heatmaps": heatmaps, "subtitles": subtitles,
+            "image_id": image_id, "model": model, "setting": setting}
+
+
+def example_cases(config, grid: pd.DataFrame) -> list[dict[str, Any]]:
+    """Fig. 7: good / median / failed best-CAM (oracle) cases, recomputed from the stored prompts."""
+    import json
+
+    from .cams import compute_heatmap
+    from .metrics import segmentation_metrics
+    from .seeding import make_rng
+    from .segmenters import build_segmenter
+
+    pv = main_variant(config)
+    best = best_rows(grid, pv, config)
+    if best.empty:
+        return []
+    setting, model = _preferred(config, grid)
+    b = best[(best["selection_key"] == "oracle") & (best["setting"] == setting) & (best["model"] == model)]
+    if b.empty:
+        return []
+    b = b.sort_values(["iou", "image_id"], ascending=[False, True]).reset_index(drop=True)
+    picks: list[tuple[str, int]] = [("good", 0), ("median", len(b) // 2), ("failed", len(b) - 1)]
+    seen, chosen = set(), []
+    for title, i in picks:
+        if b.loc[i, "image_id"] not in seen:
+            seen.add(b.loc[i, "image_id"])
+            chosen.append((title, b.loc[i]))
+    data = ensure_data(config).test_dataset
+    clf = _classifier_for(config, setting, model)
+    seg = build_segmenter(config.segmenter, checkpoint=config.segmenter_checkpoint, device=config.device)
+    out = []
+    for title, row in chosen:
+        sample = data.load(row["image_id"])
+        heat = compute_heatmap(clf, sample.image, row["cam"],
+                               rng=make_rng(config.seed, row["image_id"], model, "randomcam")).heatmap
+        box = np.array([row["box_x0"], row["box_y0"], row["box_x1"], row["box_y1"]], dtype=float)
+        pts = np.array(json.loads(row["points"]) or np.zeros((0, 2)), dtype=float).reshape(-1, 2)
+        use_box = "box" in row["prompt_variant"]
+        use_pts = "points" in row["prompt_variant"] and len(pts) > 0
+        res = seg.segment(seg.embed(sample.image), box=box if use_box else None,
+                          points=pts if use_pts else None,
+                          point_labels=np.ones(len(pts), dtype=np.int64) if use_pts else None)
+        iou = segmentation_metrics(res.mask, sample.mask)["iou"]
+        out.append({"image": sample.image, "heatmap": heat, "box": box if use_box else None,
+                    "points": pts if use_pts else None, "pred_mask": res.mask, "gt_mask": sample.mask,
+                    "title": f"{title}: IoU {iou:.2f}\n{row['cam']}", "image_id": row["image_id"],
+                    "setting": setting, "model": model, "cam": row["cam"], "iou_grid": float(row["iou"]),
+                    "iou_recomputed": float(iou)})
+    return out
+
+
+# ------------------------------------------------------------------------------ paper comparison
+_PAPER_EXACT = {"MobileNet_v2": "mobilenetv2_100", "EfficientNet": "efficientnet_b0", "ResNet50": "resnet50",
+                "ViT": "vit_base_patch16_224", "Swin": "swin_base_patch4_window7_224"}
+
+
+def _model_note(model: str) -> str:
+    from . import paper
+
+    label = paper.paper_model_label(model)
+    if label is None:
+        return f"{model} is not one of the paper's models"
+    if _PAPER_EXACT.get(label) != model:
+        return f"{model} stands in for the paper's {label}"
+    return ""
+
+
+def difference_reasons(config, grid: pd.DataFrame) -> list[str]:
+    """Plain reasons why this build's numbers cannot equal the paper's."""
+    from . import paper
+
+    out = []
+    if config.dataset == "synthetic":
+        out.append("the images are synthetic, not ISIC 2017")
+    elif config.test_holdout_fraction is not None:
+        out.append("the test images are a held-out part of the ISIC 2017 training split, not the official test set")
+    n = n_test_images(grid)
+    if n != int(paper.get("data.n_test").value):
+        out.append(f"{n} test images instead of the paper's 600")
+    notes = [m for m in (_model_note(x) for x in config.models) if m]
+    out += notes
+    missing = [lab for lab in paper.PAPER_MODELS if lab not in {paper.paper_model_label(m) for m in config.models}]
+    if missing:
+        out.append("models not run here: " + ", ".join(missing))
+    if config.segmenter != "medsam_vit_b":
+        out.append(f"the segmenter is {config.segmenter}, not MedSAM ViT-B")
+    if config.epochs < 500 or config.patience != 20:
+        out.append(f"fine-tuning for at most {config.epochs} epochs with patience {config.patience} (paper: 500, 20)")
+    cams_missing = [c for c in paper.PAPER_CAMS.values() if c not in config.cams]
+    if cams_missing:
+        out.append("CAMs not run here: " + ", ".join(cams_missing))
+    out.append("the paper does not state its percentile, number of points or amplification; we use "
+               f"{config.percentile[0]:g}, {config.num_points[0]}, {config.amplification[0]:g}")
+    return out
+
+
+def table2_comparison(grid: pd.DataFrame, config) -> pd.DataFrame:
+    """Table 2 row by row: paper vs ours (oracle, as the paper; plus our non-oracle IoU)."""
+    from . import paper
+
+    pv = main_variant(config)
+    best = best_rows(grid, pv, config)
+    rows = []
+    for _, pr in paper.table2().iterrows():
+        row: dict[str, Any] = {"setting": pr["setting"], "paper model": pr["model"], "paper IoU": pr["iou"],
+                               "paper Dice": pr["dice"]}
+        if pr["setting"] == "ablation":
+            gt = gt_rows(grid)
+            gt = gt[gt["setting"] == "gt-box"]
+            if len(gt):
+                ci = ci_table(gt, ["segmenter"]).iloc[0]
+                row.update({"our model": f"gt-box, {ci['segmenter']}", "our IoU": ci["iou"],
+                            "our IoU [95% CI]": ci["iou [95% CI]"], "our Dice": ci["dice"]})
+            row["why"] = ("paper: SAM/MedSAM values quoted from ref. [1] with that paper's prompts; "
+                          "ours: the tight ground-truth box on our test images")
+            rows.append(row)
+            continue
+        ours = [m for m in config.models if paper.paper_model_label(m) == pr["model"]]
+        if not ours or best.empty:
+            row["why"] = "not run in this profile"
+            rows.append(row)
+            continue
+        for m in ours:
+            r = dict(row)
+            sel = best[(best["setting"] == pr["setting"]) & (best["model"] == m)]
+            o = sel[sel["selection_key"] == "oracle"]
+            if o.empty:
+                r["our model"] = m
+                r["why"] = "setting not run in this profile"
+                rows.append(r)
+                continue
+            ci = ci_table(o, ["model"]).iloc[0]
+            r.update({"our model": m, "our IoU": ci["iou"], "our IoU [95% CI]": ci["iou [95% CI]"],
+                      "our Dice": ci["dice"],
+                      "our IoU, non-oracle": sel[sel["selection_key"] == "predicted-iou"]["iou"].mean(),
+                      "why": _model_note(m)})
+            rows.append(r)
+    df = pd.DataFrame(rows)
+    for col in ("our IoU", "our Dice", "our IoU, non-oracle", "our IoU [95% CI]", "our model"):
+        if col not in df.columns:
+            df[col] = np.nan
+    df["Δ IoU (ours - paper)"] = df["our IoU"] - df["paper IoU"]
+    df["Δ Dice (ours - paper)"] = df["our Dice"] - df["paper Dice"]
+    return df[["setting", "paper model", "our model", "paper IoU", "our IoU [95% CI]", "Δ IoU (ours - paper)",
+               "paper Dice", "our Dice", "Δ Dice (ours - paper)", "our IoU, non-oracle", "why"]]
+
+
+def table1_comparison(grid: pd.DataFrame, config) -> pd.DataFrame:
+    """Table 1 per CAM: paper (fine-tuned Swin) vs our noisy masks (our preferred setting/model)."""
+    from . import paper
+
+    rows_all = cam_rows(grid, "cam-mask")
+    setting, model = _preferred(config, grid)
+    mine = rows_all[(rows_all["setting"] == setting) & (rows_all["model"] == model)]
+    ci = ci_table(mine, ["cam"]).set_index("cam") if len(mine) else pd.DataFrame()
+    why = "; ".join(x for x in (_model_note(model), "" if setting == "fine-tuned" else "zero-shot, not fine-tuned") if x)
+    rows = []
+    for cam, vals in paper.TABLE1.items():
+        r = {"CAM": cam, "paper IoU": vals["iou"], "paper Dice": vals["dice"], "ours": f"{model} ({setting})"}
+        if cam in ci.index:
+            r.update({"our IoU [95% CI]": ci.loc[cam, "iou [95% CI]"], "Δ IoU": ci.loc[cam, "iou"] - vals["iou"],
+                      "our Dice": ci.loc[cam, "dice"], "Δ Dice": ci.loc[cam, "dice"] - vals["dice"], "why": why})
+        else:
+            r["why"] = "CAM not run in this profile"
+        rows.append(r)
+    return pd.DataFrame(rows)
+
+
+def text_comparison(grid: pd.DataFrame, clf: pd.DataFrame | None, config) -> pd.DataFrame:
+    """The values the paper quotes in its text (Fig. 4, 5, 6) beside ours."""
+    from . import paper
+    from .experiments import summary
+
+    pv = main_variant(config)
+    rows = []
+
+    def add(key: str, ours: Any, note: str = "") -> None:
+        v = paper.get(key)
+        rows.append({"quantity": key, "paper": ("~" if v.approximate else "") + f"{v.value:g}", "source": v.source,
+                     "ours": ours, "note": note})
+
+    if clf is not None and len(clf):
+        ft = clf[clf["setting"] == "fine-tuned"]
+        add("fig4.fine_tuned.min_accuracy", f"{ft['accuracy'].min():.3f}" if len(ft) else "n/a",
+            "lowest fine-tuned test accuracy over our models")
+        drops = accuracy_drop_table(clf)
+        for label, key in (("MobileNet_v2", "fig4.mobilenet_v2.accuracy_drop"), ("Swin", "fig4.swin.accuracy_drop")):
+            d = drops[drops["paper model"] == label] if len(drops) else drops
+            add(key, f"{d['drop (points)'].iloc[0]:.3f} pts / {d['drop (relative)'].iloc[0]:.3f} rel." if len(d) else "not run",
+                "points and relative readings")
+    rows_pv = cam_rows(grid, pv)
+    if len(rows_pv):
+        ind = summary.individual_table(grid, prompt_variant=pv, **single_params(config))
+        for setting, key in (("zero-shot", "fig5.zero_shot.best_iou"), ("fine-tuned", "fig5.fine_tuned.best_iou")):
+            g = ind[ind["setting"] == setting]
+            if len(g):
+                top = g.sort_values("iou", ascending=False).iloc[0]
+                add(key, f"{top['iou']:.3f}", f"best pair here: {top['model']} + {top['cam']}")
+            else:
+                add(key, "not run")
+        z = summary.zero_iou_counts(grid, prompt_variant=pv, **single_params(config))
+        z = z[z["method"] == "best: " + summary.ORACLE]
+        for setting, key in (("zero-shot", "fig6.zero_shot.mobilenet_v2.zero_iou_count"),
+                             ("fine-tuned", "fig6.fine_tuned.mobilenet_v2.zero_iou_count")):
+            g = z[z["setting"] == setting]
+            mob = g[g["model"].map(lambda m: paper.paper_model_label(m) == "MobileNet_v2")]
+            g = mob if len(mob) else g
+            if len(g):
+                r = g.iloc[0]
+                add(key, f"{int(r['n_zero_iou'])} of {int(r['n'])} ({600 * r['frac_zero_iou']:.0f} per 600)",
+                    f"{r['model']}, best CAM (oracle)")
+            else:
+                add(key, "not run")
+    cm = cam_rows(grid, "cam-mask")
+    g = cm[(cm["cam"] == "gradcam") & (cm["setting"] == "fine-tuned")]
+    add("table1.gradcam.iou", f"{g['iou'].mean():.3f}" if len(g) else "not run", "fine-tuned, all our models")
+    return pd.DataFrame(rows)
+
+__all__ = ["PARAMETER_FIELDS", "config_from_parameters", "dataset_label", "weights_map", "provenance",
+           "Stopwatch", "ci_table", "local_isic_root", "ensure_data", "ensure_finetuned", "ensure_grid",
+           "training_history", "ok", "n_test_images", "single_params", "main_variant", "cam_rows", "gt_rows",
+           "best_rows", "paired_vs_reference", "best_pair_table", "prompt_variant_table", "best_method_tests",
+           "iou_distributions", "gt_vs_cam_tests", "accuracy_drop_table", "heatmaps_for_image",
+           "example_cases", "difference_reasons", "table2_comparison", "table1_comparison", "text_comparison"]

@@ -1,0 +1,204 @@
+"""Command line: ``cam2seg <command>`` / ``python -m cam2seg_utils <command>``.
+
+Commands: ``generate-data``, ``download``, ``finetune``, ``grid``, ``summarize``.
+
+The configuration of every command is built in three layers: the ``--profile`` (default
+``embedded``; see :mod:`cam2seg_utils.profiles`), then a YAML/JSON ``--config`` file (any
+:class:`~cam2seg_utils.experiments.config.ExperimentConfig` field), then flags
+(``--device``, ``--output-dir``, ``--percentile 80 90``, ... and ``--set field=value`` for any
+other field, the value parsed as YAML). ``--quiet`` turns progress bars off (papermill, CI).
+
+Examples::
+
+    cam2seg generate-data --profile smoke
+    cam2seg finetune --profile smoke
+    cam2seg grid --profile smoke --percentile 80 90 95
+    cam2seg summarize --profile smoke
+    cam2seg grid --config my_experiment.yaml --device cuda --set slow_cams_max_images=10
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+COMMANDS = ("generate-data", "download", "finetune", "grid", "summarize")
+
+
+def _parse_set(items: Sequence[str]) -> dict[str, Any]:
+    import yaml
+
+    out = {}
+    for item in items or ():
+        if "=" not in item:
+            raise SystemExit(f"--set expects field=value, got {item!r}")
+        key, value = item.split("=", 1)
+        out[key.strip().replace("-", "_")] = yaml.safe_load(value)
+    return out
+
+
+def build_config(args: argparse.Namespace):
+    """Profile -> config file -> flags (see the module docstring)."""
+    from .experiments.config import load_config_file
+    from .profiles import get_profile
+
+    overrides: dict[str, Any] = {}
+    if args.config:
+        overrides.update(load_config_file(args.config))
+    profile = overrides.pop("profile", None) or args.profile
+    flag_map = {"device": "device", "output_dir": "output_dir", "data_root": "data_root",
+                "checkpoint_dir": "checkpoint_dir", "max_images": "max_images", "models": "models",
+                "cams": "cams", "percentile": "percentile", "num_points": "num_points",
+                "amplification": "amplification", "prompt_variants": "prompt_variants", "seed": "seed",
+                "epochs": "epochs", "patience": "patience", "segmenter": "segmenter",
+                "slow_cams_max_images": "slow_cams_max_images"}
+    for flag, fieldname in flag_map.items():
+        value = getattr(args, flag, None)
+        if value is not None:
+            overrides[fieldname] = value
+    overrides.update(_parse_set(args.set))
+    if args.quiet:
+        overrides["progress"] = False
+    return get_profile(profile, **overrides)
+
+
+def _add_common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--profile", default="embedded", help="named profile (smoke, embedded, paper, local-isic)")
+    p.add_argument("--config", help="YAML or JSON file of ExperimentConfig fields (over the profile)")
+    p.add_argument("--device", choices=["cpu", "cuda"], help="torch device")
+    p.add_argument("--output-dir", dest="output_dir")
+    p.add_argument("--data-root", dest="data_root")
+    p.add_argument("--checkpoint-dir", dest="checkpoint_dir")
+    p.add_argument("--seed", type=int)
+    p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                   help="any other config field (value parsed as YAML); repeatable")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def _add_grid_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--max-images", dest="max_images", type=int)
+    p.add_argument("--models", nargs="+")
+    p.add_argument("--cams", nargs="+")
+    p.add_argument("--percentile", nargs="+", type=float)
+    p.add_argument("--num-points", dest="num_points", nargs="+", type=int)
+    p.add_argument("--amplification", nargs="+", type=float)
+    p.add_argument("--prompt-variants", dest="prompt_variants", nargs="+")
+    p.add_argument("--segmenter")
+    p.add_argument("--slow-cams-max-images", dest="slow_cams_max_images", type=int)
+
+
+def make_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="cam2seg", description="CAM prompts for MedSAM: data, fine-tuning, grid, tables")
+    sub = ap.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("generate-data", help="write the synthetic dataset of the profile")
+    _add_common(p)
+    p = sub.add_parser("download", help="download ISIC 2017 into data_root (needs the internet)")
+    _add_common(p)
+    p.add_argument("--splits", nargs="+", help="ISIC splits (default: the config's download_splits)")
+    p = sub.add_parser("finetune", help="fine-tune the classifiers and evaluate classification")
+    _add_common(p)
+    _add_grid_flags(p)
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--patience", type=int)
+    p.add_argument("--no-resume", dest="resume", action="store_false", help="start training over")
+    p = sub.add_parser("grid", help="run (or resume) the experiment grid")
+    _add_common(p)
+    _add_grid_flags(p)
+    p.add_argument("--no-resume", dest="resume", action="store_false", help="delete existing shards first")
+    p = sub.add_parser("summarize", help="write the summary tables of a finished grid as CSV")
+    _add_common(p)
+    _add_grid_flags(p)
+    return ap
+
+
+def _generate(config) -> Path:
+    from .data.synthetic import generate_synthetic
+
+    if config.dataset != "synthetic":
+        raise SystemExit(f"profile/config {config.name!r} uses dataset={config.dataset!r}; "
+                         "generate-data only writes synthetic data (use `download` for ISIC 2017)")
+    common = dict(melanoma_fraction=config.synthetic_melanoma_fraction,
+                  size_range=tuple(config.synthetic_size_range), progress=config.progress)
+    generate_synthetic(config.data_root, n_images=config.synthetic_train_images, seed=config.seed,
+                       split=config.train_split, **common)
+    if config.test_holdout_fraction is None:
+        generate_synthetic(config.data_root, n_images=config.synthetic_test_images, seed=config.seed + 1,
+                           split=config.test_split, **common)
+    return Path(config.data_root)
+
+
+def summarize(config, out_dir: Path | None = None) -> dict[str, "Any"]:
+    """Write every summary table of ``config``'s grid to ``<output_dir>/tables/*.csv``; return them."""
+    from .experiments import summary
+    from .experiments.grid import load_table
+
+    table = load_table(config.output_dir)
+    params = {"percentile": config.percentile[0], "num_points": config.num_points[0],
+              "amplification": config.amplification[0]}
+    variant = next(v for v in ("box+points", "box", "points") if v in config.prompt_variants) \
+        if config.prompt_variants else "box"
+    tables = {
+        "table1_cam_mask": summary.cam_mask_table(table, **params),
+        "individual": summary.individual_table(table, prompt_variant=variant, ci=True, **params),
+        "best_method": summary.best_method_table(table, prompt_variant=variant, **params),
+        "zero_iou": summary.zero_iou_counts(table, prompt_variant=variant, **params),
+        "gt_baselines": summary.gt_baseline_table(table),
+        "errors": summary.error_counts(table),
+    }
+    for setting in config.settings:
+        tables[f"fig5_{setting}"] = summary.model_cam_matrix(table, setting, prompt_variant=variant, **params).reset_index()
+    out = out_dir or Path(config.output_dir) / "tables"
+    out.mkdir(parents=True, exist_ok=True)
+    for name, df in tables.items():
+        df.to_csv(out / f"{name}.csv", index=False)
+    return tables
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = make_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
+    if args.quiet:
+        os.environ["TQDM_DISABLE"] = "1"
+    config = build_config(args)
+    if args.command == "generate-data":
+        root = _generate(config)
+        print(f"synthetic data ready under {root}")
+    elif args.command == "download":
+        from .data.download import download_isic2017
+
+        root = download_isic2017(config.data_root, splits=args.splits or config.download_splits,
+                                 progress=config.progress)
+        print(f"ISIC 2017 ready under {root}")
+    elif args.command == "finetune":
+        from .experiments.finetune import run_finetune
+
+        if config.dataset == "synthetic" and not Path(config.data_root).is_dir():
+            _generate(config)
+        table = run_finetune(config, resume=args.resume)
+        print(table.to_string(index=False))
+        print(f"classification table: {Path(config.output_dir) / 'classification.csv'}")
+    elif args.command == "grid":
+        from .experiments.grid import run_grid
+
+        result = run_grid(config, resume=args.resume)
+        s = result.summary
+        print(json.dumps({k: s[k] for k in ("n_images", "n_rows", "n_errors", "encoder_calls",
+                                            "classifier_calls", "cam_calls", "cam_cache_hits",
+                                            "images_resumed", "wall_time_s", "slow_cams_note")}, indent=2))
+        print(f"grid table: {Path(config.output_dir) / 'grid.parquet'}")
+    elif args.command == "summarize":
+        import pandas as pd
+
+        tables = summarize(config)
+        with pd.option_context("display.width", 200, "display.max_columns", 30):
+            for name, df in tables.items():
+                print(f"\n== {name} ==")
+                print(df.to_string(index=False))
+        print(f"\ntables written to {Path(config.output_dir) / 'tables'}")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

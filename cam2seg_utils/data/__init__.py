@@ -1,0 +1,44 @@
+"""ISIC 2017 data: loader (real and synthetic share the official layout), synthetic generator,
+downloader and stratified split. See ``isic.py`` for the layout and the bad-input rules."""
+from cam2seg_utils.data.download import (
+    DownloadError,
+    UnverifiedDownloadError,
+    download_isic2017,
+    load_manifest,
+)
+from cam2seg_utils.data.isic import (
+    DataError,
+    DataWarning,
+    ISICDataset,
+    Sample,
+    SampleError,
+    canonical_split,
+    load_image,
+    load_mask,
+    read_labels,
+    split_paths,
+)
+from cam2seg_utils.data.preview import contact_sheet
+from cam2seg_utils.data.split import stratified_split
+from cam2seg_utils.data.synthetic import generate_synthetic, render_dermoscopy
+
+__all__ = [
+    "ISICDataset",
+    "Sample",
+    "SampleError",
+    "DataError",
+    "DataWarning",
+    "DownloadError",
+    "UnverifiedDownloadError",
+    "generate_synthetic",
+    "render_dermoscopy",
+    "download_isic2017",
+    "load_manifest",
+    "stratified_split",
+    "contact_sheet",
+    "canonical_split",
+    "split_paths",
+    "read_labels",
+    "load_image",
+    "load_mask",
+]

@@ -1,0 +1,55 @@
+"""Which images an experiment trains, validates and tests on (shared by fine-tuning and the grid).
+
+* ``dataset="synthetic"`` or ``"isic"`` with a real test split: train/val = a stratified split
+  (``val_fraction``, seeded) of ``train_split``; test = every image of ``test_split``.
+* ``test_holdout_fraction`` set (a folder with only the training split, such as the downsized
+  ``../shared/isic2017``): first a stratified hold-out of that fraction of ``train_split``
+  becomes the test set, then the rest is split into train/val. Fine-tuning never sees a test
+  image. The splits depend only on the ids, labels and ``seed``
+  (:func:`cam2seg_utils.data.split.stratified_split`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..seeding import stable_seed
+from .config import ExperimentConfig
+
+
+@dataclass
+class DataSplits:
+    train_dataset: object          # ISICDataset of the training split
+    train_ids: list[str]
+    val_ids: list[str]
+    test_dataset: object           # ISICDataset the test ids come from
+    test_ids: list[str]
+
+    def labels(self, dataset, ids: list[str]) -> list[int]:
+        return [int(dataset.labels.at[i, "melanoma"]) for i in ids]
+
+
+def resolve_splits(config: ExperimentConfig) -> DataSplits:
+    """Build the datasets and the train / val / test id lists of ``config`` (see module doc)."""
+    from ..data.isic import ISICDataset
+    from ..data.split import stratified_split
+
+    train_ds = ISICDataset(config.data_root, split=config.train_split)
+    all_ids = list(train_ds.ids)
+    labels = [int(train_ds.labels.at[i, "melanoma"]) for i in all_ids]
+    split_seed = stable_seed(config.seed, "splits")
+    if config.test_holdout_fraction is not None:
+        pool, test_ids = stratified_split(all_ids, labels, config.test_holdout_fraction, seed=split_seed)
+        test_ds = train_ds
+        pool_labels = [int(train_ds.labels.at[i, "melanoma"]) for i in pool]
+    else:
+        pool, pool_labels = all_ids, labels
+        test_ds = ISICDataset(config.data_root, split=config.test_split)
+        test_ids = list(test_ds.ids)
+    train_ids, val_ids = stratified_split(pool, pool_labels, config.val_fraction, seed=split_seed + 1)
+    test_ids = sorted(test_ids)
+    if config.max_images is not None:
+        test_ids = test_ids[: config.max_images]
+    return DataSplits(train_ds, sorted(train_ids), sorted(val_ids), test_ds, test_ids)
+
+
+__all__ = ["DataSplits", "resolve_splits"]

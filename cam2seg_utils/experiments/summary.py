@@ -1,0 +1,183 @@
+"""Tables of the paper's experiments, computed from the grid's tidy table (one function each).
+
+Every function takes the grid DataFrame (columns listed in ``docs/ARCHITECTURE.md``) and returns a
+new DataFrame; rows with an ``error`` are left out (count them with :func:`error_counts`).
+
+* :func:`cam_mask_table` — Table 1: the CAM's own step-7 noisy mask vs ground truth.
+* :func:`model_cam_matrix` — Fig. 5: mean IoU per model × CAM for one setting.
+* :func:`individual_table` — every setting × model × CAM with mean metrics (and bootstrap CI).
+* :func:`best_per_image` / :func:`best_method_table` — Table 2, "best method per image", two ways:
+  ``"oracle"`` (the paper's: for each image the CAM whose mask has the highest IoU **against the
+  ground truth**; an upper bound that no clinic can use, hence labelled oracle everywhere) and
+  ``"predicted-iou"`` (for each image the CAM whose mask the segmenter itself scores highest,
+  ``seg_predicted_iou``; uses no ground truth, so it is a method a clinic could run).
+* :func:`zero_iou_counts` — Fig. 6: how many images get IoU == 0 (total failures).
+* :func:`gt_baseline_table` — segmenters prompted from the ground truth (tight box, one point).
+
+Ground truth is used only by the oracle and the GT baselines.
+
+Prompt parameters: a grid may sweep ``percentile`` / ``num_points`` / ``amplification``. Functions
+that average over CAM rows take those three as keyword filters; when one is not given and the
+table holds several values of it, they raise ``ValueError`` instead of silently mixing them.
+"""
+from __future__ import annotations
+
+from typing import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .stats import bootstrap_ci
+
+METRICS = ("precision", "recall", "f1", "iou", "dice")
+ORACLE = "oracle (best CAM by ground-truth IoU)"
+PREDICTED_IOU = "predicted-iou (best CAM by segmenter score, no ground truth)"
+SELECTIONS = {"oracle": ORACLE, "predicted-iou": PREDICTED_IOU}
+CAM_SETTINGS = ("zero-shot", "fine-tuned")
+GT_SETTINGS = ("gt-box", "gt-point")
+
+
+def ok_rows(df: pd.DataFrame) -> pd.DataFrame:
+    """Rows without an error."""
+    if "error" not in df.columns:
+        return df
+    return df[df["error"].isna()]
+
+
+def error_counts(df: pd.DataFrame) -> pd.DataFrame:
+    """Number of error rows per setting (``""`` = the whole image failed to load)."""
+    err = df[df["error"].notna()]
+    return err.groupby("setting", dropna=False).size().rename("n_errors").reset_index()
+
+
+def select_params(df: pd.DataFrame, percentile: float | None = None, num_points: int | None = None,
+                  amplification: float | None = None) -> pd.DataFrame:
+    """CAM rows (zero-shot / fine-tuned) with one value of each prompt parameter.
+
+    A parameter left ``None`` must take a single value in the table, else ``ValueError``.
+    """
+    sel = ok_rows(df)
+    sel = sel[sel["setting"].isin(CAM_SETTINGS)]
+    for col, val in (("percentile", percentile), ("num_points", num_points),
+                     ("amplification", amplification)):
+        if val is None:
+            values = sorted(sel[col].dropna().unique().tolist())
+            if len(values) > 1:
+                raise ValueError(f"the table sweeps {col} over {values}; pass {col}=... to choose one")
+        else:
+            sel = sel[np.isclose(sel[col].astype(float), float(val))]
+    return sel
+
+
+def _mean_metrics(groups, metrics: Sequence[str] = METRICS) -> pd.DataFrame:
+    out = groups[list(metrics)].mean()
+    out.insert(0, "n", groups.size())
+    return out
+
+
+def cam_mask_table(df: pd.DataFrame, **params) -> pd.DataFrame:
+    """Table 1: mean precision/recall/F1/IoU/Dice of the step-7 noisy mask (``prompt_variant ==
+    "cam-mask"``) vs ground truth, per setting × model × CAM."""
+    sel = select_params(df, **params)
+    sel = sel[sel["prompt_variant"] == "cam-mask"]
+    return _mean_metrics(sel.groupby(["setting", "model", "cam"], sort=True)).reset_index()
+
+
+def individual_table(df: pd.DataFrame, prompt_variant: str = "box", ci: bool = False,
+                     n_boot: int = 2000, seed: int = 0, **params) -> pd.DataFrame:
+    """Each setting × model × CAM with the segmenter prompted by ``prompt_variant``: ``n``, mean
+    metrics, ``n_zero_iou``; with ``ci=True`` also ``iou_ci_low``/``iou_ci_high`` and
+    ``dice_ci_low``/``dice_ci_high`` (95 % percentile bootstrap, ``n_boot`` resamples, seeded)."""
+    sel = select_params(df, **params)
+    sel = sel[sel["prompt_variant"] == prompt_variant]
+    keys = ["setting", "model", "cam"]
+    g = sel.groupby(keys, sort=True)
+    out = _mean_metrics(g)
+    out["n_zero_iou"] = g["iou"].apply(lambda s: int((s == 0).sum()))
+    if ci:
+        for metric in ("iou", "dice"):
+            lo, hi = [], []
+            for key, grp in g:
+                r = bootstrap_ci(grp[metric].to_numpy(), n_boot=n_boot,
+                                 rng=np.random.default_rng([seed, len(lo)]))
+                lo.append(r.low)
+                hi.append(r.high)
+            out[f"{metric}_ci_low"] = lo
+            out[f"{metric}_ci_high"] = hi
+    return out.reset_index()
+
+
+def model_cam_matrix(df: pd.DataFrame, setting: str, prompt_variant: str = "box",
+                     metric: str = "iou", **params) -> pd.DataFrame:
+    """Fig. 5: mean ``metric`` with rows = model, columns = CAM, for one ``setting``."""
+    sel = select_params(df, **params)
+    sel = sel[(sel["setting"] == setting) & (sel["prompt_variant"] == prompt_variant)]
+    return sel.pivot_table(index="model", columns="cam", values=metric, aggfunc="mean").sort_index()
+
+
+def best_per_image(df: pd.DataFrame, prompt_variant: str = "box", selection: str = "oracle",
+                   cams: Iterable[str] | None = None, **params) -> pd.DataFrame:
+    """For each setting × model × image, the row of the CAM chosen by ``selection``.
+
+    ``"oracle"``: highest ``iou`` against the ground truth (the paper's best method; an upper
+    bound, not usable without ground truth). ``"predicted-iou"``: highest ``seg_predicted_iou``
+    (the segmenter's own quality estimate; no ground truth). Ties go to the CAM name first in
+    alphabetical order. ``cams`` restricts the candidates (default: every CAM in the table,
+    RandomCAM included, as in the paper). Adds a ``selection`` column with the full label.
+    """
+    if selection not in SELECTIONS:
+        raise ValueError(f"selection must be one of {list(SELECTIONS)}, got {selection!r}")
+    sel = select_params(df, **params)
+    sel = sel[sel["prompt_variant"] == prompt_variant]
+    if cams is not None:
+        sel = sel[sel["cam"].isin(list(cams))]
+    score = "iou" if selection == "oracle" else "seg_predicted_iou"
+    ordered = sel.sort_values(["setting", "model", "image_id", score, "cam"],
+                              ascending=[True, True, True, False, True], kind="mergesort")
+    best = ordered.groupby(["setting", "model", "image_id"], sort=True).head(1).copy()
+    best.insert(0, "selection", SELECTIONS[selection])
+    return best.sort_values(["setting", "model", "image_id"]).reset_index(drop=True)
+
+
+def best_method_table(df: pd.DataFrame, prompt_variant: str = "box",
+                      cams: Iterable[str] | None = None, **params) -> pd.DataFrame:
+    """Table 2: mean metrics of the best-CAM-per-image masks per setting × model, for both the
+    oracle and the predicted-IoU selection (column ``selection``), with ``n_zero_iou``."""
+    parts = []
+    for selection in SELECTIONS:
+        best = best_per_image(df, prompt_variant, selection, cams=cams, **params)
+        g = best.groupby(["setting", "model", "selection"], sort=True)
+        t = _mean_metrics(g)
+        t["n_zero_iou"] = g["iou"].apply(lambda s: int((s == 0).sum()))
+        parts.append(t.reset_index())
+    return pd.concat(parts, ignore_index=True)
+
+
+def zero_iou_counts(df: pd.DataFrame, prompt_variant: str = "box", **params) -> pd.DataFrame:
+    """Fig. 6: per setting × model × method (each CAM, and the two best-per-image selections),
+    ``n`` images, ``n_zero_iou`` (IoU exactly 0: total failures) and ``frac_zero_iou``."""
+    sel = select_params(df, **params)
+    sel = sel[sel["prompt_variant"] == prompt_variant]
+    frames = [sel.assign(method=sel["cam"])]
+    for selection in SELECTIONS:
+        best = best_per_image(df, prompt_variant, selection, **params)
+        frames.append(best.assign(method="best: " + best["selection"]))
+    allrows = pd.concat(frames, ignore_index=True)
+    g = allrows.groupby(["setting", "model", "method"], sort=True)["iou"]
+    out = pd.DataFrame({"n": g.size(), "n_zero_iou": g.apply(lambda s: int((s == 0).sum()))})
+    out["frac_zero_iou"] = out["n_zero_iou"] / out["n"]
+    return out.reset_index()
+
+
+def gt_baseline_table(df: pd.DataFrame) -> pd.DataFrame:
+    """Segmenters prompted with ground-truth prompts (``gt-box``: tight box of the lesion;
+    ``gt-point``: one point at the lesion's centroid, snapped inside it) — the ceiling of
+    box/point prompting, measured on the same images."""
+    sel = ok_rows(df)
+    sel = sel[sel["setting"].isin(GT_SETTINGS)]
+    return _mean_metrics(sel.groupby(["setting", "segmenter"], sort=True)).reset_index()
+
+
+__all__ = ["METRICS", "ORACLE", "PREDICTED_IOU", "SELECTIONS", "ok_rows", "error_counts",
+           "select_params", "cam_mask_table", "individual_table", "model_cam_matrix",
+           "best_per_image", "best_method_table", "zero_iou_counts", "gt_baseline_table"]

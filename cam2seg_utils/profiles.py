@@ -1,0 +1,107 @@
+"""Named experiment profiles -> :class:`~cam2seg_utils.experiments.config.ExperimentConfig`.
+
+=============  ===========================================================================
+profile        what
+=============  ===========================================================================
+``smoke``      minutes in CI: 6 synthetic training / 4 test images (96-128 px), EfficientNet-
+               Lite0 (embedded ImageNet weights) zero-shot + fine-tuned 1 epoch at 64 px,
+               Grad-CAM, Grad-CAM++, RandomCAM, and ScoreCAM on 1 image.
+``embedded``   the default; CPU and offline: synthetic data, LiteMedSAM, the embedded ImageNet
+               EfficientNet-Lite0 zero-shot and fine-tuned from those weights on the synthetic
+               training split; all five paper CAMs, ScoreCAM / AblationCAM on the first
+               ``slow_cams_max_images`` test images only (they cost ~40 s per image and model
+               on a CPU).
+``paper``      the paper's setup, for a GPU: ISIC 2017 (downloaded under ``data_root``), the
+               five paper classifiers with ImageNet weights (timm hub) zero-shot and fine-
+               tuned (<= 500 epochs, patience 20), MedSAM ViT-B, all five CAMs, every test
+               image.
+``local-isic`` a local ISIC 2017 folder that has only the training split (such as the
+               downsized ``../shared/isic2017``), on a CPU: real images, EfficientNet-Lite0
+               (embedded weights) + LiteMedSAM. The test set is a stratified 20 % hold-out of
+               the training split (seeded; fine-tuning never sees it), limited to the first
+               ``max_images`` ids.
+=============  ===========================================================================
+
+``get_profile(name, **overrides)`` returns a fresh config with ``overrides`` applied (any
+:class:`ExperimentConfig` field; unknown names raise ``ValueError``).
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from .experiments.config import PAPER_CAMS, PAPER_MODELS, ExperimentConfig
+
+LITE0 = "tf_efficientnet_lite0"
+
+
+def _smoke() -> dict[str, Any]:
+    return dict(
+        name="smoke", description="CI smoke test: tiny synthetic data, minutes on a CPU",
+        dataset="synthetic", data_root="data/smoke", synthetic_train_images=6, synthetic_test_images=4,
+        synthetic_size_range=(96, 128), val_fraction=0.34, models=[LITE0], zero_shot_weights="embedded",
+        finetune_init_weights="embedded", epochs=1, patience=1, batch_size=4, finetune_input_size=64,
+        cams=["gradcam", "gradcam++", "randomcam", "scorecam"], slow_cams_max_images=1, cam_batch_size=64,
+        segmenter="litemedsam", prompt_variants=["box", "box+points", "points"],
+        output_dir="results/smoke", checkpoint_dir="checkpoints/smoke", device="cpu",
+    )
+
+
+def _embedded() -> dict[str, Any]:
+    return dict(
+        name="embedded", description="offline CPU default: synthetic data, embedded Lite0, LiteMedSAM",
+        dataset="synthetic", data_root="data/synthetic", synthetic_train_images=48, synthetic_test_images=16,
+        synthetic_size_range=(192, 288), val_fraction=0.25, models=[LITE0], zero_shot_weights="embedded",
+        finetune_init_weights="embedded", epochs=8, patience=3, batch_size=16, finetune_input_size=None,
+        cams=list(PAPER_CAMS), slow_cams_max_images=1, cam_batch_size=64, segmenter="litemedsam",
+        prompt_variants=["box", "box+points", "points"], output_dir="results/embedded",
+        checkpoint_dir="checkpoints/embedded", device="cpu",
+    )
+
+
+def _paper() -> dict[str, Any]:
+    return dict(
+        name="paper", description="the paper's setup (GPU): ISIC 2017, five classifiers, MedSAM ViT-B",
+        dataset="isic", data_root="data/isic2017", train_split="Training", test_split="Test",
+        val_fraction=0.2, models=list(PAPER_MODELS), zero_shot_weights="imagenet",
+        finetune_init_weights="imagenet", epochs=500, patience=20, batch_size=32, lr=1e-4,
+        cams=list(PAPER_CAMS), slow_cams_max_images=None, cam_batch_size=64, segmenter="medsam_vit_b",
+        prompt_variants=["box", "box+points", "points"], output_dir="results/paper",
+        checkpoint_dir="checkpoints/paper", device="cuda", num_workers=4,
+    )
+
+
+def _local_isic() -> dict[str, Any]:
+    return dict(
+        name="local-isic", description="local ISIC 2017 training folder on a CPU; 20 % held out as test",
+        dataset="isic", data_root="../shared/isic2017", train_split="Training", test_holdout_fraction=0.2,
+        val_fraction=0.2, max_images=100, models=[LITE0], zero_shot_weights="embedded",
+        finetune_init_weights="embedded", epochs=20, patience=5, batch_size=32,
+        cams=["gradcam", "gradcam++", "ablationcam", "scorecam", "randomcam"], slow_cams_max_images=5,
+        cam_batch_size=64, segmenter="litemedsam", prompt_variants=["box", "box+points", "points"],
+        output_dir="results/local-isic", checkpoint_dir="checkpoints/local-isic", device="cpu",
+    )
+
+
+PROFILES: dict[str, Callable[[], dict[str, Any]]] = {
+    "smoke": _smoke, "embedded": _embedded, "paper": _paper, "local-isic": _local_isic,
+}
+DEFAULT_PROFILE = "embedded"
+
+
+def list_profiles() -> list[str]:
+    return list(PROFILES)
+
+
+def get_profile(name: str = DEFAULT_PROFILE, **overrides: Any) -> ExperimentConfig:
+    """The config of profile ``name`` with ``overrides`` applied."""
+    if name not in PROFILES:
+        raise KeyError(f"unknown profile {name!r}; known: {', '.join(PROFILES)}")
+    data = PROFILES[name]()
+    unknown = set(overrides) - set(ExperimentConfig.__dataclass_fields__)
+    if unknown:
+        raise ValueError(f"unknown config field(s) {sorted(unknown)} for profile {name!r}")
+    data.update(overrides)
+    return ExperimentConfig.from_dict(data)
+
+
+__all__ = ["PROFILES", "DEFAULT_PROFILE", "list_profiles", "get_profile"]

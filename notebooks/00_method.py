@@ -1,0 +1,126 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Method: Algorithm 1, step by step
+#
+# A classifier looks at the image and predicts a class (steps 1-4). A CAM method explains that
+# prediction with a heatmap, resized to the image and scaled to [0, 1] (steps 5-6). The
+# heatmap's top percentile is the **noisy mask** (step 7); the box around it is the **box
+# prompt** (steps 8-10). When fewer than four pixels pass the threshold, the box is instead
+# drawn around points sampled from the amplified heatmap (steps 12-17). Finally **point
+# prompts** are sampled with probability proportional to `heatmap ** amplification`
+# (step 19). MedSAM (here LiteMedSAM) segments the image from the box and the points.
+#
+# This page runs the algorithm once, on one synthetic image, with the offline models shipped on
+# PyPI (ImageNet EfficientNet-Lite0 and LiteMedSAM).
+
+# %% tags=["remove-cell"]
+# Colab: install cam2seg first (a no-op everywhere else).
+import subprocess
+import sys
+
+if "google.colab" in sys.modules:
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "cam2seg[book] @ git+https://github.com/cam2seg/cam2seg"], check=True)
+
+# %% tags=["parameters"]
+profile = "embedded"   # smoke | embedded | paper | local-isic
+dataset = None         # None = from the profile
+data_root = None
+device = None
+models = None
+cams = None
+n_images = None
+percentile = None
+num_points = None
+amplification = None
+epochs = None
+patience = None
+seed = None
+output_dir = None
+
+# %% tags=["hide-input"]
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from cam2seg_utils import book as cb
+from cam2seg_utils import viz
+from cam2seg_utils.cams import compute_heatmap
+from cam2seg_utils.data.synthetic import render_dermoscopy
+from cam2seg_utils.metrics import segmentation_metrics
+from cam2seg_utils.models import build_classifier
+from cam2seg_utils.prompts import PromptParams, generate_prompts
+from cam2seg_utils.seeding import make_rng
+from cam2seg_utils.segmenters import build_segmenter
+
+plt.rcParams["figure.dpi"] = 110
+cfg = cb.config_from_parameters(profile, dataset=dataset, data_root=data_root, device=device, models=models,
+                                cams=cams, n_images=n_images, percentile=percentile, num_points=num_points,
+                                amplification=amplification, epochs=epochs, patience=patience, seed=seed,
+                                output_dir=output_dir)
+params = PromptParams(percentile=cfg.percentile[0], num_points=cfg.num_points[0],
+                      amplification=cfg.amplification[0])
+with cb.Stopwatch() as sw:
+    image, gt, _ = render_dermoscopy(make_rng("book-method", cfg.seed), 300, 400, malignant_look=True)
+    clf = build_classifier("tf_efficientnet_lite0", weights="embedded", device=cfg.device)
+    pred = clf.predict(image)
+    hm = compute_heatmap(clf, image, "gradcam")
+    prompts = generate_prompts(hm.heatmap, params, make_rng("book-method-prompts", cfg.seed))
+    seg = build_segmenter("litemedsam", device=cfg.device)
+    emb = seg.embed(image)
+    result = seg.segment(emb, box=prompts.box, points=prompts.points, point_labels=prompts.point_labels)
+cb.provenance(cfg, n_images=1, wall_time_s=sw.seconds, classifier="tf_efficientnet_lite0 (embedded, ImageNet)",
+              cam="gradcam", segmenter="litemedsam")
+
+# %% [markdown]
+# ## The four stages on one image
+#
+# The image is synthetic (drawn by `cam2seg_utils.data.synthetic`); its lesion outline is known
+# exactly (green). The ImageNet classifier has never seen a skin lesion: this is the paper's
+# *zero-shot* setting.
+
+# %% tags=["hide-input"]
+fig, axes = plt.subplots(1, 4, figsize=(13, 3.4))
+axes[0].imshow(image)
+viz.draw_mask_contour(axes[0], gt, viz.GT_COLOR)
+axes[0].set_title(f"1-4: image, predicted\n'{pred.class_name}' (p = {pred.probability:.2f})", fontsize=9)
+axes[1].imshow(viz.overlay_heatmap(image, hm.heatmap))
+axes[1].set_title("5-6: Grad-CAM heatmap", fontsize=9)
+axes[2].imshow(image)
+axes[2].imshow(np.ma.masked_where(~prompts.noisy_mask, prompts.noisy_mask), cmap="autumn", alpha=0.6)
+viz.draw_prompts(axes[2], prompts.box)
+axes[2].set_title(f"7-10: noisy mask (>= {params.percentile:g}th pct.)\nand its box", fontsize=9)
+axes[3].imshow(image)
+viz.draw_mask_contour(axes[3], result.mask, viz.PRED_COLOR)
+viz.draw_mask_contour(axes[3], gt, viz.GT_COLOR)
+viz.draw_prompts(axes[3], prompts.box, prompts.points)
+axes[3].set_title("19 + MedSAM: prompts, mask (blue)\nvs ground truth (green)", fontsize=9)
+for ax in axes:
+    ax.set_xticks([]); ax.set_yticks([])
+fig.tight_layout()
+
+# %% tags=["hide-input"]
+noisy = segmentation_metrics(prompts.noisy_mask, gt)
+final = segmentation_metrics(result.mask, gt)
+pd.DataFrame({"noisy mask (step 7)": noisy, "MedSAM mask": final}).T[["precision", "recall", "iou", "dice"]].round(3)
+
+# %% [markdown]
+# The box is `[x_min, y_min, x_max, y_max]` in image pixels (x = column, y = row); the points are
+# `(x, y)`. Every number on this page is from the run above; the algorithm's code is
+# `cam2seg_utils.prompts.generate_prompts`.
+
+# %% tags=["hide-input"]
+print("box [x_min, y_min, x_max, y_max]:", np.round(prompts.box, 1).tolist())
+print("points (x, y):", np.round(prompts.points, 1).tolist())
+print("fallback used (fewer than 4 hot pixels):", prompts.used_fallback)

@@ -1,0 +1,103 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 03 · CAMs alone as masks (Table 1, Fig. 2)
+#
+# Before any segmenter: how good is the CAM's own noisy mask (Algorithm 1 step 7, the heatmap
+# above its percentile threshold) as a segmentation of the lesion? RandomCAM (uniform noise at
+# the CAM layer) is the floor a useful CAM must beat.
+
+# %% tags=["remove-cell"]
+# Colab: install cam2seg first (a no-op everywhere else).
+import subprocess
+import sys
+
+if "google.colab" in sys.modules:
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "cam2seg[book] @ git+https://github.com/cam2seg/cam2seg"], check=True)
+
+# %% tags=["parameters"]
+profile = "embedded"   # smoke | embedded | paper | local-isic
+dataset = None         # None = from the profile
+data_root = None
+device = None
+models = None
+cams = None
+n_images = None
+percentile = None
+num_points = None
+amplification = None
+epochs = None
+patience = None
+seed = None
+output_dir = None
+
+# %% tags=["hide-input"]
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from IPython.display import Markdown, display
+
+from cam2seg_utils import book as cb
+from cam2seg_utils import paper, viz
+
+plt.rcParams["figure.dpi"] = 110
+pd.set_option("display.precision", 3)
+cfg = cb.config_from_parameters(profile, dataset=dataset, data_root=data_root, device=device, models=models,
+                                cams=cams, n_images=n_images, percentile=percentile, num_points=num_points,
+                                amplification=amplification, epochs=epochs, patience=patience, seed=seed,
+                                output_dir=output_dir)
+from cam2seg_utils.experiments import stats, summary
+
+with cb.Stopwatch() as sw:
+    grid = cb.ensure_grid(cfg)
+cb.provenance(cfg, n_images=cb.n_test_images(grid), wall_time_s=sw.seconds)
+cam_rows = cb.cam_rows(grid, "cam-mask")
+
+# %% [markdown]
+# ## Table 1: noisy-mask metrics per CAM (mean, 95 % bootstrap CI)
+
+# %% tags=["hide-input"]
+if cam_rows.empty:
+    display(Markdown("*This profile computed no noisy-mask rows.*"))
+else:
+    t1 = summary.cam_mask_table(grid, **cb.single_params(cfg))
+    ci = cb.ci_table(cam_rows, ["setting", "model", "cam"])
+    t1 = t1.merge(ci[["setting", "model", "cam", "iou [95% CI]", "dice [95% CI]"]], on=["setting", "model", "cam"])
+    display(t1[["setting", "model", "cam", "n", "precision", "recall", "iou [95% CI]", "dice [95% CI]"]])
+
+# %% [markdown]
+# The paper's Table 1 (fine-tuned Swin, ISIC 2017 test set) for reference; F1 equals Dice for
+# binary masks, so it is not repeated.
+
+# %% tags=["hide-input"]
+paper.table1()[["precision", "recall", "iou", "dice", "source"]]
+
+# %% [markdown]
+# ## Does each CAM beat RandomCAM? (paired Wilcoxon signed-rank test on per-image IoU)
+
+# %% tags=["hide-input"]
+cb.paired_vs_reference(cam_rows, reference_cam="randomcam")
+
+# %% [markdown]
+# ## Fig. 2: the heatmap of every CAM method on one test image
+#
+# Green: ground truth. Subtitle: the IoU of that CAM's noisy mask on this image.
+
+# %% tags=["hide-input"]
+ex = cb.heatmaps_for_image(cfg, grid)
+if ex is None:
+    display(Markdown("*No test image to show.*"))
+else:
+    viz.cam_heatmap_grid(ex["image"], ex["heatmaps"], gt_mask=ex["mask"], subtitles=ex["subtitles"])
+    display(Markdown(f"Image `{ex['image_id']}`, {ex['model']} ({ex['setting']})."))

@@ -1,0 +1,106 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 04 · Every model × CAM as MedSAM prompts (Fig. 5)
+#
+# The "individual method" experiment: each classifier and each CAM produce a box and points
+# (Algorithm 1), the segmenter turns them into a mask, and the mask is compared with the ground
+# truth. Mean IoU per pair, zero-shot (ImageNet weights) and fine-tuned side by side.
+
+# %% tags=["remove-cell"]
+# Colab: install cam2seg first (a no-op everywhere else).
+import subprocess
+import sys
+
+if "google.colab" in sys.modules:
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "cam2seg[book] @ git+https://github.com/cam2seg/cam2seg"], check=True)
+
+# %% tags=["parameters"]
+profile = "embedded"   # smoke | embedded | paper | local-isic
+dataset = None         # None = from the profile
+data_root = None
+device = None
+models = None
+cams = None
+n_images = None
+percentile = None
+num_points = None
+amplification = None
+epochs = None
+patience = None
+seed = None
+output_dir = None
+
+# %% tags=["hide-input"]
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from IPython.display import Markdown, display
+
+from cam2seg_utils import book as cb
+from cam2seg_utils import paper, viz
+
+plt.rcParams["figure.dpi"] = 110
+pd.set_option("display.precision", 3)
+cfg = cb.config_from_parameters(profile, dataset=dataset, data_root=data_root, device=device, models=models,
+                                cams=cams, n_images=n_images, percentile=percentile, num_points=num_points,
+                                amplification=amplification, epochs=epochs, patience=patience, seed=seed,
+                                output_dir=output_dir)
+from cam2seg_utils.experiments import stats, summary
+
+with cb.Stopwatch() as sw:
+    grid = cb.ensure_grid(cfg)
+cb.provenance(cfg, n_images=cb.n_test_images(grid), wall_time_s=sw.seconds)
+pv = cb.main_variant(cfg)
+display(Markdown(f"Prompt variant shown: **{pv}** (the paper prompts with the box and the points)."))
+
+# %% tags=["hide-input"]
+mats = {s: summary.model_cam_matrix(grid, s, prompt_variant=pv, **cb.single_params(cfg))
+        for s in cfg.settings if (grid["setting"] == s).any()}
+mats = {s: m for s, m in mats.items() if not m.empty}
+if mats:
+    viz.iou_matrix_heatmaps(mats)
+else:
+    display(Markdown("*No segmentation rows in this grid.*"))
+
+# %% [markdown]
+# ## Mean IoU and Dice per pair (95 % bootstrap CI)
+
+# %% tags=["hide-input"]
+rows = cb.cam_rows(grid, pv)
+ind = summary.individual_table(grid, prompt_variant=pv, **cb.single_params(cfg))
+ci = cb.ci_table(rows, ["setting", "model", "cam"])
+ind = ind.merge(ci[["setting", "model", "cam", "iou [95% CI]", "dice [95% CI]"]], on=["setting", "model", "cam"])
+ind[["setting", "model", "cam", "n", "precision", "recall", "iou [95% CI]", "dice [95% CI]", "n_zero_iou"]]
+
+# %% [markdown]
+# ## Best pair per setting, beside the paper's (Fig. 5, Sec. 5 text)
+
+# %% tags=["hide-input"]
+cb.best_pair_table(ind)
+
+# %% [markdown]
+# ## Prompt variants: box, points, box + points
+#
+# Mean IoU per setting and model; the paired test compares each variant with `box+points` on
+# the same images and CAMs.
+
+# %% tags=["hide-input"]
+cb.prompt_variant_table(grid)
+
+# %% [markdown]
+# ## Each CAM against RandomCAM (paired Wilcoxon test on per-image IoU)
+
+# %% tags=["hide-input"]
+cb.paired_vs_reference(rows, reference_cam="randomcam")

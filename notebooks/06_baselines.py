@@ -1,0 +1,90 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 06 · Ground-truth prompts: the ceiling
+#
+# What the same segmenter reaches when the prompt comes from the ground truth instead of a CAM:
+# the tight box around the lesion (`gt-box`) or one point inside it (`gt-point`). The paper's
+# Table 2 quotes SAM-base and MedSAM-base numbers from another paper; we measure the segmenter
+# actually used, on the same test images as every CAM result.
+
+# %% tags=["remove-cell"]
+# Colab: install cam2seg first (a no-op everywhere else).
+import subprocess
+import sys
+
+if "google.colab" in sys.modules:
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "cam2seg[book] @ git+https://github.com/cam2seg/cam2seg"], check=True)
+
+# %% tags=["parameters"]
+profile = "embedded"   # smoke | embedded | paper | local-isic
+dataset = None         # None = from the profile
+data_root = None
+device = None
+models = None
+cams = None
+n_images = None
+percentile = None
+num_points = None
+amplification = None
+epochs = None
+patience = None
+seed = None
+output_dir = None
+
+# %% tags=["hide-input"]
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from IPython.display import Markdown, display
+
+from cam2seg_utils import book as cb
+from cam2seg_utils import paper, viz
+
+plt.rcParams["figure.dpi"] = 110
+pd.set_option("display.precision", 3)
+cfg = cb.config_from_parameters(profile, dataset=dataset, data_root=data_root, device=device, models=models,
+                                cams=cams, n_images=n_images, percentile=percentile, num_points=num_points,
+                                amplification=amplification, epochs=epochs, patience=patience, seed=seed,
+                                output_dir=output_dir)
+from cam2seg_utils.experiments import stats, summary
+
+with cb.Stopwatch() as sw:
+    grid = cb.ensure_grid(cfg)
+cb.provenance(cfg, n_images=cb.n_test_images(grid), wall_time_s=sw.seconds)
+
+# %% tags=["hide-input"]
+gt_rows = cb.gt_rows(grid)
+if gt_rows.empty:
+    display(Markdown("*This profile computed no ground-truth baselines.*"))
+else:
+    base = summary.gt_baseline_table(grid)
+    ci = cb.ci_table(gt_rows, ["setting", "segmenter"])
+    base = base.merge(ci[["setting", "segmenter", "iou [95% CI]", "dice [95% CI]"]], on=["setting", "segmenter"])
+    display(base[["setting", "segmenter", "n", "precision", "recall", "iou [95% CI]", "dice [95% CI]"]])
+
+# %% [markdown]
+# ## CAM prompts against ground-truth prompts
+#
+# Each row compares the best CAM per image (non-oracle selection) with the GT box on the same
+# images: mean IoU of each, and a paired Wilcoxon test.
+
+# %% tags=["hide-input"]
+cb.gt_vs_cam_tests(grid, cb.best_rows(grid, cb.main_variant(cfg), cfg))
+
+# %% [markdown]
+# The paper's reference rows (not measured by its authors; from ref. [1]):
+
+# %% tags=["hide-input"]
+paper.table2().query("setting == 'ablation'")[["model", "iou", "dice", "source"]]

@@ -1,0 +1,319 @@
+"""CAM methods: every paper model x every paper CAM on tiny inputs, plus real-weight checks.
+
+The model x method matrix uses *tiny* versions of the five paper architectures: the same timm
+classes, attribute names and therefore the same registered target layers / reshape transforms,
+with reduced depth and width and a 32-64 px input, so ScoreCAM / AblationCAM (one forward pass
+per channel) stay cheap. Full-size target-layer shapes are checked in ``test_models.py``.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from skimage import data as skdata
+
+from cam2seg_utils.cams import (
+    CAM_METHODS,
+    PAPER_CAMS,
+    CamExtractor,
+    HeatmapResult,
+    compute_heatmap,
+    normalize_heatmap,
+)
+from cam2seg_utils.models import PAPER_CLASSIFIERS, Classifier, get_spec
+from cam2seg_utils.seeding import make_rng
+
+NUM_CLASSES = 5
+
+
+def _tiny_model(name: str) -> tuple[torch.nn.Module, int]:
+    import timm
+    from timm.layers import BatchNormAct2d
+    from timm.models import efficientnet as timm_effnet
+
+    torch.manual_seed(0)
+    if name == "resnet50":
+        m = timm.create_model("resnet50", layers=(1, 1, 1, 1), channels=(8, 16, 32, 32),
+                              stem_width=8, num_classes=NUM_CLASSES)
+        return m, 64
+    if name == "mobilenetv2_100":
+        m = timm_effnet._gen_mobilenet_v2("mobilenetv2_100", 0.25, depth_multiplier=0.3,
+                                          num_classes=NUM_CLASSES)
+        # MobileNet-v2 keeps a 1280-channel head at any width; shrink it (same attribute names)
+        m.conv_head = torch.nn.Conv2d(m.conv_head.in_channels, 64, 1, bias=False)
+        m.bn2 = BatchNormAct2d(64, act_layer=torch.nn.ReLU6)
+        m.classifier = torch.nn.Linear(64, NUM_CLASSES)
+        return m, 64
+    if name == "efficientnet_b0":
+        m = timm_effnet._gen_efficientnet("efficientnet_b0", 0.1, depth_multiplier=0.3,
+                                          num_classes=NUM_CLASSES)
+        return m, 64
+    if name == "vit_base_patch16_224":
+        m = timm.create_model(name, img_size=32, depth=1, embed_dim=48, num_heads=2,
+                              num_classes=NUM_CLASSES)
+        return m, 32
+    if name == "swin_base_patch4_window7_224":
+        m = timm.create_model(name, img_size=64, depths=(1, 1, 1, 1), embed_dim=8,
+                              num_heads=(1, 1, 1, 1), num_classes=NUM_CLASSES)
+        return m, 64
+    raise AssertionError(name)
+
+
+_TINY: dict[str, Classifier] = {}
+
+
+def tiny_classifier(name: str) -> Classifier:
+    if name not in _TINY:
+        model, size = _tiny_model(name)
+        _TINY[name] = Classifier(
+            spec=get_spec(name), model=model.eval(), weights="random", num_classes=NUM_CLASSES,
+            class_names=[f"c{i}" for i in range(NUM_CLASSES)], mean=(0.5, 0.5, 0.5),
+            std=(0.5, 0.5, 0.5), input_size=(size, size), device=torch.device("cpu"),
+        )
+    return _TINY[name]
+
+
+def _hook_count(model: torch.nn.Module) -> int:
+    return sum(len(m._forward_hooks) + len(m._forward_pre_hooks) + len(m._backward_hooks)
+               for m in model.modules())
+
+
+def _image(h: int = 30, w: int = 45) -> np.ndarray:
+    return (np.random.default_rng(7).random((h, w, 3)) * 255).astype(np.uint8)
+
+
+def _check_result(res: HeatmapResult, shape: tuple[int, int]) -> None:
+    assert res.heatmap.shape == shape
+    assert res.heatmap.dtype == np.float32
+    assert np.all(np.isfinite(res.heatmap))
+    assert res.heatmap.min() >= 0.0 and res.heatmap.max() <= 1.0
+    if res.raw_max > res.raw_min:
+        assert res.heatmap.min() == 0.0 and res.heatmap.max() == pytest.approx(1.0)
+    else:
+        assert not res.heatmap.any()
+
+
+@pytest.mark.parametrize("method", PAPER_CAMS)
+@pytest.mark.parametrize("model_name", PAPER_CLASSIFIERS)
+def test_every_paper_model_with_every_paper_cam(model_name, method):
+    clf = tiny_classifier(model_name)
+    target_before = clf.cam_target_layers()[0]
+    modules_before = [id(m) for m in clf.model.modules()]
+    img = _image()
+    expected_class = clf.predict(img).class_index
+    with CamExtractor(clf, method, batch_size=64, progress=False) as cam:
+        assert _hook_count(clf.model) > 0
+        res = cam(img, rng=make_rng("test", model_name, method))
+    assert _hook_count(clf.model) == 0  # hooks released on exit
+    # AblationCAM swaps the target layer for its ablation layer: it must be put back
+    assert clf.cam_target_layers()[0] is target_before
+    assert [id(m) for m in clf.model.modules()] == modules_before
+    _check_result(res, (30, 45))
+    assert res.target_class == expected_class  # default target = argmax of the logits
+    assert res.method == method
+    assert res.cam_size == (2, 2)
+    assert res.logits.shape == (NUM_CLASSES,)
+
+
+@pytest.mark.parametrize("method", [m for m in CAM_METHODS.names() if m not in PAPER_CAMS])
+def test_extra_methods_run(method):
+    clf = tiny_classifier("resnet50")
+    res = compute_heatmap(clf, _image(20, 16), method)
+    _check_result(res, (20, 16))
+    assert _hook_count(clf.model) == 0
+
+
+def test_registry_lists_all_methods():
+    assert set(CAM_METHODS.names()) == {
+        "gradcam", "gradcam++", "ablationcam", "scorecam", "randomcam",
+        "hirescam", "xgradcam", "eigencam", "layercam",
+    }
+    with pytest.raises(KeyError, match="gradcam"):
+        CamExtractor(tiny_classifier("resnet50"), "grad-cam")
+
+
+def test_target_override_changes_the_explanation():
+    clf = tiny_classifier("resnet50")
+    img = _image()
+    with CamExtractor(clf, "gradcam") as cam:
+        results = [cam(img, target_class=k) for k in range(NUM_CLASSES)]
+    assert [r.target_class for r in results] == list(range(NUM_CLASSES))
+    # different classes have different classifier weights -> not all maps equal
+    assert any(not np.allclose(results[0].heatmap, r.heatmap) for r in results[1:])
+    with pytest.raises(ValueError, match="target_class 5 outside"):
+        compute_heatmap(clf, img, "gradcam", target_class=NUM_CLASSES)
+
+
+def test_gradcam_equals_hand_computed_cam():
+    """Grad-CAM on the last feature map before global average pooling is the original CAM:
+    weights = d score / d A_k = W[c, k] / (h w); map = ReLU(sum_k w_k A_k)."""
+    clf = tiny_classifier("efficientnet_b0")
+    img = _image(64, 64)
+    x = clf.preprocess(img)
+    feats = {}
+    handle = clf.model.bn2.register_forward_hook(lambda m, i, o: feats.__setitem__("a", o.detach()))
+    with torch.no_grad():
+        logits = clf.model(x)
+    handle.remove()
+    cls = int(logits.argmax())
+    a = feats["a"][0].double()  # (C, 2, 2)
+    w = clf.model.classifier.weight[cls].detach().double() / (a.shape[1] * a.shape[2])
+    raw = torch.relu((w[:, None, None] * a).sum(0)).numpy()
+    res = compute_heatmap(clf, img, "gradcam")
+    np.testing.assert_allclose([res.raw_min, res.raw_max], [raw.min(), raw.max()], rtol=1e-4, atol=1e-9)
+    np.testing.assert_allclose(res.heatmap, normalize_heatmap(raw, (64, 64)), atol=1e-4)
+
+
+def test_randomcam_is_reproducible_and_needs_an_rng():
+    clf = tiny_classifier("vit_base_patch16_224")
+    img = _image()
+    state = np.random.get_state()
+    a = compute_heatmap(clf, img, "randomcam", rng=make_rng("ISIC_0000000", "randomcam"))
+    b = compute_heatmap(clf, img, "randomcam", rng=make_rng("ISIC_0000000", "randomcam"))
+    c = compute_heatmap(clf, img, "randomcam", rng=make_rng("ISIC_0000001", "randomcam"))
+    assert np.array_equal(a.heatmap, b.heatmap)
+    assert not np.array_equal(a.heatmap, c.heatmap)
+    # numpy's global state is untouched (pytorch-grad-cam's RandomCAM would draw from it)
+    after = np.random.get_state()
+    assert np.array_equal(after[1], state[1]) and after[2] == state[2]
+    # raw map is U[-1, 1] at the layer resolution, after ReLU: within [0, 1]
+    assert 0.0 <= a.raw_min and a.raw_max <= 1.0
+    with pytest.raises(ValueError, match="rng"):
+        compute_heatmap(clf, img, "randomcam")
+
+
+def test_randomcam_map_matches_the_generator_draw():
+    clf = tiny_classifier("resnet50")
+    img = _image()
+    res = compute_heatmap(clf, img, "randomcam", rng=np.random.default_rng(123))
+    draw = np.maximum(np.random.default_rng(123).uniform(-1, 1, size=(1, 2, 2))[0], 0)
+    np.testing.assert_allclose(res.heatmap, normalize_heatmap(draw, (30, 45)), atol=1e-6)
+
+
+def test_hooks_released_when_the_body_raises():
+    clf = tiny_classifier("mobilenetv2_100")
+    with pytest.raises(IndexError):  # upstream __exit__ would swallow an IndexError
+        with CamExtractor(clf, "gradcam"):
+            raise IndexError("boom")
+    assert _hook_count(clf.model) == 0
+
+
+def test_ablationcam_restores_the_layer_after_an_error(monkeypatch):
+    clf = tiny_classifier("resnet50")
+    target = clf.cam_target_layers()[0]
+    from pytorch_grad_cam.ablation_layer import AblationLayer
+
+    def broken(self, x):
+        raise RuntimeError("ablation forward failed")
+
+    monkeypatch.setattr(AblationLayer, "__call__", broken)
+    with pytest.raises(RuntimeError, match="ablation forward failed"):
+        compute_heatmap(clf, _image(), "ablationcam")
+    assert clf.model.layer4[-1] is target
+    assert _hook_count(clf.model) == 0
+
+
+def test_ablation_channels_and_batch_size_are_honoured():
+    clf = tiny_classifier("resnet50")
+    with CamExtractor(clf, "ablationcam", batch_size=7, ablation_channels=0.25) as cam:
+        assert cam._cam.batch_size == 7 and cam._cam.ratio_channels_to_ablate == 0.25
+        _check_result(cam(_image()), (30, 45))
+    with CamExtractor(clf, "scorecam", batch_size=5) as cam:
+        assert cam._cam.batch_size == 5
+    with pytest.raises(ValueError, match="ablation_channels"):
+        CamExtractor(clf, "ablationcam", ablation_channels=0.0)
+
+
+# ---------------------------------------------------------------------------------- normalisation
+
+
+def test_normalize_heatmap_hand_computed():
+    raw = np.array([[0.0, 2.0], [4.0, 8.0]])
+    out = normalize_heatmap(raw, (2, 2))
+    np.testing.assert_allclose(out, [[0.0, 0.25], [0.5, 1.0]])
+    up = normalize_heatmap(raw, (4, 4))
+    # bilinear, half-pixel centres: the corners keep the corner values, the centre is the mean
+    assert up[0, 0] == 0.0 and up[-1, -1] == 1.0
+    assert up.shape == (4, 4) and up.dtype == np.float32
+    np.testing.assert_allclose(up[1:3, 1:3].mean(), (0 + 0.25 + 0.5 + 1.0) / 4, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        np.zeros((7, 7)),
+        np.full((7, 7), 3.5),
+        np.full((7, 7), np.nan),
+        1.0 + 1e-9 * np.arange(49.0).reshape(7, 7),
+        np.array([[np.inf, -np.inf], [np.nan, np.nan]]),
+    ],
+    ids=["zeros", "constant", "all-nan", "float-noise", "nan-inf"],
+)
+def test_degenerate_maps_become_zero_heatmaps(raw):
+    out = normalize_heatmap(raw, (12, 9))
+    assert out.shape == (12, 9) and out.dtype == np.float32
+    assert not out.any()
+
+
+def test_nan_entries_count_as_zero():
+    raw = np.array([[np.nan, 1.0], [2.0, -np.inf]])
+    np.testing.assert_allclose(normalize_heatmap(raw, (2, 2)), [[0.0, 0.5], [1.0, 0.0]])
+
+
+def test_degenerate_heatmaps_still_give_prompts():
+    prompts = pytest.importorskip("cam2seg_utils.prompts")
+    for raw in (np.zeros((7, 7)), np.full((7, 7), np.nan), np.full((7, 7), 2.0)):
+        heat = normalize_heatmap(raw, (40, 60))
+        p = prompts.generate_prompts(heat, prompts.PromptParams(), np.random.default_rng(0))
+        assert p.box.shape == (4,) and np.all(np.isfinite(p.box))
+        assert np.all(p.box >= 0) and p.box[2] <= 59 and p.box[3] <= 39
+        assert np.all(np.isfinite(p.points))
+
+
+def test_flat_cam_from_a_model_gives_zero_heatmap():
+    """A network whose target features are constant (all-zero bias-free head) gives a flat CAM."""
+    clf = tiny_classifier("efficientnet_b0")
+    import copy
+
+    flat = copy.deepcopy(clf)
+    with torch.no_grad():
+        flat.model.bn2.weight.zero_()
+        flat.model.bn2.bias.fill_(0.5)  # every feature = ReLU6(0.5) everywhere
+    res = compute_heatmap(flat, _image(), "gradcam")
+    assert res.raw_min == pytest.approx(res.raw_max)
+    assert not res.heatmap.any()
+    prompts = pytest.importorskip("cam2seg_utils.prompts")
+    p = prompts.generate_prompts(res.heatmap, prompts.PromptParams(), np.random.default_rng(1))
+    assert np.all(np.isfinite(p.box))
+
+
+# ---------------------------------------------------------------------------------- real weights
+
+
+def test_gradcam_on_chelsea_highlights_the_cat(embedded_classifier):
+    img = skdata.chelsea()  # (300, 451, 3): the face fills the left / centre, blurred background right
+    res = compute_heatmap(embedded_classifier, img, "gradcam")
+    assert res.target_class in {281, 282, 283, 284, 285}
+    assert res.cam_size == (7, 7)
+    h = res.heatmap
+    assert h.shape == (300, 451)
+    face = h[60:260, 120:340].mean()  # eyes at y ~ 80-160, nose at (x 260, y 240)
+    background = h[:, 400:].mean()  # the blurred room right of the cat
+    corners = np.mean([h[:60, :90].mean(), h[:60, -90:].mean(), h[-60:, :90].mean(), h[-60:, -90:].mean()])
+    assert face > 0.6
+    assert face > 2.5 * background
+    assert face > 2.5 * corners
+    y, x = np.unravel_index(np.argmax(h), h.shape)
+    assert 60 <= y < 260 and 120 <= x < 340
+
+
+def test_cam_target_follows_the_embedded_prediction(embedded_classifier):
+    img = skdata.coffee()[::2, ::2].copy()
+    pred = embedded_classifier.predict(img)
+    with CamExtractor(embedded_classifier, "gradcam++") as cam:
+        res = cam(img)
+        res_cup = cam(img, target_class=968)
+    assert res.target_class == pred.class_index
+    np.testing.assert_allclose(res.logits, pred.logits, rtol=1e-4, atol=1e-4)
+    assert res_cup.target_class == 968
+    assert _hook_count(embedded_classifier.model) == 0

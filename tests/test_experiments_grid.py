@@ -1,0 +1,170 @@
+"""The grid on the real embedded stack (EfficientNet-Lite0 ImageNet weights + LiteMedSAM) and
+tiny synthetic images: one encoder pass per image, error rows, heatmap cache, determinism,
+slow-CAM limit, GT prompts."""
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cam2seg_utils.data.isic import ISICDataset
+from cam2seg_utils.data.synthetic import generate_synthetic
+from cam2seg_utils.experiments.cache import HeatmapCache, heatmap_key
+from cam2seg_utils.experiments.config import ExperimentConfig
+from cam2seg_utils.experiments.grid import (TIMING_COLUMNS, LoadedClassifier, gt_box, gt_point,
+                                            run_grid)
+
+LITE0 = "tf_efficientnet_lite0"
+
+
+@pytest.fixture(scope="module")
+def syn(tmp_path_factory):
+    """3 synthetic test images (96-128 px); the 2nd image file is corrupted."""
+    root = tmp_path_factory.mktemp("syn")
+    generate_synthetic(root, n_images=3, seed=3, split="Test", size_range=(96, 128))
+    ds = ISICDataset(root, "Test")
+    bad = ds.ids[1]
+    ds.image_path(bad).write_bytes(b"this is not a jpeg")
+    return root, ds, bad
+
+
+def _config(tmp, name, **kw) -> ExperimentConfig:
+    base = dict(name=name, settings=["zero-shot"], models=[LITE0], cams=["gradcam", "randomcam"],
+                prompt_variants=["box", "box+points", "points"], output_dir=str(tmp / name),
+                cache_dir=str(tmp / f"cache-{name}"), progress=False, seed=7)
+    base.update(kw)
+    return ExperimentConfig(**base)
+
+
+def _clf(embedded_classifier):
+    return [LoadedClassifier("zero-shot", LITE0, embedded_classifier, "embedded", "embedded")]
+
+
+@pytest.fixture(scope="module")
+def base_run(syn, embedded_classifier, litemedsam, tmp_path_factory):
+    root, ds, bad = syn
+    tmp = tmp_path_factory.mktemp("grid")
+    before = litemedsam.encoder_calls
+    cfg = _config(tmp, "a")
+    res = run_grid(cfg, segmenter=litemedsam, classifiers=_clf(embedded_classifier), dataset=ds)
+    return tmp, cfg, res, litemedsam.encoder_calls - before
+
+
+def test_one_encoder_pass_per_image_and_call_counts(base_run, syn):
+    tmp, cfg, res, seg_delta = base_run
+    s = res.summary
+    n_ok = 2                                      # 3 images, one corrupt
+    assert s["encoder_calls"] == n_ok == seg_delta
+    assert s["classifier_calls"] == n_ok          # one prediction per image x model x setting
+    assert s["cam_calls"] == 2 * n_ok and s["cam_cache_hits"] == 0
+    assert s["decoder_calls"] == 4 * n_ok         # box(+gt-box) / box+points / points(3) / gt-point(1)
+    # rows: per image 2 CAMs x (cam-mask + 3 variants) + gt-box + gt-point; + 1 error row
+    assert s["n_rows"] == n_ok * 10 + 1 == len(res.table)
+    on_disk = json.loads((tmp / "a" / "run_summary.json").read_text())
+    assert on_disk["encoder_calls"] == n_ok and on_disk["git_commit"]
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp / "a" / "grid.parquet"), res.table)
+
+
+def test_corrupt_image_gives_one_error_row(base_run, syn):
+    _, _, res, _ = base_run
+    _, ds, bad = syn
+    t = res.table
+    err = t[t["error"].notna()]
+    assert list(err["image_id"]) == [bad]
+    assert str(ds.image_path(bad)) in err["error"].iloc[0]
+    ok = t[t["error"].isna()]
+    assert ok["iou"].notna().all() and set(ok["image_id"]) == set(ds.ids) - {bad}
+    assert res.summary["n_errors"] == 1
+
+
+def test_rows_are_consistent(base_run):
+    _, _, res, _ = base_run
+    t = res.table[res.table["error"].isna()]
+    cam = t[t["setting"] == "zero-shot"]
+    # Algorithm 1's box and points are shared by the three variants of one (image, CAM)
+    for (_, _), g in cam.groupby(["image_id", "cam"]):
+        v = g.set_index("prompt_variant")
+        assert v.loc["box", "box_x0"] == v.loc["box+points", "box_x0"] == v.loc["cam-mask", "box_x0"]
+        assert v.loc["points", "points"] == v.loc["box+points", "points"]
+        assert np.isnan(v.loc["points", "box_x0"]) and v.loc["box", "points"] == "[]"
+        assert len(json.loads(v.loc["points", "points"])) == 3
+        assert np.isnan(v.loc["cam-mask", "seg_predicted_iou"]) and v.loc["cam-mask", "segmenter"] == ""
+    assert (cam["predicted_class"].between(0, 999)).all()
+    # LiteMedSAM with the tight ground-truth box segments the synthetic lesions well
+    assert t[t["setting"] == "gt-box"]["iou"].mean() > 0.7
+
+
+def test_second_run_with_other_percentile_hits_the_heatmap_cache(base_run, embedded_classifier, litemedsam, syn):
+    tmp, cfg, _, _ = base_run
+    cfg2 = dataclasses.replace(cfg, output_dir=str(tmp / "b"), percentile=[75.0])
+    res = run_grid(cfg2, segmenter=litemedsam, classifiers=_clf(embedded_classifier), dataset=syn[1])
+    assert res.summary["cam_calls"] == 0 and res.summary["cam_cache_hits"] == 4
+    ok = res.table[res.table["error"].isna() & (res.table["setting"] == "zero-shot")]
+    assert (ok["percentile"] == 75.0).all()
+
+
+def test_same_seed_same_table(base_run, embedded_classifier, litemedsam, syn):
+    tmp, cfg, res, _ = base_run
+    cfg3 = dataclasses.replace(cfg, output_dir=str(tmp / "c"), cache_dir=str(tmp / "cache-c"))
+    res3 = run_grid(cfg3, segmenter=litemedsam, classifiers=_clf(embedded_classifier), dataset=syn[1],
+                    resume=False)
+    assert res3.summary["cam_calls"] == 4         # recomputed, not read from a cache
+    pd.testing.assert_frame_equal(res.table.drop(columns=TIMING_COLUMNS),
+                                  res3.table.drop(columns=TIMING_COLUMNS))
+
+
+def test_resume_refuses_another_config(base_run, embedded_classifier, litemedsam, syn):
+    tmp, cfg, _, _ = base_run
+    with pytest.raises(ValueError, match="different grid configuration"):
+        run_grid(dataclasses.replace(cfg, seed=8), segmenter=litemedsam,
+                 classifiers=_clf(embedded_classifier), dataset=syn[1])
+
+
+def test_slow_cams_only_on_first_images(syn, embedded_classifier, litemedsam, tmp_path):
+    _, ds, bad = syn
+    small = dataclasses.replace(embedded_classifier, input_size=(64, 64))  # same weights, cheap ScoreCAM
+    lc = [LoadedClassifier("zero-shot", LITE0, small, "embedded", "embedded")]
+    ids = [i for i in ds.ids if i != bad][:2]
+    cfg = _config(tmp_path, "slow", cams=["gradcam", "scorecam"], slow_cams_max_images=1,
+                  prompt_variants=["box"], gt_baselines=[], cam_batch_size=128)
+    res = run_grid(cfg, segmenter=litemedsam, classifiers=lc, dataset=ds, image_ids=ids)
+    t = res.table
+    assert set(t[t["cam"] == "scorecam"]["image_id"]) == {ids[0]}
+    assert set(t[t["cam"] == "gradcam"]["image_id"]) == set(ids)
+    assert t["error"].isna().all() and res.summary["cam_calls"] == 3
+    assert "first 1 of 2 images" in res.summary["slow_cams_note"]
+
+
+def test_gt_prompts():
+    mask = np.zeros((10, 12), dtype=bool)
+    mask[2:5, 3:9] = True
+    assert gt_box(mask).tolist() == [3.0, 2.0, 8.0, 4.0]
+    assert gt_point(mask).tolist() == [[6.0, 3.0]]        # centroid (5.5, 3) rounds to x=6 (banker's: 6)
+    ring = np.zeros((21, 21), dtype=bool)                  # an annulus: centroid in the hole
+    yy, xx = np.mgrid[:21, :21]
+    r = np.hypot(yy - 10, xx - 10)
+    ring[(r >= 4) & (r <= 9)] = True
+    (x, y), = gt_point(ring)
+    assert ring[int(y), int(x)]
+    assert 6 <= np.hypot(x - 10, y - 10) <= 7             # the middle of the ring (deepest)
+    with pytest.raises(ValueError, match="empty"):
+        gt_box(np.zeros((3, 3), bool))
+
+
+def test_heatmap_cache_roundtrip_and_key(tmp_path):
+    cache = HeatmapCache(tmp_path)
+    k = heatmap_key("img", "sha-a", "m", "embedded", "gradcam", 3, {"seed": 1})
+    assert k != heatmap_key("img", "sha-b", "m", "embedded", "gradcam", 3, {"seed": 1})
+    assert k != heatmap_key("img", "sha-a", "m", "embedded", "gradcam", 4, {"seed": 1})
+    assert k != heatmap_key("img", "sha-a", "m", "ckpt-sha", "gradcam", 3, {"seed": 1})
+    assert cache.get(k) is None and cache.misses == 1
+    h = np.linspace(0, 1, 12, dtype=np.float32).reshape(3, 4)
+    cache.put(k, h, 3, -0.5, 2.0)
+    got = cache.get(k)
+    assert got is not None and np.array_equal(got.heatmap, h) and got.target_class == 3
+    cache.path(k).write_bytes(b"garbage")                 # a corrupt entry is a miss
+    assert cache.get(k) is None
+    assert not list(tmp_path.rglob(".tmp-*"))

