@@ -60,7 +60,7 @@ def run(n_images: int, n_clicks: int, cam: str, threads: int | None, device: str
     settings = dict(cam=cam, percentile=defaults.percentile, num_points=defaults.num_points,
                     amplification=defaults.amplification, variant="box+points")
     with tempfile.TemporaryDirectory(prefix="cam2seg-bench-demo-") as tmp:
-        root = generate_synthetic(Path(tmp) / "syn", n_images=n_images + 1, seed=7, size_range=(512, 768))
+        root = generate_synthetic(Path(tmp) / "syn", n_images=n_images + 1, seed=7, size_range=(512, 768), progress=False)
         paths = sorted(split_paths(root, "Training")[0].glob("*.jpg"))
         config = DemoConfig(device=device, offer_hub_classifiers=False, examples_dir=str(Path(tmp) / "ex"))
         app = DemoApp(config, temp_root=Path(tmp) / "gradio")

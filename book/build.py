@@ -80,7 +80,20 @@ def execute(ipynb: Path, parameters: dict[str, Any], kernel: str, timeout: int |
     pm.execute_notebook(str(ipynb), str(out), parameters=parameters, kernel_name=kernel,
                         progress_bar=False, log_output=False, cwd=str(REPO),
                         execution_timeout=timeout)
+    hide_injected_parameters(out)
     return time.perf_counter() - t0
+
+
+def hide_injected_parameters(path: Path) -> None:
+    """Collapse papermill's injected-parameters cell in the book (it stays in the notebook)."""
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        tags = cell.metadata.setdefault("tags", [])
+        if "injected-parameters" in tags and "hide-input" not in tags:
+            tags.append("hide-input")
+    nbformat.write(nb, path)
 
 
 def write_demo_fragment() -> None:
@@ -88,9 +101,10 @@ def write_demo_fragment() -> None:
     (copied into the build, never committed), otherwise a sentence saying how to make one."""
     GENERATED.mkdir(parents=True, exist_ok=True)
     frag = GENERATED / "demo_screenshot.md"
+    # the fragment is included by book/demo.md, so its image path is relative to book/
     if DEMO_PNG.is_file():
         shutil.copy2(DEMO_PNG, GENERATED / "demo.png")
-        frag.write_text("```{figure} demo.png\n:alt: the cam2seg demo app\n:width: 100%\n\n"
+        frag.write_text("```{figure} generated/demo.png\n:alt: the cam2seg demo app\n:width: 100%\n\n"
                         "The demo app as captured by its browser test at build time.\n```\n",
                         encoding="utf-8")
     else:

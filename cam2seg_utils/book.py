@@ -40,7 +40,13 @@ def config_from_parameters(profile: str, **params: Any):
     for key in ("percentile", "num_points", "amplification", "models", "cams"):
         if key in overrides and not isinstance(overrides[key], (list, tuple)):
             overrides[key] = [overrides[key]]
-    return get_profile(profile, **overrides)
+    cfg = get_profile(profile, **overrides)
+    base = get_profile(profile)
+    if "output_dir" not in overrides and cfg.fingerprint() != base.fingerprint():
+        # the grid refuses to mix configurations in one folder: overridden runs get their own,
+        # beside the profile's (so they share its heatmap cache), named by the config fingerprint
+        cfg = cfg.replace(output_dir=f"{base.output_dir}-{cfg.fingerprint()[:8]}")
+    return cfg
 
 
 def dataset_label(config) -> str:
@@ -109,6 +115,19 @@ def ci_table(df: pd.DataFrame, keys: list[str], metrics: tuple[str, ...] = ("iou
     return pd.DataFrame(rows)
 
 
+def show(df: pd.DataFrame, precision: int = 3):
+    """A frame for display: no index column, floats to ``precision`` digits, NaN as "–",
+    long selection labels shortened."""
+    from .experiments import summary
+
+    df = df.copy()
+    if "selection" in df.columns:
+        df["selection"] = df["selection"].replace({summary.ORACLE: "oracle (GT used)",
+                                                   summary.PREDICTED_IOU: "predicted IoU (no GT)"})
+    pcols = {c: "{:.2g}" for c in df.columns if isinstance(c, str) and c.endswith(" p")}
+    return df.style.hide(axis="index").format(precision=precision, na_rep="–").format(pcols, na_rep="–")
+
+
 # ------------------------------------------------------------------------------ running
 def local_isic_root() -> Path | None:
     """The real ISIC 2017 folder beside the checkout (``../shared/isic2017`` relative to the
@@ -137,7 +156,7 @@ def ensure_data(config):
                                split=config.test_split, **common)
     elif not Path(config.data_root).is_dir():
         raise FileNotFoundError(f"ISIC 2017 folder {config.data_root} not found (profile {config.name!r}); "
-                                "download it with `python -m cam2seg_utils download` or set data_root")
+                                f"download it with `python -m cam2seg_utils download --profile {config.name}` or set data_root")
     return resolve_splits(config)
 
 
@@ -146,6 +165,13 @@ def ensure_finetuned(config) -> pd.DataFrame:
     ``config``; the classification table of :func:`~cam2seg_utils.experiments.finetune.run_finetune`."""
     from .experiments.finetune import run_finetune
 
+    table = Path(config.output_dir) / "classification.csv"
+    ckpts = [config.finetuned_checkpoint(m) for m in config.models]
+    if table.is_file() and all(c.is_file() for c in ckpts):
+        done = pd.read_csv(table)
+        newest = max(c.stat().st_mtime for c in ckpts)
+        if set(config.models) <= set(done["model"]) and table.stat().st_mtime >= newest:
+            return done[done["model"].isin(config.models)].reset_index(drop=True)   # evaluated after the last training
     ensure_data(config)
     return run_finetune(config, resume=True, evaluate=True)
 
@@ -155,7 +181,17 @@ def ensure_grid(config) -> pd.DataFrame:
     the fine-tuned setting), resumed or read back afterwards."""
     from .experiments.grid import run_grid
 
-    ensure_data(config)
+    from .experiments.grid import load_table, shard_name
+
+    splits = ensure_data(config)
+    out = Path(config.output_dir)
+    fp = out / "grid_config.json"
+    if (out / "grid.parquet").is_file() and fp.is_file():
+        import json
+
+        same = json.loads(fp.read_text(encoding="utf-8")).get("fingerprint") == config.fingerprint()
+        if same and all((out / "shards" / shard_name(i)).is_file() for i in splits.test_ids):
+            return load_table(out)          # complete: read back without loading any model
     if "fine-tuned" in config.settings:
         missing = [m for m in config.models if not config.finetuned_checkpoint(m).is_file()]
         if missing:
@@ -323,7 +359,7 @@ def gt_vs_cam_tests(grid: pd.DataFrame, best: pd.DataFrame) -> pd.DataFrame:
     rows = []
     nonoracle = best[best["selection_key"] == "predicted-iou"]
     for (setting, model), grp in nonoracle.groupby(["setting", "model"], sort=True):
-        rows.append({"A": "gt-box", "B": f"best CAM (predicted IoU), {model}, {setting}",
+        rows.append({"A": "gt-box", "B": "best CAM (predicted IoU)", "setting": setting, "model": model,
                      **_paired(a, grp.set_index("image_id")["iou"])})
     return pd.DataFrame(rows)
 
@@ -613,7 +649,7 @@ def text_comparison(grid: pd.DataFrame, clf: pd.DataFrame | None, config) -> pd.
     return pd.DataFrame(rows)
 
 __all__ = ["PARAMETER_FIELDS", "config_from_parameters", "dataset_label", "weights_map", "provenance",
-           "Stopwatch", "ci_table", "local_isic_root", "ensure_data", "ensure_finetuned", "ensure_grid",
+           "Stopwatch", "ci_table", "show", "local_isic_root", "ensure_data", "ensure_finetuned", "ensure_grid",
            "training_history", "ok", "n_test_images", "single_params", "main_variant", "cam_rows", "gt_rows",
            "best_rows", "paired_vs_reference", "best_pair_table", "prompt_variant_table", "best_method_tests",
            "iou_distributions", "gt_vs_cam_tests", "accuracy_drop_table", "heatmaps_for_image",

@@ -398,7 +398,8 @@ class CamExtractor:
                             f"{self.method.name}: target layer {type(layer).__name__} gave activations of shape "
                             f"{None if a is None else a.shape}; expected (B, C, h, w) after the reshape transform"
                         )
-                    m = cam.get_cam_image(x, layer, targets, a, g, False)
+                    with np.errstate(divide="ignore", invalid="ignore"):  # non-finite -> 0 below
+                        m = cam.get_cam_image(x, layer, targets, a, g, False)
                     maps.append(np.maximum(np.asarray(m, dtype=np.float64)[0], 0.0))
         finally:
             cam.activations_and_grads.clear()

@@ -28,7 +28,7 @@ import sys
 if "google.colab" in sys.modules:
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "cam2seg[book] @ git+https://github.com/cam2seg/cam2seg"], check=True)
 
-# %% tags=["parameters"]
+# %% tags=["parameters", "hide-input"]
 profile = "embedded"   # smoke | embedded | paper | local-isic
 dataset = None         # None = from the profile
 data_root = None
@@ -92,7 +92,7 @@ fig.tight_layout()
 
 # %% tags=["hide-input"]
 cols = [c for c in ("model", "setting", "n", "accuracy", "balanced_accuracy", "auc", "best_epoch", "tn", "fp", "fn", "tp") if c in clf.columns]
-clf[cols].round(3)
+cb.show(clf[cols])
 
 # %% [markdown]
 # ## Accuracy drop from fine-tuned to zero-shot, beside the paper's
@@ -101,4 +101,4 @@ clf[cols].round(3)
 # in percentage points or relative to the fine-tuned accuracy; both readings are given.
 
 # %% tags=["hide-input"]
-cb.accuracy_drop_table(clf)
+cb.show(cb.accuracy_drop_table(clf))

@@ -26,7 +26,7 @@ import sys
 if "google.colab" in sys.modules:
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "cam2seg[book] @ git+https://github.com/cam2seg/cam2seg"], check=True)
 
-# %% tags=["parameters"]
+# %% tags=["parameters", "hide-input"]
 profile = "embedded"   # smoke | embedded | paper | local-isic
 dataset = None         # None = from the profile
 data_root = None
@@ -74,7 +74,7 @@ else:
     t1 = summary.cam_mask_table(grid, **cb.single_params(cfg))
     ci = cb.ci_table(cam_rows, ["setting", "model", "cam"])
     t1 = t1.merge(ci[["setting", "model", "cam", "iou [95% CI]", "dice [95% CI]"]], on=["setting", "model", "cam"])
-    display(t1[["setting", "model", "cam", "n", "precision", "recall", "iou [95% CI]", "dice [95% CI]"]])
+    display(cb.show(t1[["setting", "model", "cam", "n", "precision", "recall", "iou [95% CI]", "dice [95% CI]"]]))
 
 # %% [markdown]
 # The paper's Table 1 (fine-tuned Swin, ISIC 2017 test set) for reference; F1 equals Dice for
@@ -87,7 +87,7 @@ paper.table1()[["precision", "recall", "iou", "dice", "source"]]
 # ## Does each CAM beat RandomCAM? (paired Wilcoxon signed-rank test on per-image IoU)
 
 # %% tags=["hide-input"]
-cb.paired_vs_reference(cam_rows, reference_cam="randomcam")
+cb.show(cb.paired_vs_reference(cam_rows, reference_cam="randomcam"))
 
 # %% [markdown]
 # ## Fig. 2: the heatmap of every CAM method on one test image

@@ -26,7 +26,7 @@ import sys
 if "google.colab" in sys.modules:
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "cam2seg[book] @ git+https://github.com/cam2seg/cam2seg"], check=True)
 
-# %% tags=["parameters"]
+# %% tags=["parameters", "hide-input"]
 profile = "embedded"   # smoke | embedded | paper | local-isic
 dataset = None         # None = from the profile
 data_root = None
@@ -82,13 +82,13 @@ rows = cb.cam_rows(grid, pv)
 ind = summary.individual_table(grid, prompt_variant=pv, **cb.single_params(cfg))
 ci = cb.ci_table(rows, ["setting", "model", "cam"])
 ind = ind.merge(ci[["setting", "model", "cam", "iou [95% CI]", "dice [95% CI]"]], on=["setting", "model", "cam"])
-ind[["setting", "model", "cam", "n", "precision", "recall", "iou [95% CI]", "dice [95% CI]", "n_zero_iou"]]
+cb.show(ind[["setting", "model", "cam", "n", "precision", "recall", "iou [95% CI]", "dice [95% CI]", "n_zero_iou"]])
 
 # %% [markdown]
 # ## Best pair per setting, beside the paper's (Fig. 5, Sec. 5 text)
 
 # %% tags=["hide-input"]
-cb.best_pair_table(ind)
+cb.show(cb.best_pair_table(ind))
 
 # %% [markdown]
 # ## Prompt variants: box, points, box + points
@@ -97,10 +97,10 @@ cb.best_pair_table(ind)
 # the same images and CAMs.
 
 # %% tags=["hide-input"]
-cb.prompt_variant_table(grid)
+cb.show(cb.prompt_variant_table(grid))
 
 # %% [markdown]
 # ## Each CAM against RandomCAM (paired Wilcoxon test on per-image IoU)
 
 # %% tags=["hide-input"]
-cb.paired_vs_reference(rows, reference_cam="randomcam")
+cb.show(cb.paired_vs_reference(rows, reference_cam="randomcam"))

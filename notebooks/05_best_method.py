@@ -27,7 +27,7 @@ import sys
 if "google.colab" in sys.modules:
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "cam2seg[book] @ git+https://github.com/cam2seg/cam2seg"], check=True)
 
-# %% tags=["parameters"]
+# %% tags=["parameters", "hide-input"]
 profile = "embedded"   # smoke | embedded | paper | local-isic
 dataset = None         # None = from the profile
 data_root = None
@@ -77,14 +77,14 @@ else:
     ci = cb.ci_table(best, ["setting", "model", "selection"])
     t2 = t2.merge(ci[["setting", "model", "selection", "iou [95% CI]", "dice [95% CI]"]],
                   on=["setting", "model", "selection"])
-    display(t2[["selection", "setting", "model", "n", "precision", "recall", "iou [95% CI]", "dice [95% CI]", "n_zero_iou"]])
+    display(cb.show(t2[["selection", "setting", "model", "n", "precision", "recall", "iou [95% CI]", "dice [95% CI]", "n_zero_iou"]]))
 
 # %% [markdown]
 # The paper's Table 2 (ISIC 2017 test set; oracle selection; the two "ablation" rows are from
 # another paper, ref. [1]):
 
 # %% tags=["hide-input"]
-paper.table2()
+cb.show(paper.table2())
 
 # %% [markdown]
 # ## Paired tests
@@ -94,7 +94,7 @@ paper.table2()
 # same selection rule).
 
 # %% tags=["hide-input"]
-cb.best_method_tests(best)
+cb.show(cb.best_method_tests(best))
 
 # %% [markdown]
 # ## Fig. 6: IoU distributions, all CAMs vs the best CAM per image

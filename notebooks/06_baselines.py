@@ -27,7 +27,7 @@ import sys
 if "google.colab" in sys.modules:
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "cam2seg[book] @ git+https://github.com/cam2seg/cam2seg"], check=True)
 
-# %% tags=["parameters"]
+# %% tags=["parameters", "hide-input"]
 profile = "embedded"   # smoke | embedded | paper | local-isic
 dataset = None         # None = from the profile
 data_root = None
@@ -72,7 +72,7 @@ else:
     base = summary.gt_baseline_table(grid)
     ci = cb.ci_table(gt_rows, ["setting", "segmenter"])
     base = base.merge(ci[["setting", "segmenter", "iou [95% CI]", "dice [95% CI]"]], on=["setting", "segmenter"])
-    display(base[["setting", "segmenter", "n", "precision", "recall", "iou [95% CI]", "dice [95% CI]"]])
+    display(cb.show(base[["setting", "segmenter", "n", "precision", "recall", "iou [95% CI]", "dice [95% CI]"]]))
 
 # %% [markdown]
 # ## CAM prompts against ground-truth prompts
@@ -81,10 +81,10 @@ else:
 # images: mean IoU of each, and a paired Wilcoxon test.
 
 # %% tags=["hide-input"]
-cb.gt_vs_cam_tests(grid, cb.best_rows(grid, cb.main_variant(cfg), cfg))
+cb.show(cb.gt_vs_cam_tests(grid, cb.best_rows(grid, cb.main_variant(cfg), cfg)))
 
 # %% [markdown]
 # The paper's reference rows (not measured by its authors; from ref. [1]):
 
 # %% tags=["hide-input"]
-paper.table2().query("setting == 'ablation'")[["model", "iou", "dice", "source"]]
+cb.show(paper.table2().query("setting == 'ablation'")[["model", "iou", "dice", "source"]])

@@ -27,7 +27,7 @@ import sys
 if "google.colab" in sys.modules:
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "cam2seg[book] @ git+https://github.com/cam2seg/cam2seg"], check=True)
 
-# %% tags=["parameters"]
+# %% tags=["parameters", "hide-input"]
 profile = "embedded"   # smoke | embedded | paper | local-isic
 dataset = None         # None = from the profile
 data_root = None
@@ -68,5 +68,5 @@ if not examples:
     display(Markdown("*No segmentation rows to draw examples from.*"))
 else:
     viz.examples_figure(examples)
-    display(pd.DataFrame([{k: e[k] for k in ("title", "image_id", "setting", "model", "cam", "iou_grid", "iou_recomputed")}
-                          for e in examples]).round(3))
+    display(cb.show(pd.DataFrame([{k: e[k] for k in ("title", "image_id", "setting", "model", "cam", "iou_grid", "iou_recomputed")}
+                                  for e in examples])))

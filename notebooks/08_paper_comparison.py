@@ -28,7 +28,7 @@ import sys
 if "google.colab" in sys.modules:
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "cam2seg[book] @ git+https://github.com/cam2seg/cam2seg"], check=True)
 
-# %% tags=["parameters"]
+# %% tags=["parameters", "hide-input"]
 profile = "embedded"   # smoke | embedded | paper | local-isic
 dataset = None         # None = from the profile
 data_root = None
@@ -72,16 +72,16 @@ display(Markdown("**Why our numbers differ here:** " + "; ".join(reasons) + ".")
 # ## Table 2 (best CAM per image; oracle selection as in the paper)
 
 # %% tags=["hide-input"]
-cb.table2_comparison(grid, cfg)
+cb.show(cb.table2_comparison(grid, cfg))
 
 # %% [markdown]
 # ## Table 1 (noisy masks; the paper's model is fine-tuned Swin)
 
 # %% tags=["hide-input"]
-cb.table1_comparison(grid, cfg)
+cb.show(cb.table1_comparison(grid, cfg))
 
 # %% [markdown]
 # ## Values quoted in the text (Fig. 4, 5, 6)
 
 # %% tags=["hide-input"]
-cb.text_comparison(grid, clf, cfg)
+cb.show(cb.text_comparison(grid, clf, cfg))

@@ -115,3 +115,33 @@ def test_examples_are_generated_synthetic_images(app):
     assert all(t.dtype == np.uint8 and t.ndim == 3 and max(t.shape[:2]) <= 160 for t in thumbs)
     with pytest.raises(gr.Error, match="no example number 9"):
         app.load_example(9, None, None, "gradcam", 90, 3, 2, "box+points")
+
+
+def test_upload_then_recompute_reuses_the_embedding_and_keeps_edits_undoable(
+        embedded_classifier, litemedsam, tmp_path):
+    from conftest import synthetic_disk_image
+
+    from cam2seg_utils.demo.resources import ClassifierChoice, ModelPool
+
+    config = DemoConfig(offer_hub_classifiers=False, examples_dir=str(tmp_path / "examples"))
+    pool = ModelPool(config)
+    pool.add_classifier(ClassifierChoice(config.classifier, config.classifier_weights), embedded_classifier)
+    pool.set_segmenter(litemedsam)
+    app = DemoApp(config, pool=pool)
+    image, _ = synthetic_disk_image()
+    path = tmp_path / "lesion.png"
+    Image.fromarray(image).save(path)
+    calls = litemedsam.encoder_calls
+    label = app.choices[0].label
+    out = app.load_file(str(path), None, label, "gradcam", 90, 3, 2, "box+points")
+    user = out[0]
+    assert litemedsam.encoder_calls == calls + 1
+    assert out[1].shape == (384, 512, 3) and "Prediction:" in out[2] and "gradcam" in out[2]
+    app.click(240, 176, MODE_NEGATIVE, user)
+    edited = user.session.current
+    out = app.recompute(user, label, "eigencam", 95, 2, 2, "box")
+    assert litemedsam.encoder_calls == calls + 1  # same image: the embedding came from the cache
+    assert user.session.meta["cam"] == "eigencam" and len(user.session.current.points) == 0
+    assert user.session.timings.embedding_cached and "encoder cached" in out[2]
+    app.undo(user)  # the edits made before the recompute are one Undo away
+    assert user.session.current.key() == edited.key()

@@ -164,11 +164,14 @@ class DemoApp:
         return thumbs
 
     def _outputs(self, user: UserState, note: str = "", show_heatmap: bool = True,
-                 edit_ms: float | None = None) -> tuple:
+                 t_start: float | None = None) -> tuple:
+        """``(state, view, status, x0, y0, x1, y1)``; ``t_start`` (perf_counter) of an edit: its
+        server time up to the rendered view is shown in the status."""
         s = user.session
         if s is None:
             return (user, None, _fmt_status(user, note), None, None, None, None)
         view = s.render(show_heatmap=show_heatmap)
+        edit_ms = None if t_start is None else (time.perf_counter() - t_start) * 1e3
         box = s.current.box
         b = [None] * 4 if box is None else [round(float(v), 1) for v in box]
         return (user, view, _fmt_status(user, note, edit_ms), *b)
@@ -256,7 +259,7 @@ class DemoApp:
         else:
             s.add_point(x, y, positive=(mode != MODE_NEGATIVE))
         s.current_mask()
-        out = self._outputs(user, show_heatmap=show_heatmap, edit_ms=(time.perf_counter() - t0) * 1e3)
+        out = self._outputs(user, show_heatmap=show_heatmap, t_start=t0)
         return out
 
     def on_select(self, mode: str, show_heatmap: bool, user: UserState | None, evt: gr.SelectData) -> tuple:
@@ -279,7 +282,7 @@ class DemoApp:
         except ValueError as err:
             raise gr.Error(str(err)) from None
         s.current_mask()
-        return self._outputs(user, show_heatmap=show_heatmap, edit_ms=(time.perf_counter() - t0) * 1e3)
+        return self._outputs(user, show_heatmap=show_heatmap, t_start=t0)
 
     def _edit(self, user: UserState | None, show_heatmap: bool, action: str) -> tuple:
         user = user if isinstance(user, UserState) else UserState()
@@ -298,7 +301,7 @@ class DemoApp:
         elif action == "clear_box":
             s.clear_box()
         s.current_mask()
-        return self._outputs(user, note, show_heatmap, edit_ms=(time.perf_counter() - t0) * 1e3)
+        return self._outputs(user, note, show_heatmap, t_start=t0)
 
     def undo(self, user, show_heatmap=True):
         return self._edit(user, show_heatmap, "undo")

@@ -141,7 +141,7 @@ def ensure_examples(folder: str | os.PathLike, n_images: int = 4, seed: int = 0)
     from ..data import generate_synthetic
     from ..data.isic import split_paths
 
-    root = generate_synthetic(Path(folder), n_images=n_images, seed=seed, size_range=(360, 480))
+    root = generate_synthetic(Path(folder), n_images=n_images, seed=seed, size_range=(360, 480), progress=False)
     data_dir = split_paths(root, "Training")[0]
     found = sorted(p for p in Path(data_dir).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
     if not found:
