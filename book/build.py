@@ -143,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
         params["output_dir"] = args.output_dir
     params.update(dict(args.param))
     os.environ.setdefault("TQDM_DISABLE", "1")          # quiet progress inside the kernels
-    os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+    os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"   # even under pytest's Agg
 
     timings: dict[str, float] = {}
     if not args.skip_execute:

@@ -74,6 +74,16 @@ def provenance(config, n_images: int, wall_time_s: float | None = None, **extra:
               "amplification": config.amplification, "cams": config.cams,
               "prompt variants": config.prompt_variants, "seed": config.seed,
               "epochs": config.epochs, "patience": config.patience, "device": config.device}
+    summary_path = Path(config.output_dir) / "run_summary.json"
+    if summary_path.is_file():
+        import json
+
+        run = json.loads(summary_path.read_text(encoding="utf-8"))
+        params["grid run"] = (f"{run.get('n_images', '?')} images, {run.get('n_rows', '?')} rows, "
+                              f"{run.get('n_errors', '?')} errors, last call {run.get('wall_time_s', float('nan')):.0f} s, "
+                              f"commit {run.get('git_commit', '?')}")
+        if run.get("slow_cams"):
+            params["slow CAMs"] = run.get("slow_cams_note", "")
     params.update(extra)
     return viz.display_provenance(
         profile=config.name, dataset=dataset_label(config), n_images=n_images,
@@ -115,6 +125,16 @@ def ci_table(df: pd.DataFrame, keys: list[str], metrics: tuple[str, ...] = ("iou
     return pd.DataFrame(rows)
 
 
+def show_figure(fig) -> None:
+    """Display a matplotlib figure once and close it (whatever the matplotlib backend, so the
+    executed notebook always holds the PNG, and the inline backend does not show it twice)."""
+    import matplotlib.pyplot as plt
+    from IPython.display import display
+
+    display(fig)
+    plt.close(fig)
+
+
 def show(df: pd.DataFrame, precision: int = 3):
     """A frame for display: no index column, floats to ``precision`` digits, NaN as "–",
     long selection labels shortened."""
@@ -124,8 +144,11 @@ def show(df: pd.DataFrame, precision: int = 3):
     if "selection" in df.columns:
         df["selection"] = df["selection"].replace({summary.ORACLE: "oracle (GT used)",
                                                    summary.PREDICTED_IOU: "predicted IoU (no GT)"})
-    pcols = {c: "{:.2g}" for c in df.columns if isinstance(c, str) and c.endswith(" p")}
-    return df.style.hide(axis="index").format(precision=precision, na_rep="–").format(pcols, na_rep="–")
+    pcols = [c for c in df.columns if isinstance(c, str) and c.endswith(" p")]
+    styler = df.style.hide(axis="index").format(precision=precision, na_rep="–")
+    if pcols:
+        styler = styler.format("{:.2g}", subset=pcols, na_rep="–")
+    return styler.set_table_attributes('class="dataframe"')
 
 
 # ------------------------------------------------------------------------------ running
@@ -649,7 +672,7 @@ def text_comparison(grid: pd.DataFrame, clf: pd.DataFrame | None, config) -> pd.
     return pd.DataFrame(rows)
 
 __all__ = ["PARAMETER_FIELDS", "config_from_parameters", "dataset_label", "weights_map", "provenance",
-           "Stopwatch", "ci_table", "show", "local_isic_root", "ensure_data", "ensure_finetuned", "ensure_grid",
+           "Stopwatch", "ci_table", "show", "show_figure", "local_isic_root", "ensure_data", "ensure_finetuned", "ensure_grid",
            "training_history", "ok", "n_test_images", "single_params", "main_variant", "cam_rows", "gt_rows",
            "best_rows", "paired_vs_reference", "best_pair_table", "prompt_variant_table", "best_method_tests",
            "iou_distributions", "gt_vs_cam_tests", "accuracy_drop_table", "heatmaps_for_image",

@@ -19,9 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import matplotlib
-
-if "MPLBACKEND" not in os.environ and not os.environ.get("DISPLAY"):
-    matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
@@ -107,7 +104,7 @@ def provenance_markdown(
     body = "\n".join(f"| {k} | {v} |" for k, v in rows)
     kind = "warning" if synthetic else "note"
     lines = [f":::{{admonition}} Provenance: profile `{profile}`", f":class: {kind}", "",
-             "| | |", "|---|---|", body, ""]
+             "| provenance | |", "|---|---|", body, ""]
     if synthetic:
         lines += [SYNTHETIC_NOTE, ""]
     else:

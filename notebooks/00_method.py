@@ -109,6 +109,7 @@ axes[3].set_title("19 + MedSAM: prompts, mask (blue)\nvs ground truth (green)", 
 for ax in axes:
     ax.set_xticks([]); ax.set_yticks([])
 fig.tight_layout()
+cb.show_figure(fig)
 
 # %% tags=["hide-input"]
 noisy = segmentation_metrics(prompts.noisy_mask, gt)

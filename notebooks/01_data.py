@@ -86,8 +86,8 @@ pd.DataFrame([_summary("train", splits.train_dataset, splits.train_ids),
 # %% tags=["hide-input"]
 shown = splits.test_ids[:12]
 samples = [splits.test_dataset.load(i) for i in shown]
-viz.contact_sheet([s.image for s in samples], [s.mask for s in samples],
-                  titles=[f"{s.image_id}\n{'melanoma' if s.melanoma else 'benign'}" for s in samples], ncols=6);
+cb.show_figure(viz.contact_sheet([s.image for s in samples], [s.mask for s in samples],
+                  titles=[f"{s.image_id}\n{'melanoma' if s.melanoma else 'benign'}" for s in samples], ncols=6))
 
 # %% [markdown]
 # ## Real ISIC 2017 images beside them
@@ -104,6 +104,6 @@ else:
 
     real = ISICDataset(real_root, split="Training")
     picks = [real.load(i) for i in real.ids[:6]]
-    viz.contact_sheet([s.image for s in picks], [s.mask for s in picks],
-                      titles=[f"{s.image_id}\n{'melanoma' if s.melanoma else 'benign'}" for s in picks], ncols=6)
+    cb.show_figure(viz.contact_sheet([s.image for s in picks], [s.mask for s in picks],
+                      titles=[f"{s.image_id}\n{'melanoma' if s.melanoma else 'benign'}" for s in picks], ncols=6))
     display(Markdown(f"ISIC 2017 training images from `{real_root}` (Codella et al., ISBI 2018)."))

@@ -71,7 +71,7 @@ hist = cb.training_history(cfg)
 if hist.empty:
     display(Markdown("*No fine-tuning history found.*"))
 else:
-    viz.training_curves(hist, metrics=[m for m in ("train_loss", "val_loss", "val_balanced_acc", "val_auc") if m in hist.columns]);
+    cb.show_figure(viz.training_curves(hist, metrics=[m for m in ("train_loss", "val_loss", "val_balanced_acc", "val_auc") if m in hist.columns]))
 
 # %% [markdown]
 # ## Test accuracy, balanced accuracy and ROC-AUC
@@ -81,7 +81,7 @@ else:
 # accuracy: balanced accuracy and AUC say more.
 
 # %% tags=["hide-input"]
-viz.accuracy_bars(clf, metric="accuracy", paper={"paper: fine-tuned > 0.80": paper.get("fig4.fine_tuned.min_accuracy").value});
+cb.show_figure(viz.accuracy_bars(clf, metric="accuracy", paper={"paper: fine-tuned > 0.80": paper.get("fig4.fine_tuned.min_accuracy").value}))
 
 # %% tags=["hide-input"]
 fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
@@ -89,6 +89,7 @@ for ax, metric in zip(axes, ("balanced_accuracy", "auc")):
     clf.pivot_table(index="model", columns="setting", values=metric).plot.bar(ax=ax, rot=20)
     ax.set_title(metric.replace("_", " ")); ax.set_ylim(0, 1.05); ax.set_xlabel(""); ax.legend(fontsize=7)
 fig.tight_layout()
+cb.show_figure(fig)
 
 # %% tags=["hide-input"]
 cols = [c for c in ("model", "setting", "n", "accuracy", "balanced_accuracy", "auc", "best_epoch", "tn", "fp", "fn", "tp") if c in clf.columns]

@@ -99,5 +99,5 @@ ex = cb.heatmaps_for_image(cfg, grid)
 if ex is None:
     display(Markdown("*No test image to show.*"))
 else:
-    viz.cam_heatmap_grid(ex["image"], ex["heatmaps"], gt_mask=ex["mask"], subtitles=ex["subtitles"])
+    cb.show_figure(viz.cam_heatmap_grid(ex["image"], ex["heatmaps"], gt_mask=ex["mask"], subtitles=ex["subtitles"]))
     display(Markdown(f"Image `{ex['image_id']}`, {ex['model']} ({ex['setting']})."))

@@ -70,7 +70,7 @@ mats = {s: summary.model_cam_matrix(grid, s, prompt_variant=pv, **cb.single_para
         for s in cfg.settings if (grid["setting"] == s).any()}
 mats = {s: m for s, m in mats.items() if not m.empty}
 if mats:
-    viz.iou_matrix_heatmaps(mats)
+    cb.show_figure(viz.iou_matrix_heatmaps(mats))
 else:
     display(Markdown("*No segmentation rows in this grid.*"))
 

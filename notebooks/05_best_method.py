@@ -104,7 +104,7 @@ cb.show(cb.best_method_tests(best))
 # %% tags=["hide-input"]
 hists = cb.iou_distributions(grid, best, pv)
 if hists:
-    viz.iou_histograms(hists)
+    cb.show_figure(viz.iou_histograms(hists))
 
 # %% [markdown]
 # ## Complete failures (IoU = 0)

@@ -67,6 +67,6 @@ cb.provenance(cfg, n_images=cb.n_test_images(grid), wall_time_s=sw.seconds)
 if not examples:
     display(Markdown("*No segmentation rows to draw examples from.*"))
 else:
-    viz.examples_figure(examples)
+    cb.show_figure(viz.examples_figure(examples))
     display(cb.show(pd.DataFrame([{k: e[k] for k in ("title", "image_id", "setting", "model", "cam", "iou_grid", "iou_recomputed")}
                                   for e in examples])))
