@@ -8,8 +8,8 @@ click under 200 ms of server time.
 * "upload -> first mask": ``DemoApp.load_file`` on a fresh user: read + validate the file,
   classifier, CAM, Algorithm 1, LiteMedSAM encoder, first decoder call, overlay rendering.
 * "click (server)": ``DemoApp.click``: map the click, add the point, decode with the cached
-  embedding, render the overlay; "+ PNG encode" adds the encoding of the view that gradio does
-  before sending it (PIL PNG, as ``gr.Image(format="png")``).
+  embedding, render the overlay; "+ view encode" adds the encoding of the view that gradio does
+  before sending it (PIL, in the app's ``VIEW_FORMAT``, JPEG).
 * "decoder only": ``Segmenter.segment`` on the cached embedding.
 
 Clicks alternate positive / negative at seeded random positions inside the automatic box. Images are
@@ -41,7 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from cam2seg_utils.data import generate_synthetic  # noqa: E402
 from cam2seg_utils.data.isic import split_paths  # noqa: E402
-from cam2seg_utils.demo.app import MODE_NEGATIVE, MODE_POSITIVE, DemoApp  # noqa: E402
+from cam2seg_utils.demo.app import MODE_NEGATIVE, MODE_POSITIVE, VIEW_FORMAT, DemoApp  # noqa: E402
 from cam2seg_utils.demo.resources import DemoConfig  # noqa: E402
 from cam2seg_utils.demo.state import UserState  # noqa: E402
 from cam2seg_utils.prompts import PromptParams  # noqa: E402
@@ -96,7 +96,7 @@ def run(n_images: int, n_clicks: int, cam: str, threads: int | None, device: str
                 res = app.click(round(xd), round(yd), mode, user)
                 t1, c1 = time.perf_counter(), time.process_time()
                 buf = io.BytesIO()
-                Image.fromarray(res[1]).save(buf, format="PNG")
+                Image.fromarray(res[1]).save(buf, format=VIEW_FORMAT)
                 t2 = time.perf_counter()
                 click_ms.append((t1 - t0) * 1e3)
                 click_cpu_ms.append((c1 - c0) * 1e3)
@@ -130,7 +130,7 @@ def report(r: dict) -> str:
         ("  CPU time, all threads (s)", r["first_mask_cpu_s"], 1.0, None),
         ("click, server (ms)", r["click_ms"], 1.0, CLICK_BUDGET_MS),
         ("  CPU time, all threads (ms)", r["click_cpu_ms"], 1.0, None),
-        ("click + PNG encode (ms)", r["click_png_ms"], 1.0, CLICK_BUDGET_MS),
+        ("click + view encode (ms)", r["click_png_ms"], 1.0, CLICK_BUDGET_MS),
         ("decoder only (ms)", r["decoder_ms"], 1.0, None),
     ]
     lines = [f"demo speed: {r['cam']}, LiteMedSAM, torch threads {r['threads']}, {r['cpu_count']} CPUs, "

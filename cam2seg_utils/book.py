@@ -68,24 +68,26 @@ def weights_map(config, setting: str | None = None) -> dict[str, str]:
     return out
 
 
-def provenance(config, n_images: int, wall_time_s: float | None = None, **extra: Any) -> str:
-    """Display (and return) the provenance box of a results page for ``config``."""
+def provenance(config, n_images: int, wall_time_s: float | None = None, include_grid: bool = True,
+               **extra: Any) -> None:
+    """Display the provenance box of a results page for ``config`` (with the grid's run summary
+    when ``include_grid`` and one exists). The Markdown is :func:`viz.provenance_markdown`'s."""
     params = {"percentile": config.percentile, "num_points": config.num_points,
               "amplification": config.amplification, "cams": config.cams,
               "prompt variants": config.prompt_variants, "seed": config.seed,
               "epochs": config.epochs, "patience": config.patience, "device": config.device}
     summary_path = Path(config.output_dir) / "run_summary.json"
-    if summary_path.is_file():
+    if include_grid and summary_path.is_file():
         import json
 
         run = json.loads(summary_path.read_text(encoding="utf-8"))
         params["grid run"] = (f"{run.get('n_images', '?')} images, {run.get('n_rows', '?')} rows, "
                               f"{run.get('n_errors', '?')} errors, last call {run.get('wall_time_s', float('nan')):.0f} s, "
-                              f"commit {run.get('git_commit', '?')}")
+                              f"commit {str(run.get('git_commit', '?'))[:12]}")
         if run.get("slow_cams"):
             params["slow CAMs"] = run.get("slow_cams_note", "")
     params.update(extra)
-    return viz.display_provenance(
+    viz.display_provenance(
         profile=config.name, dataset=dataset_label(config), n_images=n_images,
         models=weights_map(config), segmenter=config.segmenter,
         checkpoint=config.segmenter_checkpoint or "default checkpoint of the segmenter",

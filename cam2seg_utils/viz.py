@@ -91,7 +91,7 @@ def provenance_markdown(
         model_text = "; ".join(f"`{m}`" for m in models) or "(none)"
     rows = [
         ("Profile", f"`{profile}`"),
-        ("Dataset", f"{dataset} ({n_images} images)"),
+        ("Dataset", f"{dataset} ({n_images} image{'' if n_images == 1 else 's'})"),
         ("Classifiers (weights)", model_text),
         ("Segmenter (checkpoint)", f"`{segmenter}`" + (f" ({checkpoint})" if checkpoint else "")),
     ]

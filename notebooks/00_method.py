@@ -80,7 +80,7 @@ with cb.Stopwatch() as sw:
     seg = build_segmenter("litemedsam", device=cfg.device)
     emb = seg.embed(image)
     result = seg.segment(emb, box=prompts.box, points=prompts.points, point_labels=prompts.point_labels)
-cb.provenance(cfg, n_images=1, wall_time_s=sw.seconds, classifier="tf_efficientnet_lite0 (embedded, ImageNet)",
+cb.provenance(cfg, n_images=1, wall_time_s=sw.seconds, include_grid=False, classifier="tf_efficientnet_lite0 (embedded, ImageNet)",
               cam="gradcam", segmenter="litemedsam")
 
 # %% [markdown]
@@ -91,21 +91,22 @@ cb.provenance(cfg, n_images=1, wall_time_s=sw.seconds, classifier="tf_efficientn
 # *zero-shot* setting.
 
 # %% tags=["hide-input"]
-fig, axes = plt.subplots(1, 4, figsize=(13, 3.4))
+fig, axes = plt.subplots(2, 2, figsize=(9.5, 7.6))
+axes = axes.ravel()
 axes[0].imshow(image)
 viz.draw_mask_contour(axes[0], gt, viz.GT_COLOR)
-axes[0].set_title(f"1-4: image, predicted\n'{pred.class_name}' (p = {pred.probability:.2f})", fontsize=9)
+axes[0].set_title(f"steps 1-4: image (ground truth in green)\npredicted ImageNet class '{pred.class_name}' (p = {pred.probability:.2f})", fontsize=10)
 axes[1].imshow(viz.overlay_heatmap(image, hm.heatmap))
-axes[1].set_title("5-6: Grad-CAM heatmap", fontsize=9)
+axes[1].set_title("steps 5-6: Grad-CAM heatmap of that class", fontsize=10)
 axes[2].imshow(image)
-axes[2].imshow(np.ma.masked_where(~prompts.noisy_mask, prompts.noisy_mask), cmap="autumn", alpha=0.6)
+axes[2].imshow(np.ma.masked_where(~prompts.noisy_mask, prompts.noisy_mask), cmap="autumn", alpha=0.55)
 viz.draw_prompts(axes[2], prompts.box)
-axes[2].set_title(f"7-10: noisy mask (>= {params.percentile:g}th pct.)\nand its box", fontsize=9)
+axes[2].set_title(f"steps 7-10: noisy mask (heatmap >= {params.percentile:g}th percentile)\nand its bounding box", fontsize=10)
 axes[3].imshow(image)
 viz.draw_mask_contour(axes[3], result.mask, viz.PRED_COLOR)
 viz.draw_mask_contour(axes[3], gt, viz.GT_COLOR)
 viz.draw_prompts(axes[3], prompts.box, prompts.points)
-axes[3].set_title("19 + MedSAM: prompts, mask (blue)\nvs ground truth (green)", fontsize=9)
+axes[3].set_title(f"step 19 + MedSAM: box, {len(prompts.points)} points (stars),\nmask (blue) vs ground truth (green)", fontsize=10)
 for ax in axes:
     ax.set_xticks([]); ax.set_yticks([])
 fig.tight_layout()

@@ -34,7 +34,9 @@ def test_profiles():
     assert set(list_profiles()) == {"smoke", "embedded", "paper", "local-isic"}
     paper = get_profile("paper")
     assert (paper.epochs, paper.patience, paper.segmenter, paper.device) == (500, 20, "medsam_vit_b", "cuda")
-    assert len(paper.models) == 5 and paper.slow_cams_max_images is None
+    from cam2seg_utils.models import PAPER_CLASSIFIERS
+
+    assert paper.models == list(PAPER_CLASSIFIERS) and paper.slow_cams_max_images is None
     assert get_profile("local-isic").test_holdout_fraction == 0.2
     assert get_profile("embedded", seed=9).seed == 9
     with pytest.raises(KeyError, match="smoke"):

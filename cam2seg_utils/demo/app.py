@@ -74,6 +74,9 @@ MODE_NEGATIVE = "negative point"
 MODE_BOX = "box (2 clicks: corner, corner)"
 MODES = [MODE_POSITIVE, MODE_NEGATIVE, MODE_BOX]
 CAM_DEFAULT = "gradcam"
+#: The view is re-sent on every click: JPEG encodes a 768 px view in ~1 ms (PNG: ~110 ms, WebP:
+#: ~55 ms), which keeps a click well inside its 200 ms budget. Exports are exact PNG masks.
+VIEW_FORMAT = "jpeg"
 EXAMPLE_MAX_BYTES = 64 * 1024 * 1024  # the bundled examples are ours: the upload limit does not apply
 
 INTRO = """\
@@ -350,7 +353,7 @@ class DemoApp:
                     variant = gr.Radio(["box+points", "box"], value="box+points", label="Automatic prompts")
                     recompute = gr.Button("Recompute automatic prompts", variant="primary")
                 with gr.Column(scale=2):
-                    view = gr.Image(label="Click to refine", type="numpy", interactive=False, format="png",
+                    view = gr.Image(label="Click to refine", type="numpy", interactive=False, format=VIEW_FORMAT,
                                     elem_id="view", buttons=[], show_label=True)
                     status = gr.Markdown(_fmt_status(UserState()), elem_id="status")
                     with gr.Row():

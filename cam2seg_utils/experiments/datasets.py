@@ -7,6 +7,9 @@
   becomes the test set, then the rest is split into train/val. Fine-tuning never sees a test
   image. The splits depend only on the ids, labels and ``seed``
   (:func:`cam2seg_utils.data.split.stratified_split`).
+
+``max_images`` keeps the first ``max_images`` test ids (sorted); the grid and the test-set
+classification metrics both use that list.
 """
 from __future__ import annotations
 

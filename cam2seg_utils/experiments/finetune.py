@@ -345,9 +345,8 @@ def finetune(model_name: str, dataset, train_ids: Sequence[str], val_ids: Sequen
         clf.input_size = (int(input_size), int(input_size))
     model = clf.model
 
-    tr_img, tr_lab = load_resized(dataset, train_ids, clf, progress)
-    va_img, va_lab = load_resized(dataset, val_ids, clf, progress)
-    counts = torch.bincount(tr_lab, minlength=2).double()
+    labels_train = torch.tensor([int(dataset.labels.at[i, "melanoma"]) for i in train_ids], dtype=torch.int64)
+    counts = torch.bincount(labels_train, minlength=2).double()
     if (counts == 0).any():
         raise ValueError(f"the training split lacks a class (counts benign/melanoma = {counts.tolist()})")
     class_weights = (counts.sum() / (2 * counts)).float().to(dev)
@@ -375,6 +374,9 @@ def finetune(model_name: str, dataset, train_ids: Sequence[str], val_ids: Sequen
         torch.set_rng_state(state["rng_torch"])
 
     epochs_run = 0
+    if not stopped and start_epoch <= epochs:   # decode images only when there is work left
+        tr_img, tr_lab = load_resized(dataset, train_ids, clf, progress)
+        va_img, va_lab = load_resized(dataset, val_ids, clf, progress)
     for epoch in range(start_epoch, epochs + 1):
         if stopped:
             break
