@@ -25,7 +25,6 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-import numpy as np  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

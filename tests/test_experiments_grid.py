@@ -15,7 +15,7 @@ from cam2seg_utils.data.isic import ISICDataset
 from cam2seg_utils.data.synthetic import generate_synthetic
 from cam2seg_utils.experiments.cache import HeatmapCache, heatmap_key
 from cam2seg_utils.experiments.config import ExperimentConfig
-from cam2seg_utils.experiments.grid import (TIMING_COLUMNS, LoadedClassifier, gt_box, gt_point,
+from cam2seg_utils.experiments.grid import (LoadedClassifier, gt_box, gt_point,
                                             run_grid)
 
 LITE0 = "tf_efficientnet_lite0"
