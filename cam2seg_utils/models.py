@@ -380,6 +380,8 @@ class Classifier:
         crop), scaled to [0, 1] and normalised with ``mean`` / ``std``.
         """
         arr = _check_image(image)
+        if not arr.flags.writeable:  # torch.from_numpy warns on read-only arrays (e.g. from PIL)
+            arr = arr.copy()
         x = torch.from_numpy(np.ascontiguousarray(arr)).permute(2, 0, 1)[None].float().div_(255.0)
         x = x.to(self.device)
         h, w = self.input_size

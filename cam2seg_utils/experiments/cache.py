@@ -24,6 +24,14 @@ from typing import Any, Mapping
 import numpy as np
 
 
+def _default_mode() -> int:
+    """Permissions of a normal new file (0o666 minus the umask): ``mkstemp`` makes 0o600 files,
+    which would hide results from other users of a shared results folder."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -111,6 +119,7 @@ class HeatmapCache:
                 np.savez(f, heatmap=np.asarray(heatmap, dtype=np.float32),
                          target_class=np.int64(target_class), raw_min=np.float64(raw_min),
                          raw_max=np.float64(raw_max))
+            os.chmod(tmp, _default_mode())
             os.replace(tmp, p)
         except BaseException:
             if os.path.exists(tmp):

@@ -74,6 +74,14 @@ HISTORY_COLUMNS = ["epoch", "train_loss", "val_loss", "val_acc", "val_balanced_a
 MONITORS = {"val_loss": "min", "val_acc": "max", "val_balanced_acc": "max", "val_auc": "max"}
 
 
+def _default_mode() -> int:
+    """Permissions of a normal new file (0o666 minus the umask): ``mkstemp`` makes 0o600 files,
+    which would hide results from other users of a shared results folder."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def _tqdm(iterable, progress: bool, **kw):
     from tqdm.auto import tqdm
 
@@ -283,6 +291,7 @@ def _atomic_torch_save(obj: Any, path: Path) -> None:
             torch.save(obj, fh)
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, _default_mode())
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -296,6 +305,7 @@ def _atomic_write_text(text: str, path: Path) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
+        os.chmod(tmp, _default_mode())
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

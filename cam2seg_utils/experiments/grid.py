@@ -77,6 +77,14 @@ SORT_KEY = ["image_id", "setting", "model", "cam", "prompt_variant", "percentile
 METRIC_KEYS = ("precision", "recall", "f1", "iou", "dice")
 
 
+def _default_mode() -> int:
+    """Permissions of a normal new file (0o666 minus the umask): ``mkstemp`` makes 0o600 files,
+    which would hide results from other users of a shared results folder."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def _tqdm(iterable, progress: bool, **kw):
     from tqdm.auto import tqdm
 
@@ -134,6 +142,7 @@ def _atomic_write_bytes(data: bytes, path: Path) -> None:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, _default_mode())
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -149,6 +158,7 @@ def write_parquet_atomic(df: pd.DataFrame, path: Path) -> None:
         df.to_parquet(tmp, index=False)
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
+        os.chmod(tmp, _default_mode())
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
