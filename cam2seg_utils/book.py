@@ -250,11 +250,8 @@ def single_params(config) -> dict[str, float]:
 
 
 def main_variant(config) -> str:
-    """The prompt variant the book shows: ``box+points`` (Algorithm 1's output) when computed."""
-    for v in ("box+points", "box", "points"):
-        if v in config.prompt_variants:
-            return v
-    raise ValueError(f"config {config.name!r} has no segmentation prompt variant: {config.prompt_variants}")
+    """The prompt variant the book's headline tables show: ``config.main_prompt_variant``."""
+    return config.main_prompt_variant
 
 
 def cam_rows(grid: pd.DataFrame, prompt_variant: str) -> pd.DataFrame:

@@ -138,8 +138,7 @@ def summarize(config, out_dir: Path | None = None) -> dict[str, "Any"]:
     table = load_table(config.output_dir)
     params = {"percentile": config.percentile[0], "num_points": config.num_points[0],
               "amplification": config.amplification[0]}
-    variant = next(v for v in ("box+points", "box", "points") if v in config.prompt_variants) \
-        if config.prompt_variants else "box"
+    variant = config.main_prompt_variant
     tables = {
         "table1_cam_mask": summary.cam_mask_table(table, **params),
         "individual": summary.individual_table(table, prompt_variant=variant, ci=True, **params),

@@ -770,6 +770,17 @@ def build_classifier(
     else:
         mean = tuple(float(v) for v in cfg["mean"])  # type: ignore[assignment]
         std = tuple(float(v) for v in cfg["std"])  # type: ignore[assignment]
+    input_size = _model_input_size(model)
+    interpolation = str(cfg.get("interpolation", "bilinear"))
+    # A checkpoint records the preprocessing it was trained with (fine-tuning from the embedded
+    # Lite0 uses mean = std = 0.5, possibly at another input size): timm's defaults would be wrong.
+    if "mean" in extra and "std" in extra:
+        mean = tuple(float(v) for v in extra["mean"])  # type: ignore[assignment]
+        std = tuple(float(v) for v in extra["std"])  # type: ignore[assignment]
+    if "input_size" in extra:
+        input_size = tuple(int(v) for v in extra["input_size"])  # type: ignore[assignment]
+    if "interpolation" in extra:
+        interpolation = str(extra["interpolation"])
     return Classifier(
         spec=spec,
         model=model,
@@ -778,8 +789,8 @@ def build_classifier(
         class_names=class_names,
         mean=mean,  # type: ignore[arg-type]
         std=std,  # type: ignore[arg-type]
-        input_size=_model_input_size(model),
+        input_size=input_size,
         device=device,
-        interpolation=str(cfg.get("interpolation", "bilinear")),
+        interpolation=interpolation,
         extra=extra,
     )

@@ -256,6 +256,21 @@ def test_checkpoint_round_trip(two_class_lite0, tmp_path):
     assert b.logits.shape == (2,) and b.class_name in ("benign", "melanoma")
 
 
+def test_checkpoint_preprocessing_is_restored(two_class_lite0, tmp_path):
+    # fine-tuning may run at another input size / statistics; the checkpoint carries them
+    path = tmp_path / "small.pt"
+    save_checkpoint(two_class_lite0.model, path, name="tf_efficientnet_lite0", num_classes=2,
+                    class_names=["benign", "melanoma"],
+                    extra={"input_size": [96, 128], "mean": [0.4, 0.45, 0.5], "std": [0.2, 0.25, 0.3],
+                           "interpolation": "bilinear"})
+    loaded = build_classifier("tf_efficientnet_lite0", weights=str(path))
+    assert loaded.input_size == (96, 128)
+    assert loaded.mean == (0.4, 0.45, 0.5) and loaded.std == (0.2, 0.25, 0.3)
+    x = loaded.preprocess(np.full((50, 70, 3), 102, np.uint8))  # 102/255 = 0.4
+    assert tuple(x.shape) == (1, 3, 96, 128)
+    assert float(x[0, 0].mean()) == pytest.approx(0.0, abs=1e-5)
+
+
 def test_checkpoint_errors_name_the_file(two_class_lite0, tmp_path):
     missing = tmp_path / "nope.pt"
     with pytest.raises(CheckpointError, match="nope.pt.*does not exist"):

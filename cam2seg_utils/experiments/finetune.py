@@ -447,20 +447,11 @@ def finetune(model_name: str, dataset, train_ids: Sequence[str], val_ids: Sequen
 
 
 def load_finetuned(model_name: str, path: str | os.PathLike, device: str = "cpu"):
-    """``build_classifier(model_name, weights=path)`` with the input size / mean / std /
-    interpolation that fine-tuning recorded in the checkpoint's ``extra``."""
+    """``build_classifier(model_name, weights=path)``; the checkpoint's ``extra`` carries the input
+    size / mean / std / interpolation fine-tuning used, and ``build_classifier`` applies them."""
     from ..models import build_classifier
 
-    clf = build_classifier(model_name, weights=str(path), device=device)
-    extra = clf.extra or {}
-    if "input_size" in extra:
-        clf.input_size = tuple(int(v) for v in extra["input_size"])
-    if "mean" in extra and "std" in extra:
-        clf.mean = tuple(float(v) for v in extra["mean"])
-        clf.std = tuple(float(v) for v in extra["std"])
-    if "interpolation" in extra:
-        clf.interpolation = str(extra["interpolation"])
-    return clf
+    return build_classifier(model_name, weights=str(path), device=device)
 
 
 # --------------------------------------------------------------------------------------------
