@@ -54,7 +54,7 @@ def build_config(args: argparse.Namespace):
                 "cams": "cams", "percentile": "percentile", "num_points": "num_points",
                 "amplification": "amplification", "prompt_variants": "prompt_variants", "seed": "seed",
                 "epochs": "epochs", "patience": "patience", "segmenter": "segmenter",
-                "slow_cams_max_images": "slow_cams_max_images"}
+                "slow_cams_max_images": "slow_cams_max_images", "evaluate_on": "evaluate_on"}
     for flag, fieldname in flag_map.items():
         value = getattr(args, flag, None)
         if value is not None:
@@ -80,6 +80,8 @@ def _add_common(p: argparse.ArgumentParser) -> None:
 
 def _add_grid_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-images", dest="max_images", type=int)
+    p.add_argument("--evaluate-on", dest="evaluate_on", choices=["test", "val"],
+                   help="val: the validation part of the training split (tune prompt parameters there)")
     p.add_argument("--models", nargs="+")
     p.add_argument("--cams", nargs="+")
     p.add_argument("--percentile", nargs="+", type=float)

@@ -10,10 +10,20 @@ Coordinate conventions
 
 Defaults (the paper gives none)
 -------------------------------
-``percentile=90``: the step-7 threshold keeps the hottest 10 % of pixels. A lesion covers roughly
-10-40 % of an ISIC image, and a CAM's peak sits inside it, so the box of the top decile spans the
-lesion core without the long tail of scattered warm pixels that a lower percentile pulls in (the box
-is a min/max, so one stray warm pixel stretches it to the border).
+``percentile=50``, chosen on validation images, never on test images: on 60 real ISIC 2017
+images of the validation part of the ``local-isic`` split (zero-shot EfficientNet-Lite0,
+LiteMedSAM, box prompt), mean IoU by percentile was
+
+=========== ===== ===== ===== ===== ===== ===== ===== =====
+percentile   20    30    40    50    60    70    80    90
+GradCAM     0.540 0.577 0.601 0.607 0.591 0.546 0.450 0.316
+GradCAM++   0.532 0.577 0.604 0.624 0.624 0.559 0.443 0.332
+=========== ===== ===== ===== ===== ===== ===== ===== =====
+
+(whole-image box: 0.506). A high percentile keeps only the CAM's peak, which sits inside the
+lesion, so its box is too small and MedSAM segments a part of the lesion; at the median the box
+spans the lesion. Reproduce with ``cam2seg grid --profile local-isic --evaluate-on val
+--percentile 20 30 40 50 60 70 80 90 --prompt-variants box``.
 ``num_points=3``: a few positive points add evidence without over-constraining the decoder; MedSAM
 was trained on box prompts, so the box stays the main prompt.
 ``amplification=2.0``: squaring the heatmap concentrates sampling on the peak, so sampled points
@@ -36,7 +46,7 @@ MIN_HOT_COORDINATES = 4
 class PromptParams:
     """Parameters of Algorithm 1 (see the module docstring for why these defaults)."""
 
-    percentile: float = 90.0
+    percentile: float = 50.0
     num_points: int = 3
     amplification: float = 2.0
     eps: float = 1e-8

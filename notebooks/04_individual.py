@@ -63,7 +63,9 @@ with cb.Stopwatch() as sw:
     grid = cb.ensure_grid(cfg)
 cb.provenance(cfg, n_images=cb.n_test_images(grid), wall_time_s=sw.seconds)
 pv = cb.main_variant(cfg)
-display(Markdown(f"Prompt variant shown: **{pv}** (the paper prompts with the box and the points)."))
+display(Markdown(f"Prompt variant shown: **{pv}**. The paper prompts with the box and the points; MedSAM "
+                 "and LiteMedSAM were trained with box prompts only, so the headline tables use the box "
+                 "and the prompt-variant table below compares all variants on the same images."))
 
 # %% tags=["hide-input"]
 mats = {s: summary.model_cam_matrix(grid, s, prompt_variant=pv, **cb.single_params(cfg))

@@ -345,7 +345,7 @@ class DemoApp:
                                              label="Classifier")
                     cam = gr.Dropdown(cams, value=CAM_DEFAULT if CAM_DEFAULT in cams else cams[0],
                                       label="CAM method")
-                    percentile = gr.Slider(50, 99.9, value=defaults.percentile, step=0.1,
+                    percentile = gr.Slider(5, 99.9, value=defaults.percentile, step=0.1,
                                            label="Percentile (Algorithm 1 step 7)")
                     num_points = gr.Slider(1, 20, value=defaults.num_points, step=1, label="Points")
                     amplification = gr.Slider(0, 10, value=defaults.amplification, step=0.5,

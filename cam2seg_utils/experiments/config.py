@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
+from ..prompts import PromptParams
+
 PAPER_CAMS = ("gradcam", "gradcam++", "ablationcam", "scorecam", "randomcam")
 SLOW_CAMS = ("ablationcam", "scorecam")
 PAPER_MODELS = ("resnet50", "mobilenetv2_100", "efficientnet_b0", "vit_base_patch16_224",
@@ -58,6 +60,9 @@ class ExperimentConfig:
     synthetic_melanoma_fraction: float = 0.3
     download_splits: tuple[str, ...] = ("Training", "Validation", "Test")
     max_images: int | None = None
+    # "test" (the results) or "val" (the validation part of the training split, for choosing
+    # prompt parameters without touching the test images; fine-tuning never trains on it either).
+    evaluate_on: str = "test"
     # --- models ------------------------------------------------------------------------------
     models: list[str] = field(default_factory=lambda: ["tf_efficientnet_lite0"])
     zero_shot_weights: str = "embedded"       # "imagenet" | "embedded"
@@ -85,11 +90,12 @@ class ExperimentConfig:
     # The variant the headline tables show. "box": MedSAM and LiteMedSAM were trained with box
     # prompts only, and extra positive points measurably hurt them (the book's prompt-variant
     # table compares all variants with a paired test, Algorithm 1's box+points included).
-    main_prompt_variant: str = "box"
-    # defaults = cam2seg_utils.prompts.PromptParams defaults (percentile 90, 3 points, amp. 2)
-    percentile: list[float] = field(default_factory=lambda: [90.0])
-    num_points: list[int] = field(default_factory=lambda: [3])
-    amplification: list[float] = field(default_factory=lambda: [2.0])
+    # None = "box" when computed, else the first of prompt_variants.
+    main_prompt_variant: str | None = None
+    # defaults = cam2seg_utils.prompts.PromptParams defaults (see prompts.py for why)
+    percentile: list[float] = field(default_factory=lambda: [PromptParams().percentile])
+    num_points: list[int] = field(default_factory=lambda: [PromptParams().num_points])
+    amplification: list[float] = field(default_factory=lambda: [PromptParams().amplification])
     cam_mask_rows: bool = True                # Table 1 rows (step-7 mask vs ground truth)
     gt_baselines: list[str] = field(default_factory=lambda: ["gt-box", "gt-point"])
     # --- run ---------------------------------------------------------------------------------
@@ -112,10 +118,14 @@ class ExperimentConfig:
             setattr(self, name, [v] if isinstance(v, str) else list(v))
         self.synthetic_size_range = tuple(int(x) for x in self.synthetic_size_range)  # type: ignore
         self.download_splits = tuple(self.download_splits)
+        if self.main_prompt_variant is None and self.prompt_variants:
+            self.main_prompt_variant = "box" if "box" in self.prompt_variants else self.prompt_variants[0]
         self.validate()
 
     def validate(self) -> None:
         """Raise ``ValueError`` naming the field for values that cannot work."""
+        if self.evaluate_on not in ("test", "val"):
+            raise ValueError(f"evaluate_on must be 'test' or 'val', got {self.evaluate_on!r}")
         if self.dataset not in ("synthetic", "isic"):
             raise ValueError(f"dataset must be 'synthetic' or 'isic', got {self.dataset!r}")
         bad = [s for s in self.settings if s not in SETTINGS]
@@ -124,7 +134,7 @@ class ExperimentConfig:
         bad = [v for v in self.prompt_variants if v not in PROMPT_VARIANTS]
         if bad:
             raise ValueError(f"prompt_variants {bad} unknown; choose from {PROMPT_VARIANTS}")
-        if self.main_prompt_variant not in self.prompt_variants:
+        if self.prompt_variants and self.main_prompt_variant not in self.prompt_variants:
             raise ValueError(f"main_prompt_variant {self.main_prompt_variant!r} is not among "
                              f"prompt_variants {self.prompt_variants}")
         bad = [g for g in self.gt_baselines if g not in ("gt-box", "gt-point")]

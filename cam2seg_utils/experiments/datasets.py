@@ -55,4 +55,17 @@ def resolve_splits(config: ExperimentConfig) -> DataSplits:
     return DataSplits(train_ds, sorted(train_ids), sorted(val_ids), test_ds, test_ids)
 
 
-__all__ = ["DataSplits", "resolve_splits"]
+def evaluation_ids(config: ExperimentConfig) -> tuple[object, list[str], str]:
+    """``(dataset, image ids, split label)`` the grid evaluates: the test ids, or with
+    ``evaluate_on="val"`` the validation ids (first ``max_images``) for tuning prompt parameters."""
+    splits = resolve_splits(config)
+    if config.evaluate_on == "val":
+        ids = splits.val_ids if config.max_images is None else splits.val_ids[: config.max_images]
+        return splits.train_dataset, ids, f"{config.train_split} (validation)"
+    label = config.test_split
+    if config.test_holdout_fraction is not None:
+        label = f"{config.train_split} (held-out test)"
+    return splits.test_dataset, splits.test_ids, label
+
+
+__all__ = ["DataSplits", "resolve_splits", "evaluation_ids"]

@@ -469,12 +469,9 @@ def run_grid(config: ExperimentConfig, *, segmenter=None, classifiers: Sequence[
 
     split_name = config.test_split
     if dataset is None:
-        from .datasets import resolve_splits
+        from .datasets import evaluation_ids
 
-        splits = resolve_splits(config)
-        dataset, image_ids = splits.test_dataset, splits.test_ids
-        if config.test_holdout_fraction is not None:
-            split_name = f"{config.train_split} (held-out test)"
+        dataset, image_ids, split_name = evaluation_ids(config)
     elif image_ids is None:
         image_ids = list(dataset.ids)
     image_ids = list(image_ids)
