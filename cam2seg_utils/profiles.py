@@ -50,10 +50,10 @@ def _smoke() -> dict[str, Any]:
 def _embedded() -> dict[str, Any]:
     return dict(
         name="embedded", description="offline CPU default: synthetic data, embedded Lite0, LiteMedSAM",
-        dataset="synthetic", data_root="data/synthetic", synthetic_train_images=48, synthetic_test_images=16,
+        dataset="synthetic", data_root="data/synthetic", synthetic_train_images=48, synthetic_test_images=24,
         synthetic_size_range=(192, 288), val_fraction=0.25, models=[LITE0], zero_shot_weights="embedded",
         finetune_init_weights="embedded", epochs=8, patience=3, batch_size=16, finetune_input_size=None,
-        cams=list(PAPER_CAMS), slow_cams_max_images=1, cam_batch_size=64, segmenter="litemedsam",
+        cams=list(PAPER_CAMS), slow_cams_max_images=2, cam_batch_size=64, segmenter="litemedsam",
         prompt_variants=["box", "box+points", "points"], output_dir="results/embedded",
         checkpoint_dir="checkpoints/embedded", device="cpu",
     )
