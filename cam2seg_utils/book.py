@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd
@@ -47,6 +47,17 @@ def config_from_parameters(profile: str, **params: Any):
         # beside the profile's (so they share its heatmap cache), named by the config fingerprint
         cfg = cfg.replace(output_dir=f"{base.output_dir}-{cfg.fingerprint()[:8]}")
     return cfg
+
+
+def notebook_config(namespace: Mapping[str, Any]):
+    """The config of a notebook's ``parameters`` cell (pass ``globals()``), after setting the
+    book's display defaults (figure dpi, table precision). Every notebook starts with this."""
+    import matplotlib.pyplot as plt
+
+    plt.rcParams["figure.dpi"] = 110
+    pd.set_option("display.precision", 3)
+    return config_from_parameters(namespace["profile"],
+                                  **{k: namespace[k] for k in PARAMETER_FIELDS if k in namespace})
 
 
 def dataset_label(config) -> str:

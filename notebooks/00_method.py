@@ -64,11 +64,7 @@ from cam2seg_utils.prompts import PromptParams, generate_prompts
 from cam2seg_utils.seeding import make_rng
 from cam2seg_utils.segmenters import build_segmenter
 
-plt.rcParams["figure.dpi"] = 110
-cfg = cb.config_from_parameters(profile, dataset=dataset, data_root=data_root, device=device, models=models,
-                                cams=cams, n_images=n_images, percentile=percentile, num_points=num_points,
-                                amplification=amplification, epochs=epochs, patience=patience, seed=seed,
-                                output_dir=output_dir)
+cfg = cb.notebook_config(globals())
 params = PromptParams(percentile=cfg.percentile[0], num_points=cfg.num_points[0],
                       amplification=cfg.amplification[0])
 with cb.Stopwatch() as sw:

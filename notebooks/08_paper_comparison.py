@@ -45,20 +45,12 @@ seed = None
 output_dir = None
 
 # %% tags=["hide-input"]
-import matplotlib.pyplot as plt
-import numpy as np
-import pandas as pd
 from IPython.display import Markdown, display
 
 from cam2seg_utils import book as cb
 from cam2seg_utils import paper, viz
 
-plt.rcParams["figure.dpi"] = 110
-pd.set_option("display.precision", 3)
-cfg = cb.config_from_parameters(profile, dataset=dataset, data_root=data_root, device=device, models=models,
-                                cams=cams, n_images=n_images, percentile=percentile, num_points=num_points,
-                                amplification=amplification, epochs=epochs, patience=patience, seed=seed,
-                                output_dir=output_dir)
+cfg = cb.notebook_config(globals())
 from cam2seg_utils.experiments import summary
 
 with cb.Stopwatch() as sw:
