@@ -75,7 +75,8 @@ with cb.Stopwatch() as sw:
     prompts = generate_prompts(hm.heatmap, params, make_rng("book-method-prompts", cfg.seed))
     seg = build_segmenter("litemedsam", device=cfg.device)
     emb = seg.embed(image)
-    result = seg.segment(emb, box=prompts.box, points=prompts.points, point_labels=prompts.point_labels)
+    result = seg.segment(emb, box=prompts.box)  # the headline prompt: MedSAM was trained on boxes
+    result_points = seg.segment(emb, box=prompts.box, points=prompts.points, point_labels=prompts.point_labels)
 cb.provenance(cfg, n_images=1, wall_time_s=sw.seconds, include_grid=False, classifier="tf_efficientnet_lite0 (embedded, ImageNet)",
               cam="gradcam", segmenter="litemedsam")
 
@@ -87,7 +88,7 @@ cb.provenance(cfg, n_images=1, wall_time_s=sw.seconds, include_grid=False, class
 # *zero-shot* setting.
 
 # %% tags=["hide-input"]
-fig, axes = plt.subplots(2, 2, figsize=(9.5, 7.6))
+fig, axes = plt.subplots(2, 3, figsize=(14, 7.6))
 axes = axes.ravel()
 axes[0].imshow(image)
 viz.draw_mask_contour(axes[0], gt, viz.GT_COLOR)
@@ -101,9 +102,18 @@ axes[2].set_title(f"steps 7-10: noisy mask (heatmap >= {params.percentile:g}th p
 axes[3].imshow(image)
 viz.draw_mask_contour(axes[3], result.mask, viz.PRED_COLOR)
 viz.draw_mask_contour(axes[3], gt, viz.GT_COLOR)
-viz.draw_prompts(axes[3], prompts.box, prompts.points)
-axes[3].set_title(f"step 19 + MedSAM: box, {len(prompts.points)} points (stars),\nmask (blue) vs ground truth (green)", fontsize=10)
-for ax in axes:
+viz.draw_prompts(axes[3], prompts.box)
+axes[3].set_title("MedSAM from the box:\nmask (blue) vs ground truth (green)", fontsize=10)
+axes[4].imshow(image)
+viz.draw_mask_contour(axes[4], result_points.mask, viz.PRED_COLOR)
+viz.draw_mask_contour(axes[4], gt, viz.GT_COLOR)
+viz.draw_prompts(axes[4], prompts.box, prompts.points)
+axes[4].set_title(f"step 19 + MedSAM from the box and {len(prompts.points)} points (stars):\nmask (blue) vs ground truth (green)", fontsize=10)
+axes[5].hist(hm.heatmap.ravel(), bins=50, color="#90a4ae")
+axes[5].axvline(prompts.threshold, color=viz.BOX_COLOR, lw=2, label=f"{params.percentile:g}th percentile")
+axes[5].set_xlabel("heatmap value"); axes[5].set_ylabel("pixels"); axes[5].legend(fontsize=9)
+axes[5].set_title("step 7: the percentile threshold", fontsize=10)
+for ax in axes[:5]:
     ax.set_xticks([]); ax.set_yticks([])
 fig.tight_layout()
 cb.show_figure(fig)
@@ -111,7 +121,8 @@ cb.show_figure(fig)
 # %% tags=["hide-input"]
 noisy = segmentation_metrics(prompts.noisy_mask, gt)
 final = segmentation_metrics(result.mask, gt)
-pd.DataFrame({"noisy mask (step 7)": noisy, "MedSAM mask": final}).T[["precision", "recall", "iou", "dice"]].round(3)
+pd.DataFrame({"noisy mask (step 7)": noisy, "MedSAM mask, box": final,
+              "MedSAM mask, box + points": segmentation_metrics(result_points.mask, gt)}).T[["precision", "recall", "iou", "dice"]].round(3)
 
 # %% [markdown]
 # The box is `[x_min, y_min, x_max, y_max]` in image pixels (x = column, y = row); the points are
