@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     with tempfile.TemporaryDirectory() as tmp:
-        generate_synthetic(tmp, n_images=1, seed=0, split="Test", size_range=(512, 512))
+        generate_synthetic(tmp, n_images=1, seed=0, split="Test", size_range=(512, 512), progress=False)
         sample = ISICDataset(tmp, split="Test")[0]
     image = sample.image
     print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, device {args.device}, "
