@@ -16,20 +16,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
 import numpy as np
 
+from ..atomic import atomic_open
 
-def _default_mode() -> int:
-    """Permissions of a normal new file (0o666 minus the umask): ``mkstemp`` makes 0o600 files,
-    which would hide results from other users of a shared results folder."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
 
 
 def sha256_bytes(data: bytes) -> str:
@@ -112,19 +106,10 @@ class HeatmapCache:
         if not self.enabled:
             return
         p = self.path(key)
-        p.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=p.parent)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.savez(f, heatmap=np.asarray(heatmap, dtype=np.float32),
-                         target_class=np.int64(target_class), raw_min=np.float64(raw_min),
-                         raw_max=np.float64(raw_max))
-            os.chmod(tmp, _default_mode())
-            os.replace(tmp, p)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        with atomic_open(p, "wb") as f:
+            np.savez(f, heatmap=np.asarray(heatmap, dtype=np.float32),
+                     target_class=np.int64(target_class), raw_min=np.float64(raw_min),
+                     raw_max=np.float64(raw_max))
         self.writes += 1
 
 

@@ -55,7 +55,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,6 +65,7 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
+from ..atomic import atomic_open, progress_bar
 from ..seeding import stable_seed
 
 CLASS_NAMES = ["benign", "melanoma"]
@@ -73,20 +73,6 @@ HISTORY_COLUMNS = ["epoch", "train_loss", "val_loss", "val_acc", "val_balanced_a
                    "lr", "time_s", "improved"]
 MONITORS = {"val_loss": "min", "val_acc": "max", "val_balanced_acc": "max", "val_auc": "max"}
 
-
-def _default_mode() -> int:
-    """Permissions of a normal new file (0o666 minus the umask): ``mkstemp`` makes 0o600 files,
-    which would hide results from other users of a shared results folder."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
-
-
-def _tqdm(iterable, progress: bool, **kw):
-    from tqdm.auto import tqdm
-
-    disable = (not progress) or os.environ.get("TQDM_DISABLE", "") not in ("", "0")
-    return tqdm(iterable, disable=disable, **kw)
 
 
 # --------------------------------------------------------------------------------------------
@@ -108,7 +94,7 @@ def _resize_uint8(image: np.ndarray, classifier) -> torch.Tensor:
 def load_resized(dataset, ids: Sequence[str], classifier, progress: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
     """Decode ``ids`` and resize them: ``(N, 3, h, w)`` uint8 images and ``(N,)`` int64 labels."""
     images, labels = [], []
-    for image_id in _tqdm(ids, progress, desc="load images", unit="img"):
+    for image_id in progress_bar(ids, progress, desc="load images", unit="img"):
         s = dataset.load(image_id)
         images.append(_resize_uint8(s.image, classifier))
         labels.append(int(s.melanoma))
@@ -284,33 +270,13 @@ class FinetuneResult:
 
 
 def _atomic_torch_save(obj: Any, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            torch.save(obj, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, _default_mode())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_open(path, "wb") as fh:
+        torch.save(obj, fh)
 
 
 def _atomic_write_text(text: str, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.chmod(tmp, _default_mode())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_open(path, "w", encoding="utf-8") as fh:
+        fh.write(text)
 
 
 def _amp_dtype(device: torch.device, amp: bool):
@@ -398,7 +364,7 @@ def finetune(model_name: str, dataset, train_ids: Sequence[str], val_ids: Sequen
             num_workers=num_workers, drop_last=len(train_ids) > batch_size and len(train_ids) % batch_size == 1)
         model.train()
         total, n_seen = 0.0, 0
-        for x, y in _tqdm(loader, progress, desc=f"{model_name} epoch {epoch}", leave=False):
+        for x, y in progress_bar(loader, progress, desc=f"{model_name} epoch {epoch}", leave=False):
             x = normalize(x.to(dev), clf.mean, clf.std)
             y = y.to(dev)
             optimizer.zero_grad(set_to_none=True)

@@ -46,7 +46,6 @@ import json
 import os
 import re
 import subprocess
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,6 +54,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
+from ..atomic import atomic_open, progress_bar
 from ..seeding import make_rng
 from .cache import HeatmapCache, file_sha256, heatmap_key, image_digest
 from .config import ExperimentConfig
@@ -75,26 +75,6 @@ TIMING_COLUMNS = ["t_cam_s", "t_prompt_s", "t_decoder_s"]
 SORT_KEY = ["image_id", "setting", "model", "cam", "prompt_variant", "percentile", "num_points",
             "amplification"]
 METRIC_KEYS = ("precision", "recall", "f1", "iou", "dice")
-
-
-def _default_mode() -> int:
-    """Permissions of a normal new file (0o666 minus the umask): ``mkstemp`` makes 0o600 files,
-    which would hide results from other users of a shared results folder."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
-
-
-def _tqdm(iterable, progress: bool, **kw):
-    from tqdm.auto import tqdm
-
-    disable = (not progress) or os.environ.get("TQDM_DISABLE", "") not in ("", "0")
-    return tqdm(iterable, disable=disable, **kw)
-
-
-# --------------------------------------------------------------------------------------------
-# table helpers
-# --------------------------------------------------------------------------------------------
 
 
 def _defaults() -> dict[str, Any]:
@@ -135,35 +115,13 @@ def sort_table(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _atomic_write_bytes(data: bytes, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-" + path.name + ".", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, _default_mode())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_open(path, "wb") as fh:
+        fh.write(data)
 
 
 def write_parquet_atomic(df: pd.DataFrame, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-" + path.name + ".", dir=path.parent)
-    os.close(fd)
-    try:
-        df.to_parquet(tmp, index=False)
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.chmod(tmp, _default_mode())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_open(path, "wb") as fh:
+        df.to_parquet(fh, index=False)
 
 
 def write_json_atomic(obj: Any, path: Path) -> None:
@@ -486,7 +444,7 @@ def run_grid(config: ExperimentConfig, *, segmenter=None, classifiers: Sequence[
     cache = HeatmapCache(config.heatmap_cache_dir())
     grid = _Grid(config, segmenter, classifiers, cache, counters, split_name)
     shards.mkdir(parents=True, exist_ok=True)
-    for index, image_id in enumerate(_tqdm(image_ids, progress, desc="grid", unit="img")):
+    for index, image_id in enumerate(progress_bar(image_ids, progress, desc="grid", unit="img")):
         shard = shards / shard_name(image_id)
         if shard.is_file():
             counters.images_resumed += 1

@@ -1,0 +1,52 @@
+"""Atomic file writes and quiet-able progress bars, shared by the long-running steps.
+
+A result file is written to a temporary file in the same folder, flushed to disk, then moved over
+the final name with ``os.replace``: a run killed at any moment leaves either the old file or the
+new one, never half of one, so resuming can trust every file it finds.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Iterable, Iterator
+
+
+def default_file_mode() -> int:
+    """Permissions of a normal new file (0o666 minus the umask): ``mkstemp`` makes 0o600 files,
+    which would hide results from other users of a shared results folder."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+@contextmanager
+def atomic_open(path: str | os.PathLike, mode: str = "wb", encoding: str | None = None) -> Iterator[IO]:
+    """Open a temporary file beside ``path`` for writing; on a clean exit it is fsynced and
+    renamed to ``path``; on an exception it is removed and the exception propagates."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-" + path.name + ".", dir=path.parent)
+    try:
+        with os.fdopen(fd, mode, encoding=encoding) as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, default_file_mode())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def progress_bar(iterable: Iterable, progress: bool, **kw):
+    """``tqdm(iterable)``, disabled when ``progress`` is False or ``TQDM_DISABLE`` is set (papermill)."""
+    from tqdm.auto import tqdm
+
+    disable = (not progress) or os.environ.get("TQDM_DISABLE", "") not in ("", "0")
+    return tqdm(iterable, disable=disable, **kw)
+
+
+__all__ = ["default_file_mode", "atomic_open", "progress_bar"]
