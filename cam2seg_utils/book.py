@@ -235,6 +235,15 @@ def ensure_grid(config) -> pd.DataFrame:
     return run_grid(config, resume=True).table
 
 
+
+def grid_page(config) -> pd.DataFrame:
+    """The grid table of ``config`` (computed or resumed), after showing the provenance box with
+    the wall time it took: the opening of every page that reads the grid alone."""
+    with Stopwatch() as sw:
+        grid = ensure_grid(config)
+    provenance(config, n_images=n_test_images(grid), wall_time_s=sw.seconds)
+    return grid
+
 def training_history(config) -> pd.DataFrame:
     """Per-epoch fine-tuning history of every model (``<checkpoint_dir>/<model>/history.csv``)."""
     frames = []
@@ -683,7 +692,7 @@ def text_comparison(grid: pd.DataFrame, clf: pd.DataFrame | None, config) -> pd.
 
 __all__ = ["PARAMETER_FIELDS", "config_from_parameters", "dataset_label", "weights_map", "provenance",
            "Stopwatch", "ci_table", "show", "show_figure", "local_isic_root", "ensure_data", "ensure_finetuned", "ensure_grid",
-           "training_history", "ok", "n_test_images", "single_params", "main_variant", "cam_rows", "gt_rows",
+           "training_history", "ok", "n_test_images", "grid_page", "single_params", "main_variant", "cam_rows", "gt_rows",
            "best_rows", "paired_vs_reference", "best_pair_table", "prompt_variant_table", "best_method_tests",
            "iou_distributions", "gt_vs_cam_tests", "accuracy_drop_table", "heatmaps_for_image",
            "example_cases", "difference_reasons", "table2_comparison", "table1_comparison", "text_comparison"]

@@ -51,9 +51,7 @@ from cam2seg_utils import paper, viz
 cfg = cb.notebook_config(globals())
 from cam2seg_utils.experiments import stats, summary
 
-with cb.Stopwatch() as sw:
-    grid = cb.ensure_grid(cfg)
-cb.provenance(cfg, n_images=cb.n_test_images(grid), wall_time_s=sw.seconds)
+grid = cb.grid_page(cfg)
 pv = cb.main_variant(cfg)
 display(Markdown(f"Prompt variant shown: **{pv}**. The paper prompts with the box and the points; MedSAM "
                  "and LiteMedSAM were trained with box prompts only, so the headline tables use the box "

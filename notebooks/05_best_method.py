@@ -52,9 +52,7 @@ from cam2seg_utils import paper, viz
 cfg = cb.notebook_config(globals())
 from cam2seg_utils.experiments import stats, summary
 
-with cb.Stopwatch() as sw:
-    grid = cb.ensure_grid(cfg)
-cb.provenance(cfg, n_images=cb.n_test_images(grid), wall_time_s=sw.seconds)
+grid = cb.grid_page(cfg)
 pv = cb.main_variant(cfg)
 best = cb.best_rows(grid, pv, cfg)
 
