@@ -61,9 +61,9 @@ def test_one_encoder_pass_per_image_and_call_counts(base_run, syn):
     assert s["encoder_calls"] == n_ok == seg_delta
     assert s["classifier_calls"] == n_ok          # one prediction per image x model x setting
     assert s["cam_calls"] == 2 * n_ok and s["cam_cache_hits"] == 0
-    assert s["decoder_calls"] == 4 * n_ok         # box(+gt-box) / box+points / points(3) / gt-point(1)
-    # rows: per image 2 CAMs x (cam-mask + 3 variants) + gt-box + gt-point; + 1 error row
-    assert s["n_rows"] == n_ok * 10 + 1 == len(res.table)
+    assert s["decoder_calls"] == 4 * n_ok         # box(+gt-box, whole-image-box) / box+points / points(3) / gt-point(1)
+    # rows: per image 2 CAMs x (cam-mask + 3 variants) + gt-box + gt-point + whole-image-box; + 1 error row
+    assert s["n_rows"] == n_ok * 11 + 1 == len(res.table)
     on_disk = json.loads((tmp / "a" / "run_summary.json").read_text())
     assert on_disk["encoder_calls"] == n_ok and on_disk["git_commit"]
     pd.testing.assert_frame_equal(pd.read_parquet(tmp / "a" / "grid.parquet"), res.table)
@@ -96,6 +96,20 @@ def test_rows_are_consistent(base_run):
     assert (cam["predicted_class"].between(0, 999)).all()
     # LiteMedSAM with the tight ground-truth box segments the synthetic lesions well
     assert t[t["setting"] == "gt-box"]["iou"].mean() > 0.7
+
+
+def test_whole_image_box_baseline(base_run, syn):
+    _, _, res, _ = base_run
+    _, ds, bad = syn
+    t = res.table[res.table["error"].isna()]
+    whole = t[t["setting"] == "whole-image-box"].set_index("image_id")
+    assert sorted(whole.index) == sorted(i for i in ds.ids if i != bad)
+    for image_id, row in whole.iterrows():
+        h, w = ds.load(image_id).mask.shape
+        assert [row["box_x0"], row["box_y0"], row["box_x1"], row["box_y1"]] == [0.0, 0.0, w - 1.0, h - 1.0]
+        assert row["prompt_variant"] == "box" and row["points"] == "[]" and 0.0 <= row["iou"] <= 1.0
+    gt = t[t["setting"] == "gt-box"].set_index("image_id")["iou"]
+    assert gt.mean() > whole["iou"].mean()       # the tight box beats knowing nothing about the lesion
 
 
 def test_second_run_with_other_percentile_hits_the_heatmap_cache(base_run, embedded_classifier, litemedsam, syn):

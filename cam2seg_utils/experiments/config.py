@@ -21,6 +21,7 @@ PAPER_MODELS = ("resnet50", "mobilenetv2_100", "efficientnet_b0", "vit_base_patc
                 "swin_base_patch4_window7_224")
 PROMPT_VARIANTS = ("box", "box+points", "points")
 SETTINGS = ("zero-shot", "fine-tuned")
+BASELINES = ("gt-box", "gt-point", "whole-image-box")
 
 # Fields that change how a run executes but never what it computes; they are left out of the
 # grid's config fingerprint so that e.g. resuming on another device or with progress bars off is
@@ -97,7 +98,9 @@ class ExperimentConfig:
     num_points: list[int] = field(default_factory=lambda: [PromptParams().num_points])
     amplification: list[float] = field(default_factory=lambda: [PromptParams().amplification])
     cam_mask_rows: bool = True                # Table 1 rows (step-7 mask vs ground truth)
-    gt_baselines: list[str] = field(default_factory=lambda: ["gt-box", "gt-point"])
+    # segmenter baselines on the same images: ground-truth prompts (the ceiling) and the
+    # whole-image box (the floor: no localisation at all)
+    gt_baselines: list[str] = field(default_factory=lambda: list(BASELINES))
     # --- run ---------------------------------------------------------------------------------
     seed: int = 0
     device: str = "cpu"
@@ -137,9 +140,9 @@ class ExperimentConfig:
         if self.prompt_variants and self.main_prompt_variant not in self.prompt_variants:
             raise ValueError(f"main_prompt_variant {self.main_prompt_variant!r} is not among "
                              f"prompt_variants {self.prompt_variants}")
-        bad = [g for g in self.gt_baselines if g not in ("gt-box", "gt-point")]
+        bad = [g for g in self.gt_baselines if g not in BASELINES]
         if bad:
-            raise ValueError(f"gt_baselines {bad} unknown; choose from ('gt-box', 'gt-point')")
+            raise ValueError(f"gt_baselines {bad} unknown; choose from {BASELINES}")
         for p in self.percentile:
             if not 0.0 <= p <= 100.0:
                 raise ValueError(f"percentile {p} outside [0, 100]")
@@ -218,4 +221,4 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
 
 
 __all__ = ["ExperimentConfig", "load_config_file", "PAPER_CAMS", "SLOW_CAMS", "PAPER_MODELS",
-           "PROMPT_VARIANTS", "SETTINGS"]
+           "PROMPT_VARIANTS", "SETTINGS", "BASELINES"]

@@ -34,7 +34,7 @@ ORACLE = "oracle (best CAM by ground-truth IoU)"
 PREDICTED_IOU = "predicted-iou (best CAM by segmenter score, no ground truth)"
 SELECTIONS = {"oracle": ORACLE, "predicted-iou": PREDICTED_IOU}
 CAM_SETTINGS = ("zero-shot", "fine-tuned")
-GT_SETTINGS = ("gt-box", "gt-point")
+GT_SETTINGS = ("gt-box", "gt-point", "whole-image-box")   # segmenter baselines (the last uses no ground truth)
 
 
 def ok_rows(df: pd.DataFrame) -> pd.DataFrame:
@@ -172,7 +172,8 @@ def zero_iou_counts(df: pd.DataFrame, prompt_variant: str = "box", **params) -> 
 def gt_baseline_table(df: pd.DataFrame) -> pd.DataFrame:
     """Segmenters prompted with ground-truth prompts (``gt-box``: tight box of the lesion;
     ``gt-point``: one point at the lesion's centroid, snapped inside it) — the ceiling of
-    box/point prompting, measured on the same images."""
+    box/point prompting — and the ``whole-image-box`` floor (no localisation), measured on the
+    same images."""
     sel = ok_rows(df)
     sel = sel[sel["setting"].isin(GT_SETTINGS)]
     return _mean_metrics(sel.groupby(["setting", "segmenter"], sort=True)).reset_index()
