@@ -750,7 +750,9 @@ def difference_reasons(config, grid: pd.DataFrame) -> list[str]:
         out.append("models not run here: " + ", ".join(missing))
     if config.segmenter != "medsam_vit_b":
         out.append(f"the segmenter is {config.segmenter}, not MedSAM ViT-B")
-    if config.epochs < 500 or config.patience != 20:
+    if "fine-tuned" not in config.settings:
+        out.append("no fine-tuned classifier in this run (zero-shot only)")
+    elif config.epochs < 500 or config.patience != 20:
         out.append(f"fine-tuning for at most {config.epochs} epochs with patience {config.patience} (paper: 500, 20)")
     cams_missing = [c for c in paper.PAPER_CAMS.values() if c not in config.cams]
     if cams_missing:
@@ -808,7 +810,7 @@ def table2_comparison(grid: pd.DataFrame, config) -> pd.DataFrame:
             gt = gt_rows(grid)
             gt = gt[gt["setting"] == "gt-box"]
             if len(gt):
-                ci = ci_table(gt, ["segmenter"]).iloc[0]
+                ci = ci_table(gt, ["setting", "segmenter"]).iloc[0]   # same CI as baselines_beside
                 row.update({"our model": f"gt-box, {ci['segmenter']}", "our data": our_data(config, grid, gt["image_id"]),
                             "our IoU": ci["iou"], "our IoU [95% CI]": ci["iou [95% CI]"], "our Dice": ci["dice"],
                             **_beside(grid, gt["image_id"]),

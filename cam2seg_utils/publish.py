@@ -315,7 +315,7 @@ without re-running them. No image, mask, heatmap or other pixel data is stored h
 | classifiers | {', '.join(f"`{c['model']}` {c['setting']} ({c['weights']})" for c in summary.get('classifiers', []))} |
 | segmenter | `{summary.get('segmenter', cfg.get('segmenter'))}` |
 | CAMs | {', '.join(cfg.get('cams', []))} |
-| grid | {summary['n_rows']} rows, {summary['n_errors']} errors; {summary.get('slow_cams_note', '')} |
+| grid | {summary['n_rows']} rows, {summary['n_errors']} errors{'; ' + summary['slow_cams_note'] if summary.get('slow_cams') else ''} |
 | run at commit | `{summary['git_commit']}` |
 | published | {pub['published_at']} at commit `{pub['published_by_commit']}` from `{pub['source']}` |
 {isic}
