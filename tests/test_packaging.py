@@ -109,8 +109,10 @@ def test_wheel_and_sdist_build_pass_twine_and_install_in_a_fresh_venv(tmp_path):
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True)
     py = venv / "bin" / "python"
-    subprocess.run([str(py), "-m", "pip", "install", "-q", "--no-deps", "--no-index", str(wheel)], check=True,
-                   timeout=300)
+    # --ignore-installed: the machine's own (editable) cam2seg is visible through the system site
+    # packages, and pip would otherwise call the requirement satisfied and install nothing
+    subprocess.run([str(py), "-m", "pip", "install", "-q", "--no-deps", "--no-index", "--ignore-installed", str(wheel)],
+                   check=True, timeout=300)
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     run_dir = tmp_path / "elsewhere"
     run_dir.mkdir()
