@@ -190,9 +190,12 @@ def _published_provenance(config, snap, params: dict[str, Any], extra: Mapping[s
     params["images"] = (f"{ds['n_images']} ({ds['n_melanoma']} melanoma); SHA-256 of the ids {ds['ids_sha256'][:12]}, "
                         f"of the image files {ds['images_sha256'][:12]} (per image: images.csv)")
     params.update({k: v for k, v in extra.items() if k != "split"})
+    # the weights the run used, as its grid recorded them (checkpoints with their SHA-256 prefix)
+    models = {m: "; ".join(f"{c['setting']}: {c['weights']}" for c in run.get("classifiers", []) if c["model"] == m)
+              or weights_map(config)[m] for m in config.models}
     viz.display_provenance(
         profile=config.name, dataset=f"{ds['name']} ({ds['data_root']}), split {ds['split']}",
-        n_images=int(ds["n_images"]), models=weights_map(config), segmenter=run.get("segmenter", config.segmenter),
+        n_images=int(ds["n_images"]), models=models, segmenter=run.get("segmenter", config.segmenter),
         checkpoint=config.segmenter_checkpoint or "default checkpoint of the segmenter", parameters=params,
         commit=str(run["git_commit"])[:12], date=f"run published {pub['published_at']}", wall_time_s=None,
         synthetic=config.dataset == "synthetic")
