@@ -29,6 +29,7 @@ test-fast: setup
 bench: setup
 	$(PYTHON) benchmarks/bench_pipeline.py
 	$(PYTHON) benchmarks/bench_grid.py
+	$(PYTHON) benchmarks/bench_workers.py
 	$(PYTHON) benchmarks/bench_demo.py
 
 demo: setup

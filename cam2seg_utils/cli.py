@@ -16,6 +16,12 @@ Examples::
     cam2seg summarize --profile smoke
     cam2seg publish --profile local-isic       # results/local-isic -> results/published/local-isic
     cam2seg grid --config my_experiment.yaml --device cuda --set slow_cams_max_images=10
+    cam2seg grid --profile paper --shard 3/20        # task 3 of 20 (SLURM array), same folder
+    cam2seg grid --profile paper --merge             # grid.parquet + run_summary.json of the tasks
+    cam2seg grid --profile embedded --workers 2      # a local process pool
+
+Refusals (a results folder of another configuration, a merge with missing images, a summary of
+parameters the grid never ran) and bad input print ``cam2seg: error: ...`` and exit with 2.
 """
 from __future__ import annotations
 
@@ -104,6 +110,8 @@ def make_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("download", help="download ISIC 2017 into data_root (needs the internet)")
     _add_common(p)
     p.add_argument("--splits", nargs="+", help="ISIC splits (default: the config's download_splits)")
+    p.add_argument("--trust-unknown", dest="trust_unknown", action="store_true",
+                   help="use files the manifest has no checksum for (their SHA-256 is printed first)")
     p = sub.add_parser("finetune", help="fine-tune the classifiers and evaluate classification")
     _add_common(p)
     _add_grid_flags(p)
@@ -113,7 +121,18 @@ def make_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("grid", help="run (or resume) the experiment grid")
     _add_common(p)
     _add_grid_flags(p)
-    p.add_argument("--no-resume", dest="resume", action="store_false", help="delete existing shards first")
+    p.add_argument("--no-resume", dest="resume", action="store_false",
+                   help="delete the folder's existing results first")
+    p.add_argument("--shard", metavar="K/N",
+                   help="compute only task K of N (images at positions i %% N == K of the sorted ids) into "
+                        "the same output folder; then `grid --merge` (e.g. a SLURM array: "
+                        "--shard $SLURM_ARRAY_TASK_ID/N)")
+    p.add_argument("--workers", type=int, default=1,
+                   help="processes computing images in parallel on this machine (default 1)")
+    p.add_argument("--merge", action="store_true",
+                   help="compute nothing: build grid.parquet and run_summary.json from the shard tasks' results")
+    p.add_argument("--allow-missing", dest="allow_missing", action="store_true",
+                   help="with --merge: write a partial table when images have no result yet")
     p = sub.add_parser("summarize", help="write the summary tables of a finished grid as CSV")
     _add_common(p)
     _add_grid_flags(p)
@@ -140,14 +159,30 @@ def _generate(config) -> Path:
 
 
 def summarize(config, out_dir: Path | None = None) -> dict[str, "Any"]:
-    """Write every summary table of ``config``'s grid to ``<output_dir>/tables/*.csv``; return them."""
-    from .experiments import summary
-    from .experiments.grid import load_table
+    """Write every summary table of ``config``'s grid to ``<output_dir>/tables/*.csv``; return them.
 
+    Merges the shards first when ``grid.parquet`` is missing or older than them. Refuses
+    (:class:`~cam2seg_utils.experiments.identity.ResultsMismatchError`, nothing written) when the
+    grid was not run with the requested parameters, prompt variant or settings."""
+    from .atomic import atomic_open
+    from .experiments import summary
+    from .experiments.grid import grid_needs_merge, load_table, merge_grid
+    from .experiments.shards import IncompleteGridError
+
+    if grid_needs_merge(config.output_dir):
+        merge_grid(config.output_dir)
+    run = json.loads((Path(config.output_dir) / "run_summary.json").read_text(encoding="utf-8"))
+    if run.get("complete") is False:
+        missing = run.get("missing_images", [])
+        raise IncompleteGridError(
+            f"{config.output_dir}: grid.parquet is partial (merged with --allow-missing): {len(missing)} "
+            f"image(s) have no result: {', '.join(missing[:20])}; finish their shard tasks and merge again",
+            missing)
     table = load_table(config.output_dir)
     params = {"percentile": config.percentile[0], "num_points": config.num_points[0],
               "amplification": config.amplification[0]}
     variant = config.main_prompt_variant
+    summary.check_covers(table, prompt_variant=variant, settings=config.settings, **params)
     tables = {
         "table1_cam_mask": summary.cam_mask_table(table, **params),
         "individual": summary.individual_table(table, prompt_variant=variant, ci=True, **params),
@@ -161,14 +196,52 @@ def summarize(config, out_dir: Path | None = None) -> dict[str, "Any"]:
     out = out_dir or Path(config.output_dir) / "tables"
     out.mkdir(parents=True, exist_ok=True)
     for name, df in tables.items():
-        df.to_csv(out / f"{name}.csv", index=False)
+        with atomic_open(out / f"{name}.csv", "w", encoding="utf-8") as fh:
+            df.to_csv(fh, index=False)
     return tables
 
 
+def _grid(args, config) -> None:
+    import time
+
+    from .experiments.grid import COUNT_KEYS, merge_grid, run_grid
+
+    t0 = time.perf_counter()
+    if args.merge:
+        res = merge_grid(config.output_dir, allow_missing=args.allow_missing)
+    else:
+        res = run_grid(config, resume=args.resume, shard=args.shard, workers=args.workers)
+    s = res.summary
+    shown: dict[str, Any] = {k: s[k] for k in ("shard", "n_images", "n_images_in_task", "n_rows", "n_errors",
+                                               "complete", "num_shards", "missing_images", "slow_cams_note")
+                             if s.get(k) not in (None, [], "")}
+    if "shard" not in s:
+        shown["counts (last computing invocation of each task, added up)"] = {k: s[k] for k in COUNT_KEYS}
+    if not args.merge:
+        shown["this invocation"] = {**res.counters.as_dict(), "wall_time_s": round(time.perf_counter() - t0, 1)}
+    print(json.dumps(shown, indent=2))
+    if "shard" in s:
+        print(f"shard {s['shard']} written to {Path(config.output_dir) / 'shards'}; when every task is done: "
+              "`cam2seg grid --merge` with the same config")
+    else:
+        print(f"grid table: {Path(config.output_dir) / 'grid.parquet'}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    from .data.isic import DataError
+    from .experiments.identity import ResultsMismatchError
+
     args = make_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
     if args.quiet:
         os.environ["TQDM_DISABLE"] = "1"
+    try:
+        return _run(args)
+    except (ResultsMismatchError, DataError) as exc:
+        print(f"cam2seg: error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _run(args) -> int:
     config = build_config(args)
     if args.command == "generate-data":
         root = _generate(config)
@@ -177,7 +250,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .data.download import download_isic2017
 
         root = download_isic2017(config.data_root, splits=args.splits or config.download_splits,
-                                 progress=config.progress)
+                                 allow_unverified=args.trust_unknown, progress=config.progress)
         print(f"ISIC 2017 ready under {root}")
     elif args.command == "finetune":
         from .experiments.finetune import run_finetune
@@ -188,14 +261,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(table.to_string(index=False))
         print(f"classification table: {Path(config.output_dir) / 'classification.csv'}")
     elif args.command == "grid":
-        from .experiments.grid import run_grid
-
-        result = run_grid(config, resume=args.resume)
-        s = result.summary
-        print(json.dumps({k: s[k] for k in ("n_images", "n_rows", "n_errors", "encoder_calls",
-                                            "classifier_calls", "cam_calls", "cam_cache_hits",
-                                            "images_resumed", "wall_time_s", "slow_cams_note")}, indent=2))
-        print(f"grid table: {Path(config.output_dir) / 'grid.parquet'}")
+        _grid(args, config)
     elif args.command == "summarize":
         import pandas as pd
 

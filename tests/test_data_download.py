@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import http.server
 import io
+import json
 import threading
 import zipfile
 from pathlib import Path
@@ -59,15 +60,18 @@ def build_archives(folder: Path, ids=IDS, data_top: str = "ISIC-2017_Training_Da
     return files
 
 
-def manifest_for(files: dict[str, bytes], known: bool = True) -> dict:
+def manifest_for(files: dict[str, bytes], known: bool = True, md5_only: bool = False) -> dict:
+    """A manifest of ``files``: with size and SHA-256 (``known``), with MD5 only (``md5_only``,
+    as the committed manifest has for the archives), or with no hash."""
     out = {}
     for name, data in files.items():
         part = "Part3" if name.endswith(".csv") else "Part1" if "Part1" in name else "Data"
         out[name] = {
             "split": "Training", "part": part, "kind": "csv" if name.endswith(".csv") else "zip",
             "unpacks_to": None if name.endswith(".csv") else name[:-4],
-            "size": len(data) if known else None,
-            "sha256": hashlib.sha256(data).hexdigest() if known else None,
+            "size": len(data) if known and not md5_only else None,
+            "sha256": hashlib.sha256(data).hexdigest() if known and not md5_only else None,
+            "md5": hashlib.md5(data).hexdigest() if md5_only else None,
         }
     return {"base_url": "http://invalid.example/", "files": out}
 
@@ -197,6 +201,35 @@ def test_unknown_checksum_needs_explicit_trust(tmp_path, served, capsys):
     assert len(ISICDataset(root)) == 3
 
 
+def test_md5_verifies_and_records_size_and_sha256(tmp_path, served, capsys):
+    srv, files = served
+    man = manifest_for(files, md5_only=True)
+    root = tmp_path / "isic"
+    _dl(root, srv, man)                                   # no allow_unverified needed
+    assert len(ISICDataset(root)) == 3
+    recorded = json.loads((root / "_archives" / "checksums.json").read_text())
+    err = capsys.readouterr().err
+    for name, data in files.items():
+        sha = hashlib.sha256(data).hexdigest()
+        assert recorded[name] == {"size": len(data), "sha256": sha,
+                                  "verified_by": f"md5 {hashlib.md5(data).hexdigest()}"}
+        assert f"{name}: verified by its MD5" in err and sha in err
+    _dl(root, srv, man)                                   # stamped: no second request
+    assert srv.requests == {name: 1 for name in files}
+
+
+def test_wrong_md5_is_an_error_and_keeps_the_file_out(tmp_path, served):
+    srv, files = served
+    man = manifest_for(files, md5_only=True)
+    man["files"]["ISIC-2017_Training_Part1_GroundTruth.zip"]["md5"] = "0" * 32
+    root = tmp_path / "isic"
+    with pytest.raises(DownloadError, match=r"Part1_GroundTruth\.zip: checksum mismatch"):
+        _dl(root, srv, man)
+    assert not (root / "_archives" / "ISIC-2017_Training_Part1_GroundTruth.zip").exists()
+    assert not (root / "ISIC-2017_Training_Part1_GroundTruth").exists()
+    assert _leftovers(root) == []
+
+
 def test_known_size_mismatch_rejects_the_file(tmp_path, served):
     srv, files = served
     man = manifest_for(files, known=False)
@@ -242,7 +275,6 @@ def test_csv_and_images_disagree_after_download(tmp_path):
 
 def test_cli_trust_unknown(tmp_path, served):
     srv, files = served
-    import json
 
     mpath = tmp_path / "manifest.json"
     mpath.write_text(json.dumps(manifest_for(files, known=False)))
@@ -253,17 +285,29 @@ def test_cli_trust_unknown(tmp_path, served):
     assert len(ISICDataset(tmp_path / "isic")) == 3
 
 
+MD5 = {  # issue 11: as published in one public download script of another segmentation project
+    "ISIC-2017_Training_Data.zip": "a14a7e622c67a358797ae59abb8a0b0c",
+    "ISIC-2017_Training_Part1_GroundTruth.zip": "77fdbeb6fbec4139937224416b250f4c",
+    "ISIC-2017_Validation_Data.zip": "8d6419d942112f709894c0d82f6c9038",
+    "ISIC-2017_Validation_Part1_GroundTruth.zip": "64d3e68fa2deeb8a5e89aa8dec2efd44",
+    "ISIC-2017_Test_v2_Data.zip": "5f6a0b5e1f2972bd1f5ea02680489f09",
+    "ISIC-2017_Test_v2_Part1_GroundTruth.zip": "b1742de6bd257faca3b2b21a4aa3b781",
+}
+
+
 def test_committed_manifest_lists_the_official_files():
     man = load_manifest()
     assert man["base_url"] == "https://isic-challenge-data.s3.amazonaws.com/2017/"
+    assert "one public download script" in man["md5_source"] and "first check" in man["md5_source"]
     names = set(man["files"])
     for split in ("Training", "Validation", "Test_v2"):
         assert {f"ISIC-2017_{split}_Data.zip", f"ISIC-2017_{split}_Part1_GroundTruth.zip",
                 f"ISIC-2017_{split}_Part3_GroundTruth.csv"} <= names
     for name, e in man["files"].items():
-        if e["sha256"] is None:
+        assert e["md5"] == MD5.get(name)                  # the six archives; no hash for the CSVs
+        if e["sha256"] is None and e["md5"] is None:
             assert e["comment"] == "unknown: recorded on first verified download"
-        else:
+        elif e["sha256"] is not None:
             assert len(e["sha256"]) == 64
         if e["kind"] == "zip":
             assert e["unpacks_to"] == name[: -len(".zip")]

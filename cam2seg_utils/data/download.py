@@ -2,7 +2,9 @@
 
 Files come from the ISIC challenge's public bucket
 (``https://isic-challenge-data.s3.amazonaws.com/2017/``), listed in the committed manifest
-``isic2017_manifest.json`` (name, split, part, byte size, SHA-256, the folder a zip unpacks to).
+``isic2017_manifest.json`` (name, split, part, byte size, SHA-256, MD5, the folder a zip unpacks
+to). The six image and mask archives have an MD5 from one public source (``md5_source`` in the
+manifest: a first check, recorded as such); the three Part3 label CSVs have no known hash.
 
 How a file is fetched (``pooch.retrieve`` with its streaming HTTP downloader and tqdm bar):
 
@@ -13,8 +15,10 @@ How a file is fetched (``pooch.retrieve`` with its streaming HTTP downloader and
    Re-running starts that file again (resumption is per file; there is no byte-range resume).
 2. A verified file gets a stamp ``<name>.verified.json`` (size, mtime, sha256); a re-run skips
    every file whose stamp still matches, without touching the network.
-3. **Unknown checksums** (``sha256: null`` in the manifest, the state in which it is committed,
-   because the values could not be recorded without the internet): the file is downloaded as
+3. **Verification**: by the manifest's SHA-256 when it has one, else by its MD5 (pooch
+   ``known_hash="md5:..."``). A file verified by MD5 gets its size and SHA-256 computed, printed
+   and recorded in ``_archives/checksums.json``, to be copied into the manifest.
+   **Unknown checksums** (neither ``sha256`` nor ``md5`` in the manifest: the Part3 CSVs): the file is downloaded as
    ``<name>.unverified``, its size and SHA-256 are computed and printed (and appended to
    ``_archives/checksums.json``), and the run stops with :class:`UnverifiedDownloadError` unless
    ``allow_unverified=True`` (``--trust-unknown`` on the command line). Trusting reuses the
@@ -87,23 +91,37 @@ def load_manifest(path: str | Path | None = None) -> dict:
     return manifest
 
 
-def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
+def digest_of(path: Path, algorithm: str = "sha256") -> str:
+    """Hex digest of a file's bytes (``"sha256"`` or ``"md5"``)."""
+    h = hashlib.new(algorithm)
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(_CHUNK), b""):
             h.update(block)
     return h.hexdigest()
 
 
+def sha256_of(path: Path) -> str:
+    return digest_of(path, "sha256")
+
+
+def known_hash(entry: dict) -> tuple[str, str] | None:
+    """``(algorithm, hex digest)`` a manifest entry is verified by: its SHA-256, else its MD5,
+    else ``None`` (unknown: needs ``allow_unverified``)."""
+    for algorithm in ("sha256", "md5"):
+        if entry.get(algorithm):
+            return algorithm, str(entry[algorithm]).lower()
+    return None
+
+
 def _stamp_path(dest: Path) -> Path:
     return dest.with_name(dest.name + ".verified.json")
 
 
-def _write_stamp(dest: Path, sha: str, trusted_unverified: bool) -> None:
+def _write_stamp(dest: Path, sha: str, trusted_unverified: bool, md5: str | None = None) -> None:
     st = dest.stat()
     stamp = _stamp_path(dest)
     tmp = stamp.with_name(stamp.name + ".tmp")
-    tmp.write_text(json.dumps({"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": sha,
+    tmp.write_text(json.dumps({"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": sha, "md5": md5,
                                "trusted_unverified": trusted_unverified}, indent=2) + "\n")
     os.replace(tmp, stamp)
 
@@ -121,6 +139,8 @@ def _stamp_ok(dest: Path, entry: dict) -> bool:
         return False
     if entry.get("sha256") and rec.get("sha256") != entry["sha256"]:
         return False
+    if not entry.get("sha256") and entry.get("md5") and rec.get("md5") != str(entry["md5"]).lower():
+        return False
     if entry.get("size") is not None and rec.get("size") != entry["size"]:
         return False
     return True
@@ -133,27 +153,27 @@ def _reject(path: Path, why: str) -> Path:
     return bad
 
 
-def _record_checksum(archive_dir: Path, name: str, size: int, sha: str) -> None:
+def _record_checksum(archive_dir: Path, name: str, size: int, sha: str, verified_by: str | None = None) -> None:
     rec_path = archive_dir / "checksums.json"
     try:
         rec = json.loads(rec_path.read_text()) if rec_path.is_file() else {}
     except json.JSONDecodeError:
         rec = {}
-    rec[name] = {"size": size, "sha256": sha}
+    rec[name] = {"size": size, "sha256": sha, "verified_by": verified_by}
     tmp = rec_path.with_name(rec_path.name + ".tmp")
     tmp.write_text(json.dumps(rec, indent=2, sort_keys=True) + "\n")
     os.replace(tmp, rec_path)
 
 
-def _retrieve(url: str, fname: str, archive_dir: Path, known_sha: str | None, progress: bool,
+def _retrieve(url: str, fname: str, archive_dir: Path, expected: tuple[str, str] | None, progress: bool,
               timeout: float) -> Path:
     import pooch
     import requests
 
     downloader = pooch.HTTPDownloader(progressbar=progress, timeout=timeout)
-    known_hash = f"sha256:{known_sha}" if known_sha else None
+    pooch_hash = f"{expected[0]}:{expected[1]}" if expected else None
     try:
-        out = pooch.retrieve(url, known_hash=known_hash, fname=fname, path=archive_dir,
+        out = pooch.retrieve(url, known_hash=pooch_hash, fname=fname, path=archive_dir,
                              downloader=downloader, progressbar=progress)
     except ValueError as exc:  # pooch: hash mismatch (the temporary file is already deleted)
         raise DownloadError(f"{archive_dir / fname}: checksum mismatch for {url}; the download was "
@@ -169,30 +189,28 @@ def _fetch(name: str, entry: dict, base_url: str, archive_dir: Path, allow_unver
            progress: bool, timeout: float) -> Path:
     """Return the path of a verified (or explicitly trusted) copy of ``name``."""
     dest = archive_dir / name
-    known_sha = entry.get("sha256") or None
+    expected = known_hash(entry)
     known_size = entry.get("size")
     if _stamp_ok(dest, entry):
         return dest
     if dest.is_file():  # present but not (or no longer) verified
-        if known_sha:
-            sha = sha256_of(dest)
-            if sha == known_sha and (known_size is None or dest.stat().st_size == known_size):
-                _write_stamp(dest, sha, trusted_unverified=False)
-                return dest
+        if expected:
+            if (digest_of(dest, expected[0]) == expected[1]
+                    and (known_size is None or dest.stat().st_size == known_size)):
+                return _verified(dest, name, entry, expected, archive_dir)
             _reject(dest, "checksum does not match the manifest")
         else:
             unv = dest.with_name(dest.name + ".unverified")
             os.replace(dest, unv)
     url = base_url.rstrip("/") + "/" + name
-    if known_sha:
-        path = _retrieve(url, name, archive_dir, known_sha, progress, timeout)
+    if expected:
+        path = _retrieve(url, name, archive_dir, expected, progress, timeout)
         if known_size is not None and path.stat().st_size != known_size:
             size = path.stat().st_size
             _reject(path, f"size {size} bytes, manifest says {known_size}")
             raise DownloadError(f"{path}: size {size} bytes does not match the manifest "
                                 f"({known_size}); file rejected", path=path)
-        _write_stamp(path, known_sha, trusted_unverified=False)
-        return path
+        return _verified(path, name, entry, expected, archive_dir)
 
     unv = dest.with_name(dest.name + ".unverified")
     if not unv.is_file():
@@ -208,12 +226,27 @@ def _fetch(name: str, entry: dict, base_url: str, archive_dir: Path, allow_unver
           file=sys.stderr, flush=True)
     if not allow_unverified:
         raise UnverifiedDownloadError(
-            f"{unv}: the manifest has no SHA-256 for {name} (downloaded: size={size}, "
+            f"{unv}: the manifest has no checksum (SHA-256 or MD5) for {name} (downloaded: size={size}, "
             f"sha256={sha}); check it and re-run with allow_unverified=True (--trust-unknown) "
             "to use it, or add the hash to the manifest", path=unv)
     os.replace(unv, dest)
     _write_stamp(dest, sha, trusted_unverified=True)
     return dest
+
+
+def _verified(path: Path, name: str, entry: dict, expected: tuple[str, str], archive_dir: Path) -> Path:
+    """Stamp a file that matched the manifest's hash; when that hash was an MD5, compute its
+    SHA-256 and size, print them and record them in ``checksums.json`` for the manifest."""
+    if expected[0] == "sha256":
+        sha, md5 = expected[1], entry.get("md5")
+    else:
+        sha, md5 = sha256_of(path), expected[1]
+        size = path.stat().st_size
+        _record_checksum(archive_dir, name, size, sha, verified_by=f"md5 {md5}")
+        print(f"{name}: verified by its MD5 ({md5}); size={size} sha256={sha} (recorded in "
+              f"{archive_dir / 'checksums.json'}; copy into the manifest)", file=sys.stderr, flush=True)
+    _write_stamp(path, sha, trusted_unverified=False, md5=md5)
+    return path
 
 
 def _safe_members(zf: zipfile.ZipFile, zpath: Path) -> list[zipfile.ZipInfo]:
@@ -324,8 +357,8 @@ def download_isic2017(
     ``splits``: any of Training, Validation, Test (= Test_v2). ``parts``: ``Data`` (images),
     ``Part1`` (segmentation masks), ``Part3`` (classification CSV). ``base_url`` overrides the
     manifest's (tests point it at 127.0.0.1). ``manifest``: a path or dict replacing the
-    committed manifest. ``allow_unverified``: accept files whose SHA-256 the manifest does not
-    know (their hash is printed first). Raises :class:`DownloadError` /
+    committed manifest. ``allow_unverified``: accept files for which the manifest knows neither
+    SHA-256 nor MD5 (their hash is printed first). Raises :class:`DownloadError` /
     :class:`UnverifiedDownloadError` / :class:`DataError` naming the file and the problem.
     """
     root = Path(root)
@@ -362,7 +395,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--base-url", default=None)
     ap.add_argument("--manifest", default=None)
     ap.add_argument("--trust-unknown", action="store_true",
-                    help="use files whose SHA-256 is not in the manifest (their hash is printed)")
+                    help="use files the manifest has no checksum for (their SHA-256 is printed)")
     ap.add_argument("--no-progress", action="store_true")
     args = ap.parse_args(argv)
     try:

@@ -30,6 +30,10 @@ Bad input, decided per case (every error is a :class:`DataError` naming the file
   their colour channels are equal; bilevel (mode ``1``) masks are used as they are;
 * empty mask -> ``DataError`` (a lesion image must have a lesion; evaluation would be
   meaningless);
+* an image or mask of more than :data:`MAX_PIXELS` pixels (50 megapixels; the largest ISIC 2017
+  image, 6688×4439, has 29.7) -> ``DataError`` before it is decoded: a "decompression bomb" (a
+  few bytes that claim a huge image) never allocates its pixels. Raise the limit by setting
+  ``cam2seg_utils.data.isic.MAX_PIXELS``;
 * CSV: duplicate ids -> ``DataError`` (always, at construction); values not 0/1 -> ``DataError``;
   ids with no image and images with no CSV row -> ``DataError`` at construction listing them
   (``strict=True``, the default). With ``strict=False`` the dataset covers the union of both
@@ -61,6 +65,7 @@ __all__ = [
     "read_labels",
     "load_image",
     "load_mask",
+    "MAX_PIXELS",
 ]
 
 #: Official split names. ``Test`` is an alias of ``Test_v2``.
@@ -74,6 +79,8 @@ _ALIASES = {
     "test_v2": "Test_v2",
 }
 _IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
+#: Largest image (width × height) the loader decodes; read at call time, so it can be changed.
+MAX_PIXELS = 50_000_000
 _CSV_COLUMNS = ("image_id", "melanoma", "seborrheic_keratosis")
 
 
@@ -195,9 +202,19 @@ def _open(path: Path, what: str) -> Image.Image:
     if not path.is_file():
         raise DataError(f"{path}: {what} file is missing", path=path)
     try:
-        im = Image.open(path)
+        im = Image.open(path)  # reads the header only
+        width, height = im.size
+        if width * height > MAX_PIXELS:
+            raise DataError(f"{path}: {what} of {width}x{height} pixels ({width * height / 1e6:.0f} megapixels) "
+                            f"exceeds the loader's limit of {MAX_PIXELS / 1e6:g} megapixels "
+                            "(cam2seg_utils.data.isic.MAX_PIXELS); not decoded", path=path)
         im.load()  # decodes now: truncated/corrupt files fail here, not later
+    except Image.DecompressionBombError as exc:  # PIL's own limit, hit while reading the header
+        raise DataError(f"{path}: {what} file claims more pixels than PIL decodes safely (a decompression "
+                        f"bomb?); not decoded ({exc})", path=path) from exc
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        if isinstance(exc, DataError):
+            raise
         raise DataError(f"{path}: corrupt or truncated {what} file ({exc})", path=path) from exc
     return im
 

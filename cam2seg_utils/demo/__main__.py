@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 
 from .resources import DEFAULT_CLASSIFIER, DEFAULT_CLASSIFIER_WEIGHTS
@@ -35,6 +36,20 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+_STOPPED_BY: list[int] = []
+
+
+def _stop_on_sigterm() -> None:
+    """SIGTERM (``kill``, a scheduler, ``docker stop``) ends the demo like Ctrl-C (SIGINT): gradio
+    closes its server and the interpreter exits normally, so the exit handlers run and the private
+    upload folder is removed (Python's default SIGTERM action would skip them)."""
+    def handler(signum, frame):  # noqa: ARG001
+        _STOPPED_BY.append(signum)
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, handler)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.max_upload_mb <= 0:
@@ -50,19 +65,26 @@ def main(argv: list[str] | None = None) -> int:
         import torch
 
         torch.set_num_threads(args.threads)
-    from .app import launch
-    from .resources import DemoConfig
-
-    config = DemoConfig(classifier=args.classifier, classifier_weights=args.classifier_weights,
-                        segmenter=args.segmenter, segmenter_checkpoint=args.segmenter_checkpoint,
-                        device=args.device, max_upload_mb=args.max_upload_mb,
-                        offer_hub_classifiers=not args.no_hub_classifiers, examples_dir=args.examples_dir)
+    _stop_on_sigterm()
     try:
+        from .app import launch
+        from .resources import DemoConfig
+
+        config = DemoConfig(classifier=args.classifier, classifier_weights=args.classifier_weights,
+                            segmenter=args.segmenter, segmenter_checkpoint=args.segmenter_checkpoint,
+                            device=args.device, max_upload_mb=args.max_upload_mb,
+                            offer_hub_classifiers=not args.no_hub_classifiers, examples_dir=args.examples_dir)
         launch(share=args.share, host=args.host, port=args.port, config=config)
+    except KeyboardInterrupt:   # a signal before the server was up
+        return 128 + (_STOPPED_BY[0] if _STOPPED_BY else signal.SIGINT)
     except (FileNotFoundError, ValueError, KeyError, RuntimeError) as err:
         print(f"cam2seg-demo: {type(err).__name__}: {err}", file=sys.stderr)
         return 1
-    return 0
+    finally:
+        app = sys.modules.get("cam2seg_utils.demo.app")
+        if app is not None:
+            app.remove_private_temp_root()
+    return 128 + _STOPPED_BY[0] if _STOPPED_BY else 0
 
 
 if __name__ == "__main__":

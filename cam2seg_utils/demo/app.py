@@ -10,11 +10,16 @@ Privacy and safety:
   per-session sub-folder of it, deleted when the browser session ends;
 * analytics are off (``GRADIO_ANALYTICS_ENABLED=False``), the theme uses system fonts (no Google
   Fonts request), server-side rendering is off: the page loads with no external request;
-* non-images and oversized uploads are refused with a message naming the file.
+* non-images and oversized uploads are refused with a message naming the file; messages shown to
+  users never carry server paths (:func:`~cam2seg_utils.demo.state.redact_paths`; the full error
+  goes to the server's stderr), and other exceptions show no message at all (``show_error=False``);
+* the private temporary folder is removed when the process ends: at exit, and on SIGTERM / SIGINT
+  when launched from the command line (:mod:`cam2seg_utils.demo.__main__`).
 """
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import time
 from pathlib import Path
@@ -22,12 +27,13 @@ from typing import Any
 
 _ENV_LOCK = threading.Lock()
 _TEMP_ROOT: Path | None = None
+_OWN_TEMP_ROOT = False   # True when the folder is ours (not a GRADIO_TEMP_DIR the caller set)
 
 
 def configure_environment() -> Path:
     """Switch gradio analytics off and give gradio a private upload folder; call before
     importing gradio. Returns the private temporary root (uploads, exports)."""
-    global _TEMP_ROOT
+    global _TEMP_ROOT, _OWN_TEMP_ROOT
     with _ENV_LOCK:
         os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
         os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
@@ -38,14 +44,23 @@ def configure_environment() -> Path:
                 _TEMP_ROOT.mkdir(parents=True, exist_ok=True)
             else:
                 import atexit
-                import shutil
 
                 from .resources import private_temp_root
 
                 _TEMP_ROOT = private_temp_root()
+                _OWN_TEMP_ROOT = True
                 os.environ["GRADIO_TEMP_DIR"] = str(_TEMP_ROOT)
-                atexit.register(shutil.rmtree, str(_TEMP_ROOT), ignore_errors=True)
+                atexit.register(remove_private_temp_root)
         return _TEMP_ROOT
+
+
+def remove_private_temp_root() -> None:
+    """Delete the private temporary folder (uploads, exports) if this process created it; runs at
+    exit, and the command line calls it when the demo stops on a signal."""
+    if _TEMP_ROOT is not None and _OWN_TEMP_ROOT:
+        import shutil
+
+        shutil.rmtree(_TEMP_ROOT, ignore_errors=True)
 
 
 configure_environment()
@@ -67,6 +82,7 @@ from .state import (  # noqa: E402
     UserState,
     analyse_image,
     load_image_file,
+    redact_paths,
 )
 
 MODE_POSITIVE = "positive point"
@@ -199,7 +215,8 @@ class DemoApp:
             classifier, cam_lock = self.pool.classifier(choice)
             segmenter = self.pool.segmenter()
         except Exception as err:  # noqa: BLE001 - shown to the user, naming model and weights
-            raise gr.Error(f"cannot load {choice.label}: {type(err).__name__}: {err}") from None
+            print(f"cam2seg-demo: cannot load {choice.label}: {type(err).__name__}: {err}", file=sys.stderr, flush=True)
+            raise gr.Error(f"cannot load {choice.label}: {type(err).__name__}: {redact_paths(str(err))}") from None
         return analyse_image(image, classifier, segmenter, cam_method=cam or CAM_DEFAULT, params=params,
                              variant="box" if variant == "box" else "box+points",
                              classifier_label=choice.label, embeddings=user.embeddings,
@@ -441,7 +458,7 @@ def launch_kwargs(config: DemoConfig, host: str = "127.0.0.1", port: int | None 
     """The ``Blocks.launch`` arguments the demo needs (safe defaults)."""
     return dict(server_name=host, server_port=port, share=share, theme=_theme(),
                 max_file_size=config.max_upload_bytes, ssr_mode=False, mcp_server=False,
-                footer_links=["settings"], show_error=True, quiet=False)
+                footer_links=["settings"], show_error=False, quiet=False)
 
 
 def launch(share: bool = False, host: str = "127.0.0.1", port: int | None = None,
@@ -457,5 +474,5 @@ def launch(share: bool = False, host: str = "127.0.0.1", port: int | None = None
     return blocks
 
 
-__all__ = ["DemoApp", "build_app", "launch", "launch_kwargs", "configure_environment", "MODES",
+__all__ = ["DemoApp", "build_app", "launch", "launch_kwargs", "configure_environment", "remove_private_temp_root", "MODES",
            "MODE_POSITIVE", "MODE_NEGATIVE", "MODE_BOX"]

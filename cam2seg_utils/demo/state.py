@@ -24,6 +24,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -53,6 +54,15 @@ PromptVariant = Literal["box+points", "box"]
 
 class ImageRejected(ValueError):
     """An upload that is not usable as an image; the message names the file and the problem."""
+
+
+_ABSOLUTE_PATH = re.compile(r"""(?<![\w:/.~])(?:[A-Za-z]:\\|/)[^\s'"()<>,;:|]+""")
+
+
+def redact_paths(text: str) -> str:
+    """``text`` with every absolute file path replaced by its last component, so that messages
+    shown to a user never reveal the server's folders (the full message goes to the server log)."""
+    return _ABSOLUTE_PATH.sub(lambda m: Path(m.group(0).replace("\\", "/")).name or "<path>", str(text))
 
 
 # --------------------------------------------------------------------------------------------
@@ -104,7 +114,8 @@ def load_image_file(path: str | os.PathLike, *, max_bytes: int = DEFAULT_MAX_UPL
     except ImageRejected:
         raise
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:
-        raise ImageRejected(f"{name}: not a readable image ({type(err).__name__}: {err})") from None
+        reason = str(err).replace(str(path), name)   # PIL quotes the server-side upload path
+        raise ImageRejected(f"{name}: not a readable image ({type(err).__name__}: {redact_paths(reason)})") from None
     if min(array.shape[:2]) < MIN_IMAGE_SIDE:
         raise ImageRejected(f"{name}: {array.shape[1]}x{array.shape[0]} pixels is too small "
                             f"(at least {MIN_IMAGE_SIDE} px on each side)")

@@ -25,9 +25,13 @@ BASELINES = ("gt-box", "gt-point", "whole-image-box")
 
 # Fields that change how a run executes but never what it computes; they are left out of the
 # grid's config fingerprint so that e.g. resuming on another device or with progress bars off is
-# still a resume of the same experiment.
+# still a resume of the same experiment. The checkpoint fields only say where weights are: what
+# they resolve to (the files' SHA-256) is part of the grid's identity instead
+# (:mod:`cam2seg_utils.experiments.identity`), so moving a checkpoint is still a resume and
+# replacing one is refused.
 RUNTIME_FIELDS = frozenset({"device", "progress", "num_workers", "output_dir", "cache_dir",
-                            "checkpoint_dir", "name", "description", "main_prompt_variant"})
+                            "checkpoint_dir", "finetuned_checkpoints", "segmenter_checkpoint",
+                            "name", "description", "main_prompt_variant"})
 
 
 @dataclass
@@ -181,18 +185,27 @@ class ExperimentConfig:
         d.update(overrides)
         return ExperimentConfig.from_dict(d)
 
+    def results_fields(self) -> dict[str, Any]:
+        """The fields that decide the grid's numbers (every field but :data:`RUNTIME_FIELDS`)."""
+        return {k: v for k, v in self.to_dict().items() if k not in RUNTIME_FIELDS}
+
     def fingerprint(self) -> str:
-        """SHA-256 of the fields that determine the grid's results (runtime fields excluded)."""
-        d = {k: v for k, v in self.to_dict().items() if k not in RUNTIME_FIELDS}
-        return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()
+        """SHA-256 of :meth:`results_fields`. The grid's full identity (weights, segmenter
+        checkpoint, images, results version) is :func:`.identity.grid_identity`."""
+        return hashlib.sha256(json.dumps(self.results_fields(), sort_keys=True).encode()).hexdigest()
 
     # --- derived paths --------------------------------------------------------------------------
-    def finetuned_checkpoint(self, model: str) -> Path:
+    def finetuned_checkpoint(self, model: str, must_exist: bool = False) -> Path:
         """Best fine-tuned checkpoint of ``model`` (``<checkpoint_dir>/<model>/best.pt`` unless
-        ``finetuned_checkpoints`` overrides it)."""
-        if model in self.finetuned_checkpoints:
-            return Path(self.finetuned_checkpoints[model])
-        return Path(self.checkpoint_dir) / model / "best.pt"
+        ``finetuned_checkpoints`` overrides it); ``must_exist``: a missing file raises
+        ``FileNotFoundError`` saying how to make it."""
+        path = (Path(self.finetuned_checkpoints[model]) if model in self.finetuned_checkpoints
+                else Path(self.checkpoint_dir) / model / "best.pt")
+        if must_exist and not path.is_file():
+            raise FileNotFoundError(
+                f"fine-tuned checkpoint {path} for {model} not found: run `cam2seg finetune` with "
+                "this config first (or set finetuned_checkpoints, or drop 'fine-tuned' from settings)")
+        return path
 
     def heatmap_cache_dir(self) -> Path:
         if self.cache_dir:

@@ -66,6 +66,7 @@ import torch
 import torch.nn.functional as F
 
 from ..atomic import atomic_open, progress_bar
+from ..data.isic import DataError
 from ..seeding import stable_seed
 
 CLASS_NAMES = ["benign", "melanoma"]
@@ -336,7 +337,7 @@ def finetune(model_name: str, dataset, train_ids: Sequence[str], val_ids: Sequen
     history: list[dict[str, Any]] = []
     stopped = False
     if resume and last_path.is_file():
-        state = torch.load(last_path, map_location="cpu", weights_only=True)
+        state = load_resume_state(last_path)
         if state.get("run_identity") != json.loads(json.dumps(run_identity)):
             raise ValueError(f"{last_path} belongs to a different fine-tuning run (model, data split or "
                              "hyper-parameters differ); use resume=False or another out_dir")
@@ -412,6 +413,35 @@ def finetune(model_name: str, dataset, train_ids: Sequence[str], val_ids: Sequen
                           best_epoch, best_metric, epochs_run, stopped)
 
 
+RESUME_KEYS = ("run_identity", "model", "optimizer", "scaler", "epoch", "best_metric", "best_epoch",
+               "bad_epochs", "stopped", "history", "rng_torch")
+
+
+def load_resume_state(path: Path) -> dict[str, Any]:
+    """Read a ``last.pt`` written by :func:`finetune` (``torch.load(weights_only=True)``: plain
+    values and tensors only, nothing that could run code). A file that is not one raises
+    :class:`~cam2seg_utils.data.isic.DataError` naming it and how to start over."""
+    advice = "delete it or rerun with --no-resume (resume=False) to start this fine-tuning over"
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - re-raised as DataError; torch's advice to load unsafely is not repeated
+        import pickle
+        import zipfile
+
+        if not zipfile.is_zipfile(path):   # torch.save always writes a zip archive
+            why = "it is corrupt or truncated (not a torch.save archive)"
+        elif isinstance(exc, pickle.UnpicklingError):
+            why = "it holds objects other than tensors and plain values, which are refused (loading them could run code)"
+        else:
+            why = f"it is not a readable checkpoint ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})"
+        raise DataError(f"{path}: not a fine-tuning resume state: {why}; {advice}", path=path) from None
+    missing = [k for k in RESUME_KEYS if not isinstance(state, dict) or k not in state]
+    if missing:
+        raise DataError(f"{path}: not a fine-tuning resume state written by cam2seg (lacks {missing}); {advice}",
+                        path=path)
+    return state
+
+
 def load_finetuned(model_name: str, path: str | os.PathLike, device: str = "cpu"):
     """``build_classifier(model_name, weights=path)``; the checkpoint's ``extra`` carries the input
     size / mean / std / interpolation fine-tuning used, and ``build_classifier`` applies them."""
@@ -471,4 +501,4 @@ def run_finetune(config, resume: bool = True, evaluate: bool = True) -> pd.DataF
 
 __all__ = ["CLASS_NAMES", "HISTORY_COLUMNS", "FinetuneResult", "augment", "binary_metrics", "finetune",
            "evaluate_classifier", "zero_shot_centroid_eval", "pooled_features", "load_finetuned",
-           "load_resized", "run_finetune"]
+           "load_resized", "run_finetune", "load_resume_state"]

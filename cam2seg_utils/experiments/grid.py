@@ -28,24 +28,32 @@ RandomCAM draws from ``make_rng(seed, image_id, model, "randomcam")``. ScoreCAM 
 (``slow_cams``) only run on the first ``slow_cams_max_images`` images of the sorted test ids;
 the run summary records it.
 
-Robustness: each image's rows are written to ``<output_dir>/shards/<image>.parquet`` through a
-temporary file and ``os.replace``; a rerun skips images whose shard exists, so a run killed at
-any moment (even ``kill -9``) completes on the next call and the final table equals an
-uninterrupted run's (timings aside). The final table is the concatenation of the shards sorted
-by :data:`SORT_KEY`, written atomically to ``<output_dir>/grid.parquet``, with
-``run_summary.json`` beside it (encoder / classifier / CAM call counts, rows, errors, wall time,
-config, git commit). A failing image (corrupt file, empty mask) gives one row with ``error``
-filled and the run goes on; a failing CAM or classifier gives error rows for that CAM / model.
-The grid's config fingerprint is stored in ``grid_config.json``; resuming into a folder of a
-different configuration is refused.
+Robustness (files: :mod:`.shards`): each image's rows are written to
+``<output_dir>/shards/<image>.parquet`` atomically, with the digest of the image's files and its
+number of error rows in the shard's metadata. A rerun resumes the images whose shard is valid and
+computes the others: missing shards, **error shards** (a fixed input is retried) and shards whose
+image or mask file changed since; the run summary counts them (``images_resumed``,
+``images_retried``). A run killed at any moment (even ``kill -9``) completes on the next call and
+the final table equals an uninterrupted run's (timings aside). A failing image (corrupt file,
+empty mask) gives one row with ``error`` filled and the run goes on; a failing CAM or classifier
+gives error rows for that CAM / model.
+
+Identity (:mod:`.identity`): ``grid_config.json`` records what decides the numbers (results
+version, config fields, resolved weights of every model, the segmenter checkpoint, the evaluated
+ids); a run whose identity differs is refused, naming each difference.
+
+Scaling out: ``shard="K/N"`` computes task K's share of the images into the same folder (one
+encoder pass per image across all tasks) and :func:`merge_grid` builds ``grid.parquet`` and
+``run_summary.json`` (counts added up over the tasks, missing images named); ``workers=N`` runs a
+local process pool (:mod:`.workers`). A plain run is task ``0/1`` and merges at once.
 """
 from __future__ import annotations
 
-import hashlib
+import dataclasses
 import itertools
 import json
 import os
-import re
+import socket
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -57,8 +65,10 @@ import pandas as pd
 
 from ..atomic import atomic_open, progress_bar
 from ..seeding import make_rng
-from .cache import HeatmapCache, file_sha256, heatmap_key, image_digest
+from .cache import HeatmapCache, heatmap_key, image_digest
 from .config import ExperimentConfig
+from .identity import RESULTS_VERSION, cached_file_sha256, dataset_digest, grid_identity, input_digest
+from .shards import IncompleteGridError, ShardSpec, ShardStore, shard_indices, shard_name, write_json_atomic
 
 STRING_COLUMNS = ["image_id", "split", "setting", "model", "weights", "cam", "prompt_variant",
                   "segmenter", "predicted_label", "points", "error"]
@@ -115,25 +125,9 @@ def sort_table(df: pd.DataFrame) -> pd.DataFrame:
     return df.sort_values(SORT_KEY, kind="mergesort", na_position="first").reset_index(drop=True)
 
 
-def _atomic_write_bytes(data: bytes, path: Path) -> None:
-    with atomic_open(path, "wb") as fh:
-        fh.write(data)
-
-
 def write_parquet_atomic(df: pd.DataFrame, path: Path) -> None:
     with atomic_open(path, "wb") as fh:
         df.to_parquet(fh, index=False)
-
-
-def write_json_atomic(obj: Any, path: Path) -> None:
-    _atomic_write_bytes(json.dumps(obj, indent=2, sort_keys=True, default=str).encode(), path)
-
-
-def shard_name(image_id: str) -> str:
-    """File name of an image's shard: a filesystem-safe id plus 8 hex digits of its SHA-256 (two
-    ids that sanitise alike never collide)."""
-    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", str(image_id))[:80]
-    return f"{safe}-{hashlib.sha256(str(image_id).encode()).hexdigest()[:8]}.parquet"
 
 
 def git_commit() -> str:
@@ -213,6 +207,18 @@ class GridCounters:
     decoder_calls: int = 0
     images_processed: int = 0
     images_resumed: int = 0
+    images_retried: int = 0      # recomputed: an error shard, a changed input file or an unreadable shard
+
+    def add(self, other: "GridCounters") -> None:
+        for f in dataclasses.fields(self):
+            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+
+    def minus(self, other: "GridCounters") -> "GridCounters":
+        return GridCounters(**{f.name: getattr(self, f.name) - getattr(other, f.name)
+                               for f in dataclasses.fields(self)})
+
+    def as_dict(self) -> dict[str, int]:
+        return dataclasses.asdict(self)
 
 
 @dataclass
@@ -238,13 +244,9 @@ def load_classifiers(config: ExperimentConfig) -> list[LoadedClassifier]:
                 clf = build_classifier(model, weights=config.zero_shot_weights, device=config.device)
                 out.append(LoadedClassifier(setting, model, clf, config.zero_shot_weights, config.zero_shot_weights))
             else:
-                path = config.finetuned_checkpoint(model)
-                if not path.is_file():
-                    raise FileNotFoundError(
-                        f"fine-tuned checkpoint {path} for {model} not found: run `cam2seg finetune` with "
-                        "this config first (or set finetuned_checkpoints, or drop 'fine-tuned' from settings)")
+                path = config.finetuned_checkpoint(model, must_exist=True)
                 clf = load_finetuned(model, path, device=config.device)
-                sha = file_sha256(path)
+                sha = cached_file_sha256(path)
                 out.append(LoadedClassifier(setting, model, clf, f"{path.name}@sha256:{sha[:12]}", sha))
     return out
 
@@ -408,33 +410,103 @@ def _points_json(points: np.ndarray | None) -> str:
     return json.dumps([[float(x), float(y)] for x, y in np.asarray(points)])
 
 
+@dataclass(frozen=True)
+class ImageJob:
+    """One image a task computes."""
+
+    index: int                  # position in the evaluated id list (slow CAMs: the first ones)
+    image_id: str
+    input_sha256: str | None    # :func:`.identity.input_digest` of its files when planned
+    reason: str                 # "new" | "error" | "input changed" | "unreadable shard"
+
+
+def plan_images(store: ShardStore, dataset, image_ids: Sequence[str], spec: ShardSpec
+                ) -> tuple[list[ImageJob], int]:
+    """``(jobs, n_resumed)`` of task ``spec``: its images without a valid shard. A shard is
+    valid (resumed) when it is readable, has no error row and was computed from files with the
+    digest they have now; an error shard is retried, a changed input is recomputed."""
+    jobs: list[ImageJob] = []
+    resumed = 0
+    for index in shard_indices(len(image_ids), spec):
+        image_id = image_ids[index]
+        digest = input_digest(dataset, image_id)
+        meta = store.shard_meta(image_id)
+        if meta is None:
+            reason = "new"
+        elif "unreadable" in meta:
+            reason = "unreadable shard"
+        elif int(meta.get("n_errors", 0)) > 0:
+            reason = "error"
+        elif digest is not None and meta.get("input_sha256") != digest:
+            reason = "input changed"
+        else:
+            resumed += 1
+            continue
+        jobs.append(ImageJob(index, image_id, digest, reason))
+    return jobs, resumed
+
+
+def compute_image(grid: "_Grid", store: ShardStore, dataset, job: ImageJob) -> None:
+    """Compute one image's rows and write its shard, with the input digest it was computed
+    from and its number of error rows in the shard's metadata."""
+    frame = rows_to_frame(grid.image_rows(job.index, job.image_id, dataset))
+    store.write_shard(job.image_id, frame, {"image_id": job.image_id, "input_sha256": job.input_sha256,
+                                            "n_errors": int(frame["error"].notna().sum()),
+                                            "results_version": RESULTS_VERSION})
+    grid.counters.images_processed += 1
+
+
+def build_grid(config: ExperimentConfig, split_name: str, segmenter=None,
+               classifiers: Sequence[LoadedClassifier] | None = None,
+               counters: GridCounters | None = None) -> "_Grid":
+    """A :class:`_Grid` with the models of ``config`` (built unless passed in) and its heatmap cache."""
+    if segmenter is None:
+        from ..segmenters import build_segmenter
+
+        segmenter = build_segmenter(config.segmenter, checkpoint=config.segmenter_checkpoint, device=config.device)
+    if classifiers is None:
+        classifiers = load_classifiers(config)
+    return _Grid(config, segmenter, classifiers, HeatmapCache(config.heatmap_cache_dir()),
+                 counters if counters is not None else GridCounters(), split_name)
+
+
 def run_grid(config: ExperimentConfig, *, segmenter=None, classifiers: Sequence[LoadedClassifier] | None = None,
              dataset=None, image_ids: Sequence[str] | None = None, resume: bool = True,
-             progress: bool | None = None) -> GridResult:
-    """Run (or finish) the grid of ``config``; return the final table and the run summary.
+             progress: bool | None = None, shard: str | tuple[int, int] | ShardSpec | None = None,
+             workers: int = 1) -> GridResult:
+    """Run (or finish) the grid of ``config``; return its table and summary.
 
     ``segmenter`` / ``classifiers`` / ``dataset`` + ``image_ids`` may be passed in (already
     loaded objects, e.g. in tests or notebooks); by default they are built from ``config``
     (:func:`load_classifiers`, :func:`cam2seg_utils.segmenters.build_segmenter`,
-    :func:`.datasets.resolve_splits` test ids). ``resume=False`` deletes existing shards first.
+    :func:`.datasets.evaluation_ids`); models are only built when an image needs computing.
+    ``resume=False`` deletes the folder's results first.
+
+    ``shard="K/N"``: compute only task K's share of the images (:func:`.shards.shard_indices`)
+    into the same folder and write its task summary; the table and summary returned are the
+    task's own, and :func:`merge_grid` (``grid --merge``) builds ``grid.parquet`` once all tasks
+    are done. Without ``shard`` (= ``0/1``) the run merges at once.
+
+    ``workers=N`` computes the images in a pool of N processes, each building its models once
+    from ``config`` (so ``segmenter`` and ``classifiers`` cannot be passed); the table is the
+    single-process one.
+
+    The returned ``counters`` are this invocation's; the summary is the folder's run summary,
+    whose counts are those of the last invocation of each task that computed something (an
+    invocation that finds every image done changes neither the task summary nor the merge).
     """
-    t_start = time.perf_counter()
+    t_start, started_at = time.perf_counter(), time.time()
     progress = config.progress if progress is None else progress
-    out = Path(config.output_dir)
-    shards = out / "shards"
-    fp_path = out / "grid_config.json"
-    fingerprint = config.fingerprint()
-    if fp_path.is_file() and resume:
-        old = json.loads(fp_path.read_text())
-        if old.get("fingerprint") != fingerprint:
-            raise ValueError(
-                f"{out} holds results of a different grid configuration (fingerprint {old.get('fingerprint')} "
-                f"!= {fingerprint}); choose another output_dir or rerun with resume=False (--no-resume)")
-    if not resume and shards.is_dir():
-        for p in shards.glob("*.parquet"):
-            p.unlink()
-    out.mkdir(parents=True, exist_ok=True)
-    write_json_atomic({"fingerprint": fingerprint, "config": config.to_dict()}, fp_path)
+    spec = ShardSpec.parse(shard)
+    if int(workers) < 1:
+        raise ValueError(f"workers must be >= 1, got {workers}")
+    if not resume and spec.count > 1:
+        raise ValueError(f"resume=False (--no-resume) with shard {spec} would delete the other tasks' results; "
+                         "delete the results folder once before starting the tasks instead")
+    if workers > 1 and (segmenter is not None or classifiers is not None):
+        raise ValueError("workers > 1 builds the models in each worker from the config: "
+                         "do not pass segmenter / classifiers")
+    store = ShardStore(config.output_dir)
 
     split_name = config.test_split
     if dataset is None:
@@ -443,57 +515,146 @@ def run_grid(config: ExperimentConfig, *, segmenter=None, classifiers: Sequence[
         dataset, image_ids, split_name = evaluation_ids(config)
     elif image_ids is None:
         image_ids = list(dataset.ids)
-    image_ids = list(image_ids)
-    if segmenter is None:
-        from ..segmenters import build_segmenter
+    image_ids = [str(i) for i in image_ids]
+    identity, sources = grid_identity(config, image_ids, split_name, classifiers)
+    if not resume:
+        store.reset()
+    store.claim(identity, sources)
 
-        segmenter = build_segmenter(config.segmenter, checkpoint=config.segmenter_checkpoint, device=config.device)
-    if classifiers is None:
-        classifiers = load_classifiers(config)
+    jobs, n_resumed = plan_images(store, dataset, image_ids, spec)
+    counters = GridCounters(images_resumed=n_resumed, images_retried=sum(j.reason != "new" for j in jobs))
+    if jobs and workers > 1:
+        from .workers import compute_in_pool
 
-    counters = GridCounters()
-    cache = HeatmapCache(config.heatmap_cache_dir())
-    grid = _Grid(config, segmenter, classifiers, cache, counters, split_name)
-    shards.mkdir(parents=True, exist_ok=True)
-    for index, image_id in enumerate(progress_bar(image_ids, progress, desc="grid", unit="img")):
-        shard = shards / shard_name(image_id)
-        if shard.is_file():
-            counters.images_resumed += 1
-            continue
-        rows = grid.image_rows(index, image_id, dataset)
-        write_parquet_atomic(rows_to_frame(rows), shard)
-        counters.images_processed += 1
+        counters.add(compute_in_pool(config, dataset, split_name, jobs, int(workers), progress))
+    elif jobs:
+        grid = build_grid(config, split_name, segmenter, classifiers, counters)
+        desc = "grid" if spec.count == 1 else f"grid {spec}"
+        for job in progress_bar(jobs, progress, desc=desc, unit="img"):
+            compute_image(grid, store, dataset, job)
 
-    frames = [pd.read_parquet(shards / shard_name(i)) for i in image_ids]
+    task = {**counters.as_dict(),
+            "n_images_in_task": len(shard_indices(len(image_ids), spec)),
+            "retried": [{"image_id": j.image_id, "reason": j.reason} for j in jobs if j.reason != "new"][:200],
+            "workers": int(workers), "wall_time_s": time.perf_counter() - t_start,
+            "started_at": started_at, "finished_at": time.time(), "host": socket.gethostname(),
+            "git_commit": git_commit(), "config": config.to_dict()}
+    # an invocation with nothing to do keeps the task summary of the one that did the work (so
+    # e.g. the book reading back a SLURM array's results does not replace the array's counts)
+    if jobs or spec not in {ShardSpec(int(t["shard_index"]), int(t["num_shards"])) for t in store.tasks()}:
+        store.write_task(spec, task)
+    if spec.count == 1:
+        if jobs or grid_needs_merge(config.output_dir):
+            merged = merge_grid(config.output_dir)
+            return GridResult(merged.table, merged.summary, counters)
+        return GridResult(load_table(config.output_dir), json.loads(store.summary_path.read_text(encoding="utf-8")),
+                          counters)
+    own = [store.read_shard(image_ids[i]) for i in shard_indices(len(image_ids), spec)]
+    table = sort_table(coerce_table(pd.concat(own, ignore_index=True))) if own else rows_to_frame([])
+    return GridResult(table, {**task, "shard": str(spec), "n_rows": int(len(table)),
+                              "n_errors": int(table["error"].notna().sum())}, counters)
+
+
+COUNT_KEYS = tuple(f.name for f in dataclasses.fields(GridCounters))
+
+
+def _slow_cams_note(cfg: dict[str, Any], n_images: int) -> str | None:
+    slow = [c for c in cfg.get("cams", []) if c in cfg.get("slow_cams", [])]
+    if not slow:
+        return None
+    limit = cfg.get("slow_cams_max_images")
+    if limit is None or limit >= n_images:
+        return f"slow CAMs {slow} ran on all {n_images} images"
+    return f"slow CAMs {slow} ran on the first {limit} of {n_images} images only"
+
+
+def merge_grid(output_dir: str | os.PathLike, *, allow_missing: bool = False) -> GridResult:
+    """Build ``grid.parquet`` and ``run_summary.json`` of a results folder from its shards.
+
+    The run summary adds up the counts of the task summaries of the latest sharding
+    (:meth:`.shards.ShardStore.latest_tasks`), lists the tasks, and names the images that have
+    no shard yet. With missing images it raises :class:`.shards.IncompleteGridError` naming
+    them and the shard tasks they belong to, unless ``allow_missing`` (then the partial table is
+    written, with ``complete: false`` in the summary).
+    """
+    store = ShardStore(output_dir)
+    stored = store.read_identity()
+    if stored is None or "identity" not in stored:
+        raise FileNotFoundError(f"{store.identity_path} not found (or from an older cam2seg): no grid "
+                                f"was started in {store.root}; run `cam2seg grid` first")
+    identity, sources = stored["identity"], stored.get("sources", {})
+    ids = list(identity["images"]["ids"])
+    state = store.state()   # before reading: a shard written during the merge makes it stale
+    n_tasks, tasks = store.latest_tasks()
+    metas = {i: store.shard_meta(i) for i in ids}
+    missing = [i for i in ids if metas[i] is None or "unreadable" in metas[i]]
+    if missing and not allow_missing:
+        owner = (lambda pos: f"{pos % n_tasks}/{n_tasks}") if n_tasks else (lambda pos: "0/1")
+        position = {i: k for k, i in enumerate(ids)}
+        owners = sorted({owner(position[i]) for i in missing}, key=lambda t: int(t.split("/")[0]))
+        shown = ", ".join(missing[:20]) + (", ..." if len(missing) > 20 else "")
+        raise IncompleteGridError(
+            f"{store.root}: {len(missing)} of {len(ids)} images have no result yet: {shown} (shard task(s) "
+            f"{', '.join(owners)}); run them (`cam2seg grid --shard K/N` with the same config) or the plain "
+            "`cam2seg grid`, then merge again; --allow-missing writes a partial table", missing)
+    present = [i for i in ids if i not in set(missing)]
+    frames = [store.read_shard(i) for i in present]
     table = sort_table(coerce_table(pd.concat(frames, ignore_index=True))) if frames else rows_to_frame([])
-    write_parquet_atomic(table, out / "grid.parquet")
-    n_slow = (min(len(image_ids), config.slow_cams_max_images) if config.slow_cams_max_images is not None
-              else len(image_ids))
+    write_parquet_atomic(table, store.table_path)
+
+    cfg = identity["config"]
+    counts = {k: sum(int(t.get(k, 0)) for t in tasks) for k in COUNT_KEYS}
+    done_specs = {int(t["shard_index"]) for t in tasks}
+    latest = tasks[-1] if tasks else {}
     summary = {
-        "encoder_calls": counters.encoder_calls,
-        "classifier_calls": counters.classifier_calls,
-        "cam_calls": counters.cam_calls,
-        "cam_cache_hits": counters.cam_cache_hits,
-        "decoder_calls": counters.decoder_calls,
-        "images_processed": counters.images_processed,
-        "images_resumed": counters.images_resumed,
-        "n_images": len(image_ids),
+        **counts,
+        "n_images": len(ids),
         "n_rows": int(len(table)),
         "n_errors": int(table["error"].notna().sum()),
-        "wall_time_s": time.perf_counter() - t_start,
-        "slow_cams": [c for c in config.cams if c in config.slow_cams],
-        "slow_cams_max_images": config.slow_cams_max_images,
-        "slow_cams_note": (f"slow CAMs {[c for c in config.cams if c in config.slow_cams]} ran on the first "
-                           f"{n_slow} of {len(image_ids)} images only"),
-        "segmenter": getattr(segmenter, "name", config.segmenter),
-        "classifiers": [{"setting": c.setting, "model": c.model, "weights": c.weights_label} for c in classifiers],
-        "config": config.to_dict(),
-        "config_fingerprint": fingerprint,
-        "git_commit": git_commit(),
-        "counts_note": "call counts are for this invocation; images_resumed were done by an earlier one",
+        "images_with_errors": sorted(table.loc[table["error"].notna(), "image_id"].unique().tolist()),
+        "complete": not missing,
+        "missing_images": missing,
+        "num_shards": n_tasks,
+        "tasks": [{k: t.get(k) for k in ("shard", "host", "workers", "wall_time_s", "finished_at",
+                                         "images_processed", "images_resumed", "images_retried", "git_commit")}
+                  for t in tasks],
+        "tasks_without_summary": [f"{k}/{n_tasks}" for k in range(n_tasks) if k not in done_specs],
+        "retried": [r for t in tasks for r in t.get("retried", [])],
+        "wall_time_s": float(sum(float(t.get("wall_time_s", 0.0)) for t in tasks)),
+        "slow_cams": [c for c in cfg["cams"] if c in cfg["slow_cams"]],
+        "slow_cams_max_images": cfg.get("slow_cams_max_images"),
+        "slow_cams_note": _slow_cams_note(cfg, len(ids)),
+        "segmenter": identity["segmenter"]["name"],
+        "segmenter_checkpoint": {"file": sources.get("segmenter"), "id": identity["segmenter"]["checkpoint"]},
+        "classifiers": [{"setting": key.split("/", 1)[0], "model": key.split("/", 1)[1],
+                         "weights": sources.get("weights", {}).get(key), "weights_id": wid}
+                        for key, wid in identity["weights"].items()],
+        "results_version": identity["results_version"],
+        "split": identity["images"]["split"],
+        "dataset_digest": dataset_digest({i: metas[i].get("input_sha256") for i in present}),
+        "config": latest.get("config", cfg),
+        "config_fingerprint": stored["fingerprint"],
+        "git_commit": latest.get("git_commit", git_commit()),
+        "git_commits": sorted({str(t.get("git_commit")) for t in tasks}),
+        "shards_state": state,
+        "counts_note": ("call counts add up the last invocation of each task of the latest sharding "
+                        f"({n_tasks} task(s)); images_resumed were computed by an earlier invocation"),
     }
-    write_json_atomic(summary, out / "run_summary.json")
+    write_json_atomic(summary, store.summary_path)
+    counters = GridCounters(**{k: counts[k] for k in COUNT_KEYS})
     return GridResult(table, summary, counters)
+
+
+def grid_needs_merge(output_dir: str | os.PathLike) -> bool:
+    """Whether ``grid.parquet`` is missing or older than the shards and task summaries."""
+    store = ShardStore(output_dir)
+    if not (store.table_path.is_file() and store.summary_path.is_file()):
+        return True
+    try:
+        merged_state = json.loads(store.summary_path.read_text(encoding="utf-8")).get("shards_state")
+    except (OSError, json.JSONDecodeError):
+        return True
+    return merged_state != store.state()
 
 
 def load_table(output_dir: str | os.PathLike) -> pd.DataFrame:
@@ -505,5 +666,6 @@ def load_table(output_dir: str | os.PathLike) -> pd.DataFrame:
 
 
 __all__ = ["COLUMNS", "TIMING_COLUMNS", "SORT_KEY", "GridResult", "GridCounters", "LoadedClassifier",
-           "run_grid", "load_classifiers", "load_table", "coerce_table", "rows_to_frame", "gt_box", "whole_image_box",
+           "ImageJob", "run_grid", "merge_grid", "grid_needs_merge", "plan_images", "compute_image",
+           "build_grid", "load_classifiers", "load_table", "coerce_table", "rows_to_frame", "gt_box", "whole_image_box",
            "gt_point", "shard_name", "params_key", "git_commit"]

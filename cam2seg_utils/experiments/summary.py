@@ -18,7 +18,10 @@ Ground truth is used only by the oracle and the GT baselines.
 
 Prompt parameters: a grid may sweep ``percentile`` / ``num_points`` / ``amplification``. Functions
 that average over CAM rows take those three as keyword filters; when one is not given and the
-table holds several values of it, they raise ``ValueError`` instead of silently mixing them.
+table holds several values of it, they raise ``ValueError`` instead of silently mixing them, and
+when one is given that the grid never ran they raise
+:class:`~.identity.ResultsMismatchError` naming the values it has (never an empty table).
+:func:`check_covers` checks a whole request (parameters, prompt variant, settings) at once.
 """
 from __future__ import annotations
 
@@ -27,6 +30,7 @@ from typing import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from .identity import ResultsMismatchError
 from .stats import bootstrap_ci
 
 METRICS = ("precision", "recall", "f1", "iou", "dice")
@@ -54,19 +58,55 @@ def select_params(df: pd.DataFrame, percentile: float | None = None, num_points:
                   amplification: float | None = None) -> pd.DataFrame:
     """CAM rows (zero-shot / fine-tuned) with one value of each prompt parameter.
 
-    A parameter left ``None`` must take a single value in the table, else ``ValueError``.
+    A parameter left ``None`` must take a single value in the table, else ``ValueError``; a
+    value the table's CAM rows never took raises :class:`~.identity.ResultsMismatchError`.
     """
     sel = ok_rows(df)
     sel = sel[sel["setting"].isin(CAM_SETTINGS)]
     for col, val in (("percentile", percentile), ("num_points", num_points),
                      ("amplification", amplification)):
+        values = sorted(sel[col].dropna().unique().tolist())
         if val is None:
-            values = sorted(sel[col].dropna().unique().tolist())
             if len(values) > 1:
                 raise ValueError(f"the table sweeps {col} over {values}; pass {col}=... to choose one")
-        else:
-            sel = sel[np.isclose(sel[col].astype(float), float(val))]
+            continue
+        if len(sel):
+            kept = sel[np.isclose(sel[col].astype(float), float(val))]
+            if kept.empty:
+                raise ResultsMismatchError(f"the grid has no rows with {col} = {float(val):g}; "
+                                           f"it ran {col} {_values(values)}")
+            sel = kept
     return sel
+
+
+def _values(values) -> str:
+    return "[" + ", ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in values) + "]"
+
+
+def check_covers(df: pd.DataFrame, prompt_variant: str | None = None, settings: Iterable[str] | None = None,
+                 **params) -> None:
+    """Raise :class:`~.identity.ResultsMismatchError` when the grid table ``df`` was not run with
+    every requested prompt parameter value (``percentile=``, ``num_points=``,
+    ``amplification=``), the ``prompt_variant`` or each of the CAM ``settings``; the message
+    lists everything missing with the values the grid has."""
+    rows = df[df["setting"].isin(CAM_SETTINGS)]
+    good = ok_rows(rows)
+    problems = []
+    for col, val in params.items():
+        if val is None:
+            continue
+        values = sorted(good[col].dropna().unique().tolist())
+        if not np.isclose(np.asarray(values, dtype=float), float(val)).any():
+            problems.append(f"{col} {float(val):g} (the grid has {col} {_values(values)})")
+    variants = sorted(good.loc[good["prompt_variant"] != "cam-mask", "prompt_variant"].unique().tolist())
+    if prompt_variant is not None and prompt_variant not in variants:
+        problems.append(f"prompt variant {prompt_variant!r} (the grid has {variants})")
+    ran = sorted(rows["setting"].unique().tolist())
+    for setting in settings or ():
+        if setting in CAM_SETTINGS and setting not in ran:
+            problems.append(f"setting {setting!r} (the grid has {ran})")
+    if problems:
+        raise ResultsMismatchError("the grid was not run with " + "; ".join(problems))
 
 
 def _mean_metrics(groups, metrics: Sequence[str] = METRICS) -> pd.DataFrame:
@@ -180,5 +220,5 @@ def gt_baseline_table(df: pd.DataFrame) -> pd.DataFrame:
 
 
 __all__ = ["METRICS", "ORACLE", "PREDICTED_IOU", "SELECTIONS", "ok_rows", "error_counts",
-           "select_params", "cam_mask_table", "individual_table", "model_cam_matrix",
+           "select_params", "check_covers", "cam_mask_table", "individual_table", "model_cam_matrix",
            "best_per_image", "best_method_table", "zero_iou_counts", "gt_baseline_table"]
