@@ -25,9 +25,9 @@
 # | `component` | box of the hot connected component with the most CAM mass |
 # | `refine` | Algorithm 1's box, then the tight box of each mask until stable (≤ 3 rounds) |
 # | `cam-ensemble` | Algorithm 1 on the mean of the normalised heatmaps |
-# | `candidates` | CAM percentile ladder, components, image-prior regions and centred boxes in one decoder batch, ranked by GT-free features, refined |
-# | `prior-cam` | dark / pigmented regions of the image, ranked with the CAM's mass, refined |
-# | `image-prior` | floor: the same regions ranked **without** the CAM |
+# | `candidates` | CAM percentile ladder and components, plus the image-prior boxes, in one decoder batch, ranked by GT-free features (the default) |
+# | `prior-cam` | the image-prior boxes ranked with the CAM's mass as a tie-breaker |
+# | `image-prior` | floor: dark / pigmented regions of the image and centred boxes, ranked **without** the CAM |
 # | `whole-image`, `centred-box` | floors: fixed boxes, no classifier |
 # | `oracle-gt-box` | the ground truth's tight box: the ceiling of box prompting (reads ground truth) |
 #

@@ -32,8 +32,8 @@ WEIGHT_LADDER = {"contrast": (0.0, 0.5, 1.0), "border": (0.0, -0.5, -1.0), "outs
                  "cam_mass": (0.0, 0.25, 0.5, 1.0), "fill": (0.0, 0.5)}
 #: Candidate sources and features of each ranked strategy.
 STRATEGY_SPACES = {
-    "image-prior": (("prior",), ("contrast", "border", "outside_fov", "fill")),
-    "prior-cam": (("prior",), ("contrast", "border", "outside_fov", "fill", "cam_mass")),
+    "image-prior": (("prior", "centred"), ("contrast", "border", "outside_fov", "fill")),
+    "prior-cam": (("prior", "centred"), ("contrast", "border", "outside_fov", "fill", "cam_mass")),
     "candidates": (("prior", "cam", "centred"), ("contrast", "border", "outside_fov", "fill", "cam_mass")),
 }
 
@@ -44,7 +44,6 @@ def harvest_image(image: np.ndarray, gt: np.ndarray, embedding, segmenter, heatm
     from ..metrics import segmentation_metrics
     from ..prompting import PromptContext, build_strategy
     from ..prompting.candidates import cam_boxes
-    from ..prompting.geometry import centred_box
     from ..prompting.image_prior import prior_boxes
     from ..prompting.scoring import candidate_features
 
@@ -53,9 +52,6 @@ def harvest_image(image: np.ndarray, gt: np.ndarray, embedding, segmenter, heatm
     boxes, sources = cam_boxes(heatmaps, strat.percentiles)
     pb, ps = prior_boxes(ctx)
     boxes, sources = boxes + pb, sources + ps
-    for f in (0.6, 0.8):
-        boxes.append(centred_box(ctx.shape, f))
-        sources.append(f"centred:{f:g}")
     decoded = ctx.decode_boxes(boxes)
     feats = candidate_features([d.mask for d in decoded], boxes, [d.predicted_iou for d in decoded], ctx.prior,
                                heatmaps)

@@ -10,16 +10,16 @@ name                what
 ``component``       box of the hot connected component with the most CAM mass
 ``refine``          Algorithm 1's box, then the tight box of each mask until stable (<= 3 rounds)
 ``cam-ensemble``    Algorithm 1 on the mean of the normalised heatmaps
-``candidates``      many CAM / prior / centred boxes in one decoder batch, ranked GT-free, refined
-``prior-cam``       image-prior regions ranked with the CAM's mass, refined (the default)
-``image-prior``     floor: the best dark / pigmented region of the image itself (no classifier)
+``candidates``      CAM ladder + image-prior boxes in one decoder batch, ranked GT-free (default)
+``prior-cam``       the image-prior boxes ranked with the CAM's mass as a tie-breaker
+``image-prior``     floor: dark / pigmented regions and centred boxes, ranked without the CAM
 ``whole-image``     floor: the whole-image box (no classifier)
 ``centred-box``     floor: the centred box over 60 % of each side (no classifier)
 ==================  ============================================================================
 
 >>> from cam2seg_utils.prompting import PromptContext, build_strategy      # doctest: +SKIP
 >>> ctx = PromptContext(image, segmenter.embed(image), segmenter, {"gradcam": heat}, rng)
->>> outcome = build_strategy("prior-cam")(ctx)      # outcome.mask, .box, .confidence
+>>> outcome = build_strategy("candidates")(ctx)     # outcome.mask, .box, .confidence
 """
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ from .base import (
 )
 
 #: The strategy the demo's first mask and the README's headline use.
-DEFAULT_STRATEGY = "prior-cam"
+DEFAULT_STRATEGY = "candidates"
 
 __all__ = ["STRATEGIES", "MAX_PROMPTS_PER_IMAGE", "DEFAULT_STRATEGY", "Decoded", "PromptContext",
            "PromptingStrategy", "StrategyOutcome", "build_strategy", "run_strategy"]

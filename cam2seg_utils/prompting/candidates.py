@@ -1,11 +1,12 @@
 """``candidates``: many boxes per image, ranked without ground truth.
 
 Boxes: for every heatmap given, Algorithm 1's box at each percentile of ``percentiles`` and the
-box of the hot component with the most CAM mass at the same percentiles; the image prior's
-region boxes; the centred boxes covering 60 % and 80 % of each side. At most
+box of the hot component with the most CAM mass at the same percentiles; then the image-only
+boxes of ``image-prior`` (the prior's regions and the centred boxes). At most
 :data:`~.base.MAX_PROMPTS_PER_IMAGE` boxes, decoded in **one** batched decoder call. Each mask
 gets the GT-free features of :mod:`~.scoring`; :data:`~.scoring.CANDIDATE_WEIGHTS` (fitted on
-validation images) rank them; the best is refined.
+validation images) rank them; ``rounds`` of tight-box re-prompting may follow (0 by the
+validation sweep). The best strategy on the validation images, hence the default.
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import numpy as np
 
 from ..prompts import noisy_mask
 from .base import MAX_PROMPTS_PER_IMAGE, PromptContext, PromptingStrategy, StrategyOutcome, register
-from .geometry import centred_box, mass_component, tight_box
+from .geometry import mass_component, tight_box
 from .image_prior import prior_boxes
 from .ranking import rank_and_refine
 from .scoring import CANDIDATE_WEIGHTS, LinearScore
@@ -40,7 +41,7 @@ class Candidates(PromptingStrategy):
     per_cam = False
     description = "CAM percentile ladder + components + image-prior regions + centred boxes, ranked GT-free"
 
-    def __init__(self, percentiles: tuple[float, ...] = (30.0, 50.0, 70.0, 90.0), rounds: int = 3) -> None:
+    def __init__(self, percentiles: tuple[float, ...] = (30.0, 50.0, 70.0, 90.0), rounds: int = 0) -> None:
         self.percentiles = tuple(float(p) for p in percentiles)
         self.rounds = int(rounds)
 
@@ -49,9 +50,6 @@ class Candidates(PromptingStrategy):
         pb, ps = prior_boxes(ctx)
         boxes += pb
         sources += ps
-        for f in (0.6, 0.8):
-            boxes.append(centred_box(ctx.shape, f))
-            sources.append(f"centred:{f:g}")
         budget = MAX_PROMPTS_PER_IMAGE - ctx.decoder_prompts - self.rounds
         boxes, sources = boxes[:budget], sources[:budget]
         return rank_and_refine(ctx, boxes, sources, LinearScore(CANDIDATE_WEIGHTS), ctx.heatmaps, self.rounds,

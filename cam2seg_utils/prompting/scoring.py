@@ -102,6 +102,7 @@ __all__ = ["FEATURES", "CAM_FEATURES", "candidate_features", "LinearScore"]
 #: validation images of the ``local-isic`` split only (zero-shot EfficientNet-Lite0, Grad-CAM and
 #: Grad-CAM++, LiteMedSAM); the fit and its cross-validation are in the book's chapter 09.
 IMAGE_PRIOR_WEIGHTS: dict[str, float] = {"pred_iou": 1.0, "outside_fov": -0.5}
-PRIOR_CAM_WEIGHTS: dict[str, float] = {"pred_iou": 1.0, "outside_fov": -0.5, "cam_mass": 0.25}
+PRIOR_CAM_WEIGHTS: dict[str, float] = {"pred_iou": 1.0, "contrast": 0.5, "outside_fov": -0.5, "fill": 0.5,
+                                       "cam_mass": 0.25}
 CANDIDATE_WEIGHTS: dict[str, float] = {"pred_iou": 1.0, "contrast": 0.5, "border": -0.5, "outside_fov": -1.0,
                                        "fill": 0.5, "cam_mass": 0.25}
