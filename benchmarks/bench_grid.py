@@ -39,7 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     from cam2seg_utils.data.isic import ISICDataset
     from cam2seg_utils.data.synthetic import generate_synthetic
     from cam2seg_utils.experiments.config import ExperimentConfig
-    from cam2seg_utils.experiments.grid import LoadedClassifier, gt_box, gt_point, params_key, run_grid
+    from cam2seg_utils.experiments.grid import (LoadedClassifier, gt_box, gt_point, params_key, run_grid,
+                                                whole_image_box)
     from cam2seg_utils.metrics import segmentation_metrics
     from cam2seg_utils.models import build_classifier
     from cam2seg_utils.prompts import PromptParams, generate_prompts
@@ -90,7 +91,8 @@ def main(argv: list[str] | None = None) -> int:
                                 points=pr.points if "points" in variant else None,
                                 point_labels=pr.point_labels if "points" in variant else None)
                 naive_iou[(image_id, cam, variant)] = segmentation_metrics(r.mask, s.mask)["iou"]
-        for setting, kw in (("gt-box", {"box": gt_box(s.mask)}), ("gt-point", {"points": gt_point(s.mask)})):
+        for setting, kw in (("gt-box", {"box": gt_box(s.mask)}), ("gt-point", {"points": gt_point(s.mask)}),
+                            ("whole-image-box", {"box": whole_image_box(s.mask.shape)})):
             emb = seg.embed(s.image)
             r = seg.segment(emb, **kw)
             naive_iou[(image_id, setting, "")] = segmentation_metrics(r.mask, s.mask)["iou"]
@@ -102,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     for row in t.itertuples():
         key = (row.image_id, row.cam, row.prompt_variant) if row.cam else (row.image_id, row.setting, "")
         diffs.append(abs(naive_iou[key] - row.iou))
-    print(f"{len(ids)} images, CAMs {args.cams}, variants {variants} + GT box/point, device {args.device}")
+    print(f"{len(ids)} images, CAMs {args.cams}, variants {variants} + GT box/point + whole-image box, device {args.device}")
     print(f"{'method':<8} {'wall s':>8} {'encoder':>8} {'classif.':>9} {'CAMs':>6}")
     print(f"{'grid':<8} {t_grid:8.2f} {grid_counts[0]:8d} {grid_counts[1]:9d} {grid_counts[2]:6d}")
     print(f"{'naive':<8} {t_naive:8.2f} {naive_counts[0]:8d} {naive_counts[1]:9d} {naive_counts[2]:6d}")

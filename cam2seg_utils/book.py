@@ -5,6 +5,14 @@ Notebook parameters (papermill) -> :class:`~cam2seg_utils.experiments.config.Exp
 via :func:`config_from_parameters`; :func:`ensure_finetuned` / :func:`ensure_grid` run the
 resumable experiment steps (the first notebook that needs a result computes it, the next ones
 read it back); :func:`provenance` shows the provenance box of a results page.
+
+Published snapshots (:mod:`cam2seg_utils.publish`): a notebook whose ``published`` parameter
+names a snapshot folder renders it instead of running anything. :func:`notebook_config` then
+returns the snapshot's recorded config with ``output_dir`` = the snapshot folder, and the same
+functions (:func:`ensure_grid`, :func:`ensure_finetuned`, :func:`training_history`,
+:func:`provenance`) read the snapshot. Figures that need pixels (Fig. 2, Fig. 7) are redrawn
+from the local data folder when its files match the snapshot's digests, and otherwise raise
+:class:`FigureUnavailable` with the reason the page shows.
 """
 from __future__ import annotations
 
@@ -51,13 +59,75 @@ def config_from_parameters(profile: str, **params: Any):
 
 def notebook_config(namespace: Mapping[str, Any]):
     """The config of a notebook's ``parameters`` cell (pass ``globals()``), after setting the
-    book's display defaults (figure dpi, table precision). Every notebook starts with this."""
+    book's display defaults (figure dpi, table precision). Every notebook starts with this.
+
+    With ``published`` set (a snapshot folder), the snapshot's own config (see
+    :func:`published_config`); only ``device`` may be set beside it."""
     import matplotlib.pyplot as plt
 
     plt.rcParams["figure.dpi"] = 110
     pd.set_option("display.precision", 3)
-    return config_from_parameters(namespace["profile"],
-                                  **{k: namespace[k] for k in PARAMETER_FIELDS if k in namespace})
+    params = {k: namespace[k] for k in PARAMETER_FIELDS if k in namespace}
+    if namespace.get("published"):
+        clash = sorted(k for k, v in params.items() if v is not None and k != "device")
+        if clash:
+            raise ValueError(f"a page rendering the published snapshot {namespace['published']} takes no "
+                             f"experiment parameters, got {clash}: drop them, or unset `published` to re-run")
+        cfg = published_config(namespace["published"], device=params.get("device"))
+        if cfg.name != namespace["profile"]:
+            raise ValueError(f"snapshot {namespace['published']} is of profile {cfg.name!r}, "
+                             f"not {namespace['profile']!r}")
+        return cfg
+    return config_from_parameters(namespace["profile"], **params)
+
+
+# ------------------------------------------------------------------------------ published snapshots
+class FigureUnavailable(RuntimeError):
+    """A figure that needs image pixels cannot be drawn in this build; the message says why."""
+
+
+ISIC_NOT_HERE = ("the ISIC 2017 images are not part of the repository (they are never committed): put a copy "
+                 "at `../shared/isic2017` beside the checkout, or set `CAM2SEG_ISIC_ROOT`, and build the book "
+                 "again to draw this figure from it")
+
+
+def published_config(folder: str | Path, device: str | None = None):
+    """The config recorded in the snapshot ``folder`` (validated), with ``output_dir`` = the
+    snapshot and progress bars off (``device`` replaced when given)."""
+    from .experiments.config import ExperimentConfig
+    from .publish import load_snapshot
+
+    snap = load_snapshot(folder)
+    over: dict[str, Any] = {"output_dir": str(folder), "progress": False}
+    if device:
+        over["device"] = device
+    return ExperimentConfig.from_dict(snap.summary["config"]).replace(**over)
+
+
+def snapshot_of(config):
+    """The :class:`~cam2seg_utils.publish.Snapshot` ``config`` reads (its ``output_dir`` is a
+    published snapshot), or ``None`` for a run of this build."""
+    from .publish import is_snapshot, load_snapshot
+
+    return load_snapshot(config.output_dir) if is_snapshot(config.output_dir) else None
+
+
+def split_label(grid: pd.DataFrame) -> str:
+    """The split(s) the grid's rows name (e.g. ``"Training (held-out test)"``)."""
+    splits = sorted(s for s in grid["split"].dropna().unique() if s) if "split" in grid.columns else []
+    return "; ".join(splits) or "unknown"
+
+
+def regenerate_note(config) -> None:
+    """For a published page: say that it renders a snapshot, and how to regenerate it."""
+    from IPython.display import Markdown, display
+
+    snap = snapshot_of(config)
+    if snap is None:
+        return
+    cmds = "\n".join(snap.published["commands"])
+    display(Markdown(f"This page renders the published snapshot `{snap.folder.as_posix()}` (tables only; "
+                     "this book build did not re-run it). Regenerate it with:\n\n```bash\n" + cmds + "\n```"))
 
 
 def dataset_label(config) -> str:
@@ -87,6 +157,10 @@ def provenance(config, n_images: int, wall_time_s: float | None = None, include_
               "amplification": config.amplification, "cams": config.cams,
               "prompt variants": config.prompt_variants, "seed": config.seed,
               "epochs": config.epochs, "patience": config.patience, "device": config.device}
+    snap = snapshot_of(config)
+    if snap is not None:
+        _published_provenance(config, snap, params, extra)
+        return
     summary_path = Path(config.output_dir) / "run_summary.json"
     if include_grid and summary_path.is_file():
         import json
@@ -103,6 +177,29 @@ def provenance(config, n_images: int, wall_time_s: float | None = None, include_
         models=weights_map(config), segmenter=config.segmenter,
         checkpoint=config.segmenter_checkpoint or "default checkpoint of the segmenter",
         parameters=params, wall_time_s=wall_time_s, synthetic=config.dataset == "synthetic")
+
+
+def _published_provenance(config, snap, params: dict[str, Any], extra: Mapping[str, Any]) -> None:
+    run, pub = snap.summary, snap.published
+    ds = pub["dataset"]
+    params["published snapshot"] = f"{snap.folder.as_posix()} (not re-executed by this build)"
+    params["grid run"] = (f"{run['n_images']} images, {run['n_rows']} rows, {run['n_errors']} errors, "
+                          f"{run.get('wall_time_s', float('nan')):.0f} s, commit {str(run['git_commit'])[:12]}")
+    if run.get("slow_cams"):
+        params["slow CAMs"] = run.get("slow_cams_note", "")
+    params["images"] = (f"{ds['n_images']} ({ds['n_melanoma']} melanoma); SHA-256 of the ids {ds['ids_sha256'][:12]}, "
+                        f"of the image files {ds['images_sha256'][:12]} (per image: images.csv)")
+    params.update({k: v for k, v in extra.items() if k != "split"})
+    # the weights the run used, as its grid recorded them (checkpoints with their SHA-256 prefix)
+    models = {m: "; ".join(f"{c['setting']}: {c['weights']}" for c in run.get("classifiers", []) if c["model"] == m)
+              or weights_map(config)[m] for m in config.models}
+    viz.display_provenance(
+        profile=config.name, dataset=f"{ds['name']} ({ds['data_root']}), split {ds['split']}",
+        n_images=int(ds["n_images"]), models=models, segmenter=run.get("segmenter", config.segmenter),
+        checkpoint=config.segmenter_checkpoint or "default checkpoint of the segmenter", parameters=params,
+        commit=str(run["git_commit"])[:12], date=f"run published {pub['published_at']}", wall_time_s=None,
+        synthetic=config.dataset == "synthetic")
+    regenerate_note(config)
 
 
 class Stopwatch:
@@ -202,6 +299,8 @@ def ensure_finetuned(config) -> pd.DataFrame:
     from .experiments.finetune import run_finetune
 
     table = Path(config.output_dir) / "classification.csv"
+    if snapshot_of(config) is not None:   # a snapshot has the table when its run fine-tuned
+        return pd.read_csv(table) if table.is_file() else pd.DataFrame(columns=["model", "setting", "n", "accuracy"])
     ckpts = [config.finetuned_checkpoint(m) for m in config.models]
     if table.is_file() and all(c.is_file() for c in ckpts):
         done = pd.read_csv(table)
@@ -219,6 +318,8 @@ def ensure_grid(config) -> pd.DataFrame:
 
     from .experiments.grid import load_table, shard_name
 
+    if snapshot_of(config) is not None:
+        return load_table(config.output_dir)
     splits = ensure_data(config)
     out = Path(config.output_dir)
     fp = out / "grid_config.json"
@@ -241,14 +342,17 @@ def grid_page(config) -> pd.DataFrame:
     the wall time it took: the opening of every page that reads the grid alone."""
     with Stopwatch() as sw:
         grid = ensure_grid(config)
-    provenance(config, n_images=n_test_images(grid), wall_time_s=sw.seconds)
+    provenance(config, n_images=n_test_images(grid), wall_time_s=sw.seconds, split=split_label(grid))
     return grid
+
 
 def training_history(config) -> pd.DataFrame:
     """Per-epoch fine-tuning history of every model (``<checkpoint_dir>/<model>/history.csv``)."""
     frames = []
+    published = snapshot_of(config) is not None
     for m in config.models:
-        p = config.finetuned_checkpoint(m).parent / "history.csv"
+        p = (Path(config.output_dir) / "history" / f"{m}.csv" if published
+             else config.finetuned_checkpoint(m).parent / "history.csv")
         if p.is_file():
             frames.append(pd.read_csv(p).assign(model=m))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
@@ -283,8 +387,34 @@ def cam_rows(grid: pd.DataFrame, prompt_variant: str) -> pd.DataFrame:
 
 
 def gt_rows(grid: pd.DataFrame) -> pd.DataFrame:
+    """Error-free segmenter baseline rows: ``gt-box``, ``gt-point`` and ``whole-image-box``."""
+    from .experiments.summary import GT_SETTINGS
+
     g = ok(grid)
-    return g[g["setting"].isin(["gt-box", "gt-point"])]
+    return g[g["setting"].isin(GT_SETTINGS)]
+
+
+def baselines_beside(grid: pd.DataFrame, image_ids=None) -> pd.DataFrame:
+    """The segmenter baselines on the same images as a result (``image_ids``; default: every
+    image of the grid), one row each, with the split and the number of images: the GT box and
+    GT point (the ceiling) and the whole-image box (no localisation), so that a reader sees how
+    hard these images are."""
+    g = gt_rows(grid)
+    if image_ids is not None:
+        g = g[g["image_id"].isin(set(image_ids))]
+    if g.empty:
+        return pd.DataFrame([{"note": "no segmenter baseline rows in this grid"}])
+    t = ci_table(g, ["setting", "segmenter"])
+    t.insert(0, "split", split_label(g))
+    order = {"gt-box": 0, "gt-point": 1, "whole-image-box": 2}
+    t = t.sort_values("setting", key=lambda s: s.map(order)).rename(columns={"setting": "baseline (same images)"})
+    return t[["split", "baseline (same images)", "segmenter", "n", "iou [95% CI]", "dice [95% CI]"]]
+
+
+def _baseline_mean(grid: pd.DataFrame, setting: str, image_ids) -> float:
+    g = gt_rows(grid)
+    g = g[(g["setting"] == setting) & g["image_id"].isin(set(image_ids))]
+    return float(g["iou"].mean()) if len(g) else float("nan")
 
 
 def best_rows(grid: pd.DataFrame, prompt_variant: str, config) -> pd.DataFrame:
@@ -450,9 +580,73 @@ def _preferred(config, grid: pd.DataFrame) -> tuple[str, str]:
     return settings[0], models[0]
 
 
+def _checkpoint_matches(config, model: str, grid: pd.DataFrame) -> bool:
+    """Whether the fine-tuned checkpoint of ``model`` is here and is the one the grid used
+    (its SHA-256 prefix in the ``weights`` column)."""
+    from .experiments.cache import file_sha256
+
+    path = config.finetuned_checkpoint(model)
+    if not path.is_file():
+        return False
+    used = grid[(grid["setting"] == "fine-tuned") & (grid["model"] == model)]["weights"].dropna().unique()
+    sha = file_sha256(path)
+    return all("@sha256:" not in str(w) or sha.startswith(str(w).split("@sha256:")[1]) for w in used)
+
+
+def _figure_setting(config, grid: pd.DataFrame) -> tuple[str, str]:
+    """(setting, model) of the single-image figures: :func:`_preferred`, except that a published
+    page falls back to zero-shot when the fine-tuned checkpoint the grid used is not here."""
+    setting, model = _preferred(config, grid)
+    if setting == "fine-tuned" and not _checkpoint_matches(config, model, grid):
+        if snapshot_of(config) is None:
+            raise FigureUnavailable(f"the fine-tuned checkpoint {config.finetuned_checkpoint(model)} is missing "
+                                    "or differs from the one the grid used")
+        if not (grid["setting"] == "zero-shot").any():
+            raise FigureUnavailable(f"the fine-tuned checkpoint the snapshot used "
+                                    f"({config.finetuned_checkpoint(model)}) is not here; checkpoints are not published")
+        setting = "zero-shot"
+    return setting, model
+
+
+def _figure_samples(config):
+    """``load(image_id) -> Sample`` for the figures: the run's test images, or for a published
+    page the local copy of the snapshot's images, each checked against the snapshot's SHA-256
+    digests (raises :class:`FigureUnavailable` when they are absent or differ)."""
+    snap = snapshot_of(config)
+    if snap is None:
+        return ensure_data(config).test_dataset.load
+    from .data.isic import ISICDataset, split_paths
+    from .experiments.cache import file_sha256
+
+    info = snap.images.set_index("image_id")
+    if config.dataset == "synthetic":
+        ensure_data(config)                      # deterministic: regenerated from the recorded seed
+        roots = [Path(config.data_root)]
+    else:
+        roots = [r for r in (Path(config.data_root), local_isic_root()) if r is not None]
+    folder = str(info["split_folder"].iloc[0])
+    roots = [r for r in roots if split_paths(r, folder)[0].is_dir()]
+    if not roots:
+        raise FigureUnavailable(ISIC_NOT_HERE if config.dataset != "synthetic"
+                                else f"the synthetic images of {config.data_root} could not be generated")
+    dataset = ISICDataset(roots[0], split=folder)
+
+    def load(image_id: str):
+        for path, key in ((dataset.image_path(image_id), "image_sha256"), (dataset.mask_path(image_id), "mask_sha256")):
+            if not path.is_file():
+                raise FigureUnavailable(f"{path} is missing from the local data folder {roots[0]}")
+            if file_sha256(path) != info.at[image_id, key]:
+                raise FigureUnavailable(f"{path} differs from the file the snapshot was computed on "
+                                        f"(SHA-256 mismatch): another copy or resolution of the data set")
+        return dataset.load(image_id)
+
+    return load
+
+
 def heatmaps_for_image(config, grid: pd.DataFrame) -> dict[str, Any] | None:
     """Fig. 2: the heatmap of every CAM of ``config`` on the first test image, with the IoU of
-    each CAM's noisy mask on that image (from the grid's ``cam-mask`` rows)."""
+    each CAM's noisy mask on that image (from the grid's ``cam-mask`` rows). ``None`` when the
+    grid has no rows; :class:`FigureUnavailable` when the pixels or the classifier are not here."""
     from .cams import compute_heatmap
     from .seeding import make_rng
 
@@ -461,12 +655,13 @@ def heatmaps_for_image(config, grid: pd.DataFrame) -> dict[str, Any] | None:
         rows = ok(grid)
     if rows.empty:
         return None
-    setting, model = _preferred(config, grid)
+    setting, model = _figure_setting(config, grid)
     image_id = sorted(rows["image_id"].unique())[0]
-    sample = ensure_data(config).test_dataset.load(image_id)
+    sample = _figure_samples(config)(image_id)
     clf = _classifier_for(config, setting, model)
+    cams = [c for c in config.cams if (rows["cam"] == c).any()] or list(config.cams)
     heatmaps, subtitles = {}, {}
-    for cam in config.cams:
+    for cam in cams:
         res = compute_heatmap(clf, sample.image, cam, rng=make_rng(config.seed, image_id, model, "randomcam"))
         heatmaps[cam] = res.heatmap
         r = rows[(rows["image_id"] == image_id) & (rows["setting"] == setting) & (rows["model"] == model)
@@ -490,7 +685,7 @@ def example_cases(config, grid: pd.DataFrame) -> list[dict[str, Any]]:
     best = best_rows(grid, pv, config)
     if best.empty:
         return []
-    setting, model = _preferred(config, grid)
+    setting, model = _figure_setting(config, grid)
     b = best[(best["selection_key"] == "oracle") & (best["setting"] == setting) & (best["model"] == model)]
     if b.empty:
         return []
@@ -501,12 +696,12 @@ def example_cases(config, grid: pd.DataFrame) -> list[dict[str, Any]]:
         if b.loc[i, "image_id"] not in seen:
             seen.add(b.loc[i, "image_id"])
             chosen.append((title, b.loc[i]))
-    data = ensure_data(config).test_dataset
+    load = _figure_samples(config)
     clf = _classifier_for(config, setting, model)
     seg = build_segmenter(config.segmenter, checkpoint=config.segmenter_checkpoint, device=config.device)
     out = []
     for title, row in chosen:
-        sample = data.load(row["image_id"])
+        sample = load(row["image_id"])
         heat = compute_heatmap(clf, sample.image, row["cam"],
                                rng=make_rng(config.seed, row["image_id"], model, "randomcam")).heatmap
         box = np.array([row["box_x0"], row["box_y0"], row["box_x1"], row["box_y1"]], dtype=float)
@@ -560,7 +755,9 @@ def difference_reasons(config, grid: pd.DataFrame) -> list[str]:
         out.append("models not run here: " + ", ".join(missing))
     if config.segmenter != "medsam_vit_b":
         out.append(f"the segmenter is {config.segmenter}, not MedSAM ViT-B")
-    if config.epochs < 500 or config.patience != 20:
+    if "fine-tuned" not in config.settings:
+        out.append("no fine-tuned classifier in this run (zero-shot only)")
+    elif config.epochs < 500 or config.patience != 20:
         out.append(f"fine-tuning for at most {config.epochs} epochs with patience {config.patience} (paper: 500, 20)")
     cams_missing = [c for c in paper.PAPER_CAMS.values() if c not in config.cams]
     if cams_missing:
@@ -570,12 +767,46 @@ def difference_reasons(config, grid: pd.DataFrame) -> list[str]:
     return out
 
 
+def our_data(config, grid: pd.DataFrame, image_ids=None) -> str:
+    """``"ISIC 2017, Training (held-out test), 150 images"``: the data a row of ours is on."""
+    name = "synthetic" if config.dataset == "synthetic" else "ISIC 2017"
+    n = len(set(image_ids)) if image_ids is not None else n_test_images(grid)
+    return f"{name}, {split_label(grid)}, {n} images"
+
+
+def same_data_as_paper(config, grid: pd.DataFrame) -> bool:
+    """Whether our rows are on the paper's images: the official ISIC 2017 test split, all 600."""
+    from . import paper
+    from .data.isic import canonical_split
+
+    return (config.dataset == "isic" and config.test_holdout_fraction is None and config.evaluate_on == "test"
+            and canonical_split(config.test_split) in ("Test", "Test_v2")
+            and n_test_images(grid) == int(paper.get("data.n_test").value))
+
+
+def _verdict(same_data: bool, ours: float, theirs: float) -> str:
+    """Never "better": a difference is only read as one on the same images."""
+    if not same_data:
+        return "different data"
+    if not (np.isfinite(ours) and np.isfinite(theirs)):
+        return "same data"
+    return f"same data: ours - paper = {ours - theirs:+.3f}"
+
+
+def _beside(grid: pd.DataFrame, image_ids) -> dict[str, float]:
+    return {"GT box IoU, same images": _baseline_mean(grid, "gt-box", image_ids),
+            "whole-image box IoU, same images": _baseline_mean(grid, "whole-image-box", image_ids)}
+
+
 def table2_comparison(grid: pd.DataFrame, config) -> pd.DataFrame:
-    """Table 2 row by row: paper vs ours (oracle, as the paper; plus our non-oracle IoU)."""
+    """Table 2 row by row: paper vs ours (oracle, as the paper; plus our non-oracle IoU). Each of
+    our rows names its data and split and carries the GT-box and whole-image-box IoU of the same
+    images; ``comparison`` says "different data" unless the images are the paper's."""
     from . import paper
 
     pv = main_variant(config)
     best = best_rows(grid, pv, config)
+    same = same_data_as_paper(config, grid)
     rows = []
     for _, pr in paper.table2().iterrows():
         row: dict[str, Any] = {"setting": pr["setting"], "paper model": pr["model"], "paper IoU": pr["iou"],
@@ -584,9 +815,12 @@ def table2_comparison(grid: pd.DataFrame, config) -> pd.DataFrame:
             gt = gt_rows(grid)
             gt = gt[gt["setting"] == "gt-box"]
             if len(gt):
-                ci = ci_table(gt, ["segmenter"]).iloc[0]
-                row.update({"our model": f"gt-box, {ci['segmenter']}", "our IoU": ci["iou"],
-                            "our IoU [95% CI]": ci["iou [95% CI]"], "our Dice": ci["dice"]})
+                ci = ci_table(gt, ["setting", "segmenter"]).iloc[0]   # same CI as baselines_beside
+                row.update({"our model": f"gt-box, {ci['segmenter']}", "our data": our_data(config, grid, gt["image_id"]),
+                            "our IoU": ci["iou"], "our IoU [95% CI]": ci["iou [95% CI]"], "our Dice": ci["dice"],
+                            **_beside(grid, gt["image_id"]),
+                            # the paper's row is quoted from another paper, on other images
+                            "comparison": "different data"})
             row["why"] = ("paper: SAM/MedSAM values quoted from ref. [1] with that paper's prompts; "
                           "ours: the tight ground-truth box on our test images")
             rows.append(row)
@@ -606,23 +840,25 @@ def table2_comparison(grid: pd.DataFrame, config) -> pd.DataFrame:
                 rows.append(r)
                 continue
             ci = ci_table(o, ["model"]).iloc[0]
-            r.update({"our model": m, "our IoU": ci["iou"], "our IoU [95% CI]": ci["iou [95% CI]"],
-                      "our Dice": ci["dice"],
+            r.update({"our model": m, "our data": our_data(config, grid, o["image_id"]), "our IoU": ci["iou"],
+                      "our IoU [95% CI]": ci["iou [95% CI]"], "our Dice": ci["dice"],
                       "our IoU, non-oracle": sel[sel["selection_key"] == "predicted-iou"]["iou"].mean(),
+                      **_beside(grid, o["image_id"]), "comparison": _verdict(same, ci["iou"], pr["iou"]),
                       "why": _model_note(m)})
             rows.append(r)
     df = pd.DataFrame(rows)
-    for col in ("our IoU", "our Dice", "our IoU, non-oracle", "our IoU [95% CI]", "our model"):
+    cols = ["setting", "paper model", "paper IoU", "paper Dice", "our model", "our data", "our IoU [95% CI]",
+            "our Dice", "our IoU, non-oracle", "GT box IoU, same images", "whole-image box IoU, same images",
+            "comparison", "why"]
+    for col in cols:
         if col not in df.columns:
             df[col] = np.nan
-    df["Δ IoU (ours - paper)"] = df["our IoU"] - df["paper IoU"]
-    df["Δ Dice (ours - paper)"] = df["our Dice"] - df["paper Dice"]
-    return df[["setting", "paper model", "our model", "paper IoU", "our IoU [95% CI]", "Δ IoU (ours - paper)",
-               "paper Dice", "our Dice", "Δ Dice (ours - paper)", "our IoU, non-oracle", "why"]]
+    return df[cols]
 
 
 def table1_comparison(grid: pd.DataFrame, config) -> pd.DataFrame:
-    """Table 1 per CAM: paper (fine-tuned Swin) vs our noisy masks (our preferred setting/model)."""
+    """Table 1 per CAM: paper (fine-tuned Swin) vs our noisy masks (our preferred setting/model),
+    with our data, the GT-box and whole-image-box IoU of the same images, and the comparison."""
     from . import paper
 
     rows_all = cam_rows(grid, "cam-mask")
@@ -630,12 +866,15 @@ def table1_comparison(grid: pd.DataFrame, config) -> pd.DataFrame:
     mine = rows_all[(rows_all["setting"] == setting) & (rows_all["model"] == model)]
     ci = ci_table(mine, ["cam"]).set_index("cam") if len(mine) else pd.DataFrame()
     why = "; ".join(x for x in (_model_note(model), "" if setting == "fine-tuned" else "zero-shot, not fine-tuned") if x)
+    same = same_data_as_paper(config, grid)
     rows = []
     for cam, vals in paper.TABLE1.items():
         r = {"CAM": cam, "paper IoU": vals["iou"], "paper Dice": vals["dice"], "ours": f"{model} ({setting})"}
         if cam in ci.index:
-            r.update({"our IoU [95% CI]": ci.loc[cam, "iou [95% CI]"], "Δ IoU": ci.loc[cam, "iou"] - vals["iou"],
-                      "our Dice": ci.loc[cam, "dice"], "Δ Dice": ci.loc[cam, "dice"] - vals["dice"], "why": why})
+            ids = mine[mine["cam"] == cam]["image_id"]
+            r.update({"our data": our_data(config, grid, ids), "our IoU [95% CI]": ci.loc[cam, "iou [95% CI]"],
+                      "our Dice": ci.loc[cam, "dice"], **_beside(grid, ids),
+                      "comparison": _verdict(same, ci.loc[cam, "iou"], vals["iou"]), "why": why})
         else:
             r["why"] = "CAM not run in this profile"
         rows.append(r)
@@ -649,11 +888,13 @@ def text_comparison(grid: pd.DataFrame, clf: pd.DataFrame | None, config) -> pd.
 
     pv = main_variant(config)
     rows = []
+    data = our_data(config, grid)
+    verdict = "same data" if same_data_as_paper(config, grid) else "different data"
 
     def add(key: str, ours: Any, note: str = "") -> None:
         v = paper.get(key)
         rows.append({"quantity": key, "paper": ("~" if v.approximate else "") + f"{v.value:g}", "source": v.source,
-                     "ours": ours, "note": note})
+                     "ours": ours, "our data": data, "comparison": verdict, "note": note})
 
     if clf is not None and len(clf):
         ft = clf[clf["setting"] == "fine-tuned"]
@@ -697,7 +938,9 @@ __all__ = ["PARAMETER_FIELDS", "config_from_parameters", "dataset_label", "weigh
            "training_history", "ok", "n_test_images", "grid_page", "single_params", "main_variant", "cam_rows", "gt_rows",
            "best_rows", "paired_vs_reference", "best_pair_table", "prompt_variant_table", "best_method_tests",
            "iou_distributions", "gt_vs_cam_tests", "accuracy_drop_table", "heatmaps_for_image",
-           "example_cases", "difference_reasons", "table2_comparison", "table1_comparison", "text_comparison"]
+           "example_cases", "difference_reasons", "table2_comparison", "table1_comparison", "text_comparison",
+           "notebook_config", "FigureUnavailable", "ISIC_NOT_HERE", "published_config", "snapshot_of", "split_label",
+           "regenerate_note", "baselines_beside", "our_data", "same_data_as_paper"]
 
 
 # ------------------------------------------------------------------------------ prompting strategies

@@ -1,6 +1,6 @@
 """Command line: ``cam2seg <command>`` / ``python -m cam2seg_utils <command>``.
 
-Commands: ``generate-data``, ``download``, ``finetune``, ``grid``, ``summarize``.
+Commands: ``generate-data``, ``download``, ``finetune``, ``grid``, ``summarize``, ``publish``.
 
 The configuration of every command is built in three layers: the ``--profile`` (default
 ``embedded``; see :mod:`cam2seg_utils.profiles`), then a YAML/JSON ``--config`` file (any
@@ -14,6 +14,7 @@ Examples::
     cam2seg finetune --profile smoke
     cam2seg grid --profile smoke --percentile 80 90 95
     cam2seg summarize --profile smoke
+    cam2seg publish --profile local-isic       # results/local-isic -> results/published/local-isic
     cam2seg grid --config my_experiment.yaml --device cuda --set slow_cams_max_images=10
 """
 from __future__ import annotations
@@ -25,7 +26,7 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-COMMANDS = ("generate-data", "download", "finetune", "grid", "summarize")
+COMMANDS = ("generate-data", "download", "finetune", "grid", "summarize", "publish")
 
 
 def _parse_set(items: Sequence[str]) -> dict[str, Any]:
@@ -93,7 +94,10 @@ def _add_grid_flags(p: argparse.ArgumentParser) -> None:
 
 
 def make_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
     ap = argparse.ArgumentParser(prog="cam2seg", description="CAM prompts for MedSAM: data, fine-tuning, grid, tables")
+    ap.add_argument("--version", action="version", version=f"cam2seg {__version__}")
     sub = ap.add_subparsers(dest="command", required=True)
     p = sub.add_parser("generate-data", help="write the synthetic dataset of the profile")
     _add_common(p)
@@ -113,6 +117,9 @@ def make_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("summarize", help="write the summary tables of a finished grid as CSV")
     _add_common(p)
     _add_grid_flags(p)
+    p = sub.add_parser("publish", help="copy a finished run's tidy tables (no pixels) into results/published/<profile>")
+    _add_common(p)
+    p.add_argument("--dest", help="snapshot folder (default: results/published/<profile>)")
     return ap
 
 
@@ -200,6 +207,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"\n== {name} ==")
                 print(df.to_string(index=False))
         print(f"\ntables written to {Path(config.output_dir) / 'tables'}")
+    elif args.command == "publish":
+        from .publish import publish
+
+        snap = publish(args.profile, source_dir=args.output_dir or config.output_dir, dest=args.dest,
+                       data_root=args.data_root)
+        files = snap.published["files"]
+        print(f"snapshot {snap.folder}: {len(snap.grid)} rows, {snap.summary['n_images']} images, "
+              f"{sum(f['bytes'] for f in files.values())} bytes in {len(files)} tables (+ run_summary.json, README.md)")
     return 0
 
 

@@ -21,12 +21,18 @@
 # majority-class baseline beside it (see the errata).
 
 # %% tags=["remove-cell"]
-# Colab: install cam2seg first (a no-op everywhere else).
+# Colab: install cam2seg first (a no-op everywhere else). book/build.py writes the repository URL
+# in from `repository.url` of _config.yml when it generates the notebook.
 import subprocess
 import sys
 
+REPOSITORY_URL = ""
 if "google.colab" in sys.modules:
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "cam2seg[book] @ git+https://github.com/cam2seg/cam2seg"], check=True)
+    if not REPOSITORY_URL:
+        raise RuntimeError("No repository URL was set when this notebook was generated: set `repository.url` in "
+                           "_config.yml (see the README) and run `python book/build.py` again, or pip-install "
+                           "cam2seg from its repository yourself before running this notebook.")
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", f"cam2seg[book] @ git+{REPOSITORY_URL}"], check=True)
 
 # %% tags=["parameters", "hide-input"]
 profile = "embedded"   # smoke | embedded | paper | local-isic
@@ -43,6 +49,7 @@ epochs = None
 patience = None
 seed = None
 output_dir = None
+published = None       # a published snapshot folder (results/published/<profile>) to render instead of running
 
 # %% tags=["hide-input"]
 import matplotlib.pyplot as plt
@@ -55,6 +62,9 @@ cfg = cb.notebook_config(globals())
 with cb.Stopwatch() as sw:
     clf = cb.ensure_finetuned(cfg)
 cb.provenance(cfg, n_images=int(clf["n"].max()) if len(clf) else 0, wall_time_s=sw.seconds)
+if clf.empty:
+    display(Markdown(f"*No classification results here: the run has the settings {cfg.settings} "
+                     "(fine-tuning and its evaluation run with the `fine-tuned` setting).*"))
 
 # %% [markdown]
 # ## Fine-tuning curves
@@ -74,15 +84,17 @@ else:
 # accuracy: balanced accuracy and AUC say more.
 
 # %% tags=["hide-input"]
-cb.show_figure(viz.accuracy_bars(clf, metric="accuracy", paper={"paper: fine-tuned > 0.80": paper.get("fig4.fine_tuned.min_accuracy").value}))
+if len(clf):
+    cb.show_figure(viz.accuracy_bars(clf, metric="accuracy", paper={"paper: fine-tuned > 0.80": paper.get("fig4.fine_tuned.min_accuracy").value}))
 
 # %% tags=["hide-input"]
-fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
-for ax, metric in zip(axes, ("balanced_accuracy", "auc")):
-    clf.pivot_table(index="model", columns="setting", values=metric).plot.bar(ax=ax, rot=20)
-    ax.set_title(metric.replace("_", " ")); ax.set_ylim(0, 1.05); ax.set_xlabel(""); ax.legend(fontsize=7)
-fig.tight_layout()
-cb.show_figure(fig)
+if len(clf):
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
+    for ax, metric in zip(axes, ("balanced_accuracy", "auc")):
+        clf.pivot_table(index="model", columns="setting", values=metric).plot.bar(ax=ax, rot=20)
+        ax.set_title(metric.replace("_", " ")); ax.set_ylim(0, 1.05); ax.set_xlabel(""); ax.legend(fontsize=7)
+    fig.tight_layout()
+    cb.show_figure(fig)
 
 # %% tags=["hide-input"]
 cols = [c for c in ("model", "setting", "n", "accuracy", "balanced_accuracy", "auc", "best_epoch", "tn", "fp", "fn", "tp") if c in clf.columns]
@@ -95,4 +107,4 @@ cb.show(clf[cols])
 # in percentage points or relative to the fine-tuned accuracy; both readings are given.
 
 # %% tags=["hide-input"]
-cb.show(cb.accuracy_drop_table(clf))
+cb.show(cb.accuracy_drop_table(clf)) if len(clf) else None

@@ -19,12 +19,18 @@
 # the CAM layer) is the floor a useful CAM must beat.
 
 # %% tags=["remove-cell"]
-# Colab: install cam2seg first (a no-op everywhere else).
+# Colab: install cam2seg first (a no-op everywhere else). book/build.py writes the repository URL
+# in from `repository.url` of _config.yml when it generates the notebook.
 import subprocess
 import sys
 
+REPOSITORY_URL = ""
 if "google.colab" in sys.modules:
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "cam2seg[book] @ git+https://github.com/cam2seg/cam2seg"], check=True)
+    if not REPOSITORY_URL:
+        raise RuntimeError("No repository URL was set when this notebook was generated: set `repository.url` in "
+                           "_config.yml (see the README) and run `python book/build.py` again, or pip-install "
+                           "cam2seg from its repository yourself before running this notebook.")
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", f"cam2seg[book] @ git+{REPOSITORY_URL}"], check=True)
 
 # %% tags=["parameters", "hide-input"]
 profile = "embedded"   # smoke | embedded | paper | local-isic
@@ -41,6 +47,7 @@ epochs = None
 patience = None
 seed = None
 output_dir = None
+published = None       # a published snapshot folder (results/published/<profile>) to render instead of running
 
 # %% tags=["hide-input"]
 from IPython.display import Markdown, display
@@ -67,6 +74,14 @@ else:
     display(cb.show(t1[["setting", "model", "cam", "n", "precision", "recall", "iou [95% CI]", "dice [95% CI]"]]))
 
 # %% [markdown]
+# The same segmenter on the same images with prompts that are not from a CAM: the tight
+# ground-truth box and one ground-truth point (the ceiling) and the whole-image box (no
+# localisation at all). They say how hard these images are.
+
+# %% tags=["hide-input"]
+cb.show(cb.baselines_beside(grid))
+
+# %% [markdown]
 # The paper's Table 1 (fine-tuned Swin, ISIC 2017 test set) for reference; F1 equals Dice for
 # binary masks, so it is not repeated.
 
@@ -85,9 +100,13 @@ cb.show(cb.paired_vs_reference(cam_rows, reference_cam="randomcam"))
 # Green: ground truth. Subtitle: the IoU of that CAM's noisy mask on this image.
 
 # %% tags=["hide-input"]
-ex = cb.heatmaps_for_image(cfg, grid)
+try:
+    ex = cb.heatmaps_for_image(cfg, grid)
+except cb.FigureUnavailable as why:
+    ex = False
+    display(Markdown(f"*Fig. 2 is not drawn in this build: {why}.*"))
 if ex is None:
     display(Markdown("*No test image to show.*"))
-else:
+elif ex:
     cb.show_figure(viz.cam_heatmap_grid(ex["image"], ex["heatmaps"], gt_mask=ex["mask"], subtitles=ex["subtitles"]))
     display(Markdown(f"Image `{ex['image_id']}`, {ex['model']} ({ex['setting']})."))

@@ -19,12 +19,18 @@
 # truth. Mean IoU per pair, zero-shot (ImageNet weights) and fine-tuned side by side.
 
 # %% tags=["remove-cell"]
-# Colab: install cam2seg first (a no-op everywhere else).
+# Colab: install cam2seg first (a no-op everywhere else). book/build.py writes the repository URL
+# in from `repository.url` of _config.yml when it generates the notebook.
 import subprocess
 import sys
 
+REPOSITORY_URL = ""
 if "google.colab" in sys.modules:
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "cam2seg[book] @ git+https://github.com/cam2seg/cam2seg"], check=True)
+    if not REPOSITORY_URL:
+        raise RuntimeError("No repository URL was set when this notebook was generated: set `repository.url` in "
+                           "_config.yml (see the README) and run `python book/build.py` again, or pip-install "
+                           "cam2seg from its repository yourself before running this notebook.")
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", f"cam2seg[book] @ git+{REPOSITORY_URL}"], check=True)
 
 # %% tags=["parameters", "hide-input"]
 profile = "embedded"   # smoke | embedded | paper | local-isic
@@ -41,6 +47,7 @@ epochs = None
 patience = None
 seed = None
 output_dir = None
+published = None       # a published snapshot folder (results/published/<profile>) to render instead of running
 
 # %% tags=["hide-input"]
 from IPython.display import Markdown, display
@@ -75,6 +82,14 @@ ind = summary.individual_table(grid, prompt_variant=pv, **cb.single_params(cfg))
 ci = cb.ci_table(rows, ["setting", "model", "cam"])
 ind = ind.merge(ci[["setting", "model", "cam", "iou [95% CI]", "dice [95% CI]"]], on=["setting", "model", "cam"])
 cb.show(ind[["setting", "model", "cam", "n", "precision", "recall", "iou [95% CI]", "dice [95% CI]", "n_zero_iou"]])
+
+# %% [markdown]
+# The same segmenter on the same images with prompts that are not from a CAM: the tight
+# ground-truth box and one ground-truth point (the ceiling) and the whole-image box (no
+# localisation at all). They say how hard these images are.
+
+# %% tags=["hide-input"]
+cb.show(cb.baselines_beside(grid))
 
 # %% [markdown]
 # ## Best pair per setting, beside the paper's (Fig. 5, Sec. 5 text)

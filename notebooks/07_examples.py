@@ -20,12 +20,18 @@
 # mask is recomputed from the prompts stored in the grid; its IoU is checked against the grid.
 
 # %% tags=["remove-cell"]
-# Colab: install cam2seg first (a no-op everywhere else).
+# Colab: install cam2seg first (a no-op everywhere else). book/build.py writes the repository URL
+# in from `repository.url` of _config.yml when it generates the notebook.
 import subprocess
 import sys
 
+REPOSITORY_URL = ""
 if "google.colab" in sys.modules:
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "cam2seg[book] @ git+https://github.com/cam2seg/cam2seg"], check=True)
+    if not REPOSITORY_URL:
+        raise RuntimeError("No repository URL was set when this notebook was generated: set `repository.url` in "
+                           "_config.yml (see the README) and run `python book/build.py` again, or pip-install "
+                           "cam2seg from its repository yourself before running this notebook.")
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", f"cam2seg[book] @ git+{REPOSITORY_URL}"], check=True)
 
 # %% tags=["parameters", "hide-input"]
 profile = "embedded"   # smoke | embedded | paper | local-isic
@@ -42,6 +48,7 @@ epochs = None
 patience = None
 seed = None
 output_dir = None
+published = None       # a published snapshot folder (results/published/<profile>) to render instead of running
 
 # %% tags=["hide-input"]
 import pandas as pd
@@ -53,11 +60,16 @@ from cam2seg_utils import paper, viz
 cfg = cb.notebook_config(globals())
 with cb.Stopwatch() as sw:
     grid = cb.ensure_grid(cfg)
-    examples = cb.example_cases(cfg, grid)
-cb.provenance(cfg, n_images=cb.n_test_images(grid), wall_time_s=sw.seconds)
+    try:
+        examples, unavailable = cb.example_cases(cfg, grid), None
+    except cb.FigureUnavailable as why:
+        examples, unavailable = [], why
+cb.provenance(cfg, n_images=cb.n_test_images(grid), wall_time_s=sw.seconds, split=cb.split_label(grid))
 
 # %% tags=["hide-input"]
-if not examples:
+if unavailable is not None:
+    display(Markdown(f"*Fig. 7 is not drawn in this build: {unavailable}.*"))
+elif not examples:
     display(Markdown("*No segmentation rows to draw examples from.*"))
 else:
     cb.show_figure(viz.examples_figure(examples))

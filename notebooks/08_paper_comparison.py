@@ -19,14 +19,26 @@
 # from a profile other than `paper`: other images (synthetic, or a hold-out of the ISIC 2017
 # training split instead of the 600-image test set), other models (for instance EfficientNet-Lite0
 # for EfficientNet-B0), another segmenter (LiteMedSAM for MedSAM ViT-B) and fewer images.
+#
+# Each of our rows names the data and split it was measured on and carries, beside it, the IoU
+# of the same segmenter on the same images with the tight ground-truth box (the ceiling) and
+# with the whole-image box (no localisation): how hard those images are. A row of ours on other
+# images than the paper's is labelled **different data**; its difference from the paper's value
+# says nothing about which method is better.
 
 # %% tags=["remove-cell"]
-# Colab: install cam2seg first (a no-op everywhere else).
+# Colab: install cam2seg first (a no-op everywhere else). book/build.py writes the repository URL
+# in from `repository.url` of _config.yml when it generates the notebook.
 import subprocess
 import sys
 
+REPOSITORY_URL = ""
 if "google.colab" in sys.modules:
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "cam2seg[book] @ git+https://github.com/cam2seg/cam2seg"], check=True)
+    if not REPOSITORY_URL:
+        raise RuntimeError("No repository URL was set when this notebook was generated: set `repository.url` in "
+                           "_config.yml (see the README) and run `python book/build.py` again, or pip-install "
+                           "cam2seg from its repository yourself before running this notebook.")
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", f"cam2seg[book] @ git+{REPOSITORY_URL}"], check=True)
 
 # %% tags=["parameters", "hide-input"]
 profile = "embedded"   # smoke | embedded | paper | local-isic
@@ -43,6 +55,7 @@ epochs = None
 patience = None
 seed = None
 output_dir = None
+published = None       # a published snapshot folder (results/published/<profile>) to render instead of running
 
 # %% tags=["hide-input"]
 from IPython.display import Markdown, display
@@ -56,9 +69,17 @@ from cam2seg_utils.experiments import summary
 with cb.Stopwatch() as sw:
     grid = cb.ensure_grid(cfg)
     clf = cb.ensure_finetuned(cfg) if "fine-tuned" in cfg.settings else None
-cb.provenance(cfg, n_images=cb.n_test_images(grid), wall_time_s=sw.seconds)
+cb.provenance(cfg, n_images=cb.n_test_images(grid), wall_time_s=sw.seconds, split=cb.split_label(grid))
 reasons = cb.difference_reasons(cfg, grid)
 display(Markdown("**Why our numbers differ here:** " + "; ".join(reasons) + "."))
+
+# %% [markdown]
+# ## How hard are our images?
+#
+# The segmenter baselines on the images of every row below.
+
+# %% tags=["hide-input"]
+cb.show(cb.baselines_beside(grid))
 
 # %% [markdown]
 # ## Table 2 (best CAM per image; oracle selection as in the paper)

@@ -159,12 +159,186 @@ def test_notebook_parameters_cell_and_colab_install(src):
     assert len(tagged) == 1, "exactly one cell tagged 'parameters'"
     namespace: dict = {}
     exec(tagged[0].source, namespace)  # noqa: S102 - our own notebook's parameter assignments
-    assert [k for k in namespace if not k.startswith("__")] == NOTEBOOK_PARAMETERS
+    names = [k for k in namespace if not k.startswith("__")]
+    # pages that can render a published snapshot declare `published` after the common parameters
+    assert names in (NOTEBOOK_PARAMETERS, NOTEBOOK_PARAMETERS + ["published"])
     assert namespace["profile"] == "embedded"
-    assert all(namespace[k] is None for k in NOTEBOOK_PARAMETERS[1:])
+    assert all(namespace[k] is None for k in names[1:])
     first_code = next(c for c in nb.cells if c.cell_type == "code")
     assert '"google.colab" in sys.modules' in first_code.source and "pip" in first_code.source
+    assert first_code.source.count('REPOSITORY_URL = ""') == 1         # written in by book/build.py
     assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# ")
+
+
+def _build_module():
+    sys.path.insert(0, str(REPO / "book"))
+    try:
+        import build
+    finally:
+        sys.path.pop(0)
+    return build
+
+
+def _colab_cell(path: Path) -> str:
+    import jupytext
+
+    return next(c for c in jupytext.read(path).cells if c.cell_type == "code").source
+
+
+def _run_on_fake_colab(source: str, monkeypatch) -> list[list[str]]:
+    """Execute a Colab install cell as if on Colab; return the commands it ran."""
+    import types
+
+    calls: list[list[str]] = []
+    monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    monkeypatch.setattr(subprocess, "run", lambda cmd, **kw: calls.append(list(cmd)))
+    exec(compile(source, "<colab cell>", "exec"), {})  # noqa: S102 - our own notebook's cell
+    return calls
+
+
+def test_colab_cell_without_repository_url_says_what_to_set(monkeypatch):
+    cell = _colab_cell(NOTEBOOK_SOURCES[0])
+    exec(compile(cell, "<colab cell>", "exec"), {})   # off Colab: a no-op  # noqa: S102
+    with pytest.raises(RuntimeError, match=r"set `repository.url` in _config.yml"):
+        _run_on_fake_colab(cell, monkeypatch)
+
+
+def test_generated_notebooks_get_the_repository_url(tmp_path, monkeypatch):
+    build = _build_module()
+    url = "https://git.example.org/someone/cam2seg"
+    for src in NOTEBOOK_SOURCES:
+        copy = tmp_path / src.name
+        shutil.copy2(src, copy)
+        cell = _colab_cell(build.to_ipynb(copy, url))
+        assert f'REPOSITORY_URL = "{url}"' in cell, src.name
+    calls = _run_on_fake_colab(cell, monkeypatch)
+    assert calls == [[sys.executable, "-m", "pip", "install", "-q", f"cam2seg[book] @ git+{url}"]]
+    # the URL comes from _config.yml by default
+    monkeypatch.setattr(build, "book_config", lambda: {"repository": {"url": " " + url + " "}})
+    assert build.repository_url() == url
+    assert f'REPOSITORY_URL = "{url}"' in _colab_cell(build.to_ipynb(tmp_path / NOTEBOOK_SOURCES[0].name))
+
+
+PLACEHOLDER_URLS = re.compile(r"github\.com/(cam2seg|your[-_]?(org|name|user)|username|owner|example)/"
+                              r"|cam2seg/cam2seg|<your[-_ ]", re.I)
+
+
+def test_no_placeholder_repository_url_anywhere():
+    files = subprocess.run(["git", "ls-files"], cwd=REPO, capture_output=True, text=True).stdout.split()
+    if not files:
+        pytest.skip("not a git checkout")
+    hits = []
+    for rel in files:
+        path = REPO / rel
+        if rel == "tests/test_book.py" or not path.is_file() or path.suffix in (".parquet", ".png", ".jpg"):
+            continue
+        for n, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
+            if PLACEHOLDER_URLS.search(line):
+                hits.append(f"{rel}:{n}: {line.strip()}")
+    assert not hits, hits
+    url = yaml.safe_load((REPO / "_config.yml").read_text())["repository"]["url"]
+    assert url == "" or (url.startswith("https://") and not PLACEHOLDER_URLS.search(url)), url
+    readme = (REPO / "README.md").read_text()
+    assert "repository.url" in readme and "_config.yml" in readme       # the README says where to set it
+
+
+def test_build_writes_toc_and_config(tmp_path, monkeypatch):
+    build = _build_module()
+    monkeypatch.setattr(build, "GENERATED", tmp_path)
+    part = {"caption": "Real data: x", "chapters": [{"file": "book/generated/published/x/index"}]}
+    toc = yaml.safe_load(build.write_toc([part]).read_text())
+    captions = [p["caption"] for p in toc["parts"]]
+    assert captions.index("Real data: x") == captions.index("Experiments") + 1      # right after the experiments
+    assert toc["parts"][captions.index("Experiments")] == yaml.safe_load((REPO / "_toc.yml").read_text())["parts"][1]
+    # no repository URL: the buttons that would point at it are off
+    monkeypatch.setattr(build, "book_config", lambda: {"repository": {"url": ""}, "launch_buttons": {"colab_url": "x"},
+                                                       "html": {"use_repository_button": True}})
+    cfg = yaml.safe_load(build.write_config().read_text())
+    assert "repository" not in cfg and "launch_buttons" not in cfg and cfg["html"]["use_repository_button"] is False
+    monkeypatch.setattr(build, "book_config", lambda: {"repository": {"url": "https://git.example.org/a/b"},
+                                                       "launch_buttons": {"colab_url": "x"}})
+    cfg = yaml.safe_load(build.write_config().read_text())
+    assert cfg["repository"]["url"] == "https://git.example.org/a/b" and cfg["launch_buttons"]["colab_url"] == "x"
+    assert [build.takes_published(p) for p in NOTEBOOK_SOURCES] == [p.stem[:2] not in ("00", "01") for p in NOTEBOOK_SOURCES]
+
+
+# ------------------------------------------------------------------------------ published snapshots in the book
+def _committed_snapshot():
+    from cam2seg_utils.publish import list_snapshots
+
+    found = list_snapshots(REPO / "results" / "published")
+    if "local-isic" not in found:
+        pytest.skip("no committed local-isic snapshot")
+    return found["local-isic"]
+
+
+def test_published_config_reads_the_snapshot_without_running(monkeypatch):
+    from cam2seg_utils import book as cb
+    from cam2seg_utils.publish import load_snapshot
+
+    folder = _committed_snapshot()
+    snap = load_snapshot(folder)
+    cfg = cb.notebook_config({"profile": "local-isic", "published": str(folder), "device": None, "n_images": None})
+    assert cfg.name == "local-isic" and cfg.output_dir == str(folder) and cb.snapshot_of(cfg) is not None
+    assert cfg.fingerprint() == snap.summary["config_fingerprint"]
+    monkeypatch.setattr(cb, "ensure_data", lambda c: pytest.fail("a published page must not touch the data"))
+    grid = cb.ensure_grid(cfg)
+    pd.testing.assert_frame_equal(grid, snap.grid)
+    with pytest.raises(ValueError, match="takes no experiment parameters"):
+        cb.notebook_config({"profile": "local-isic", "published": str(folder), "n_images": 3})
+    with pytest.raises(ValueError, match="is of profile 'local-isic', not 'paper'"):
+        cb.notebook_config({"profile": "paper", "published": str(folder)})
+
+
+def test_paper_comparison_rows_name_their_data_and_carry_the_baselines():
+    from cam2seg_utils import book as cb
+
+    cfg = cb.published_config(_committed_snapshot())
+    grid = cb.ensure_grid(cfg)
+    t2 = cb.table2_comparison(grid, cfg)
+    ours = t2[t2["our IoU [95% CI]"].notna()]
+    assert len(ours) >= 3                       # the two ablation rows and at least one CAM row
+    assert set(ours["comparison"]) == {"different data"} and not cb.same_data_as_paper(cfg, grid)
+    assert not any("better" in str(v) for v in t2.to_numpy().ravel())
+    ids = set(grid["image_id"])
+    gt = grid[(grid["setting"] == "gt-box") & grid["image_id"].isin(ids)]["iou"].mean()
+    whole = grid[(grid["setting"] == "whole-image-box") & grid["image_id"].isin(ids)]["iou"].mean()
+    assert ours["GT box IoU, same images"].to_numpy() == pytest.approx(gt)
+    assert ours["whole-image box IoU, same images"].to_numpy() == pytest.approx(whole)
+    n = grid["image_id"].nunique()
+    assert set(ours["our data"]) == {f"ISIC 2017, Training (held-out test), {n} images"}
+    base = cb.baselines_beside(grid).set_index("baseline (same images)")
+    assert list(base.index) == ["gt-box", "gt-point", "whole-image-box"]
+    assert set(base["split"]) == {"Training (held-out test)"} and (base["n"] == n).all()
+    t1 = cb.table1_comparison(grid, cfg)
+    assert set(t1.dropna(subset=["our IoU [95% CI]"])["comparison"]) == {"different data"}
+
+
+def test_published_figures_need_matching_local_images(tmp_path, monkeypatch):
+    from cam2seg_utils import book as cb
+    from cam2seg_utils.publish import load_snapshot
+
+    folder = _committed_snapshot()
+    cfg = cb.published_config(folder).replace(data_root=str(tmp_path / "absent"))
+    monkeypatch.setenv("CAM2SEG_ISIC_ROOT", str(tmp_path / "absent"))
+    with pytest.raises(cb.FigureUnavailable, match="never committed"):
+        cb.heatmaps_for_image(cfg, cb.ensure_grid(cfg))
+    # a local folder whose file differs from the one the snapshot used is refused, naming the file
+    snap = load_snapshot(folder)
+    image_id = sorted(snap.images["image_id"])[0]
+    root = tmp_path / "other"
+    (root / "ISIC-2017_Training_Data").mkdir(parents=True)
+    (root / "ISIC-2017_Training_Part1_GroundTruth").mkdir()
+    from PIL import Image
+
+    Image.fromarray(np.full((32, 32, 3), 120, np.uint8)).save(root / "ISIC-2017_Training_Data" / f"{image_id}.jpg")
+    Image.fromarray(np.full((32, 32), 255, np.uint8)).save(
+        root / "ISIC-2017_Training_Part1_GroundTruth" / f"{image_id}_segmentation.png")
+    (root / "ISIC-2017_Training_Part3_GroundTruth.csv").write_text(
+        f"image_id,melanoma,seborrheic_keratosis\n{image_id},0,0\n")
+    monkeypatch.setenv("CAM2SEG_ISIC_ROOT", str(root))
+    with pytest.raises(cb.FigureUnavailable, match=f"{image_id}.jpg differs from the file the snapshot"):
+        cb._figure_samples(cfg)(image_id)
 
 
 def test_toc_and_config():
@@ -185,11 +359,7 @@ def test_toc_and_config():
 
 
 def test_build_param_parsing():
-    sys.path.insert(0, str(REPO / "book"))
-    try:
-        import build
-    finally:
-        sys.path.pop(0)
+    build = _build_module()
     assert build.parse_param("n_images=20") == ("n_images", 20)
     assert build.parse_param('models=["resnet50"]') == ("models", ["resnet50"])
     assert build.parse_param("dataset=isic") == ("dataset", "isic")
@@ -236,7 +406,21 @@ def test_smoke_book_builds(smoke_book):
     assert "not comparable to the paper" in results and "95% CI" in results and "Wilcoxon" in results
     comparison = (smoke_book / "book" / "generated" / "08_paper_comparison.html").read_text()
     assert "0.366" in comparison and "MobileNet_v2" in comparison      # the paper's Table 2 beside ours
+    assert "different data" in comparison and "whole-image box IoU, same images" in comparison
     assert (smoke_book / "index.html").is_file()
+    # every committed snapshot gets its own part: the published pages beside the smoke run's
+    from cam2seg_utils.publish import list_snapshots
+
+    intro = (smoke_book / "book" / "intro.html").read_text()
+    for profile in list_snapshots(REPO / "results" / "published"):
+        folder = smoke_book / "book" / "generated" / "published" / profile
+        assert f"generated/published/{profile}/index.html" in intro
+        for src in NOTEBOOK_SOURCES:
+            if src.stem[:2] in ("00", "01"):
+                continue
+            html = (folder / f"{src.stem}.html").read_text()
+            assert f"Provenance: profile <code" in html and profile in html and "published snapshot" in html, src.stem
+            assert "ISIC 2017" in html and "not comparable to the paper" not in html   # real data: no synthetic banner
 
 
 def _free_port() -> int:
@@ -289,8 +473,41 @@ def test_smoke_book_in_chromium(smoke_book):
             out = REPO / "test-artifacts" / "book_results.png"
             out.parent.mkdir(exist_ok=True)
             page.screenshot(path=str(out), full_page=True)
+            published_text = None
+            if (smoke_book / PUBLISHED_TABLE2).is_file():
+                page.goto(base + PUBLISHED_TABLE2, wait_until="load")
+                published_text = page.inner_text("main")
+                page.screenshot(path=str(REPO / "test-artifacts" / "book_published_table2.png"), full_page=True)
             browser.close()
     finally:
         server.shutdown()
     assert len(pages) >= 14 and len(checked_links) > 10
     assert (REPO / "test-artifacts" / "book_results.png").stat().st_size > 10_000
+    if published_text is not None:
+        _assert_published_table2(published_text)
+
+
+PUBLISHED_TABLE2 = "book/generated/published/local-isic/05_best_method.html"
+
+
+def _assert_published_table2(text: str) -> None:
+    """The rendered Table 2 page of the local-isic snapshot shows its ISIC numbers (recomputed
+    here from the committed tables), the baselines of the same images and its provenance."""
+    from cam2seg_utils import book as cb
+    from cam2seg_utils.publish import load_snapshot
+
+    folder = _committed_snapshot()
+    snap = load_snapshot(folder)
+    cfg = cb.published_config(folder)
+    best = cb.best_rows(snap.grid, cb.main_variant(cfg), cfg)
+    expected = cb.ci_table(best, ["setting", "model", "selection"])["iou [95% CI]"]
+    assert len(expected) >= 2
+    for value in expected:
+        assert value in text, value
+    for value in cb.baselines_beside(snap.grid)["iou [95% CI]"]:
+        assert value in text, value
+    ds = snap.published["dataset"]
+    assert "Provenance: profile local-isic" in text
+    assert f"ISIC 2017 ({ds['data_root']}), split {ds['split']} ({ds['n_images']} images)" in text
+    assert str(snap.summary["git_commit"])[:12] in text and "results/published/local-isic" in text
+    assert "whole-image-box" in text and "gt-box" in text

@@ -23,8 +23,10 @@ PROMPT_VARIANTS = ("box", "box+points", "points")
 SETTINGS = ("zero-shot", "fine-tuned")
 # The strategies every profile runs by default: the paper's, the new ones, and the floors that
 # ignore the classifier (see cam2seg_utils/prompting and the book's "Beyond the paper" chapter).
+# The whole-image box is not among them: the grid's `whole-image-box` baseline is that floor.
 DEFAULT_STRATEGIES = ("algorithm1", "component", "refine", "cam-ensemble", "candidates", "prior-cam",
-                      "image-prior", "whole-image", "centred-box")
+                      "image-prior", "centred-box")
+BASELINES = ("gt-box", "gt-point", "whole-image-box")
 
 # Fields that change how a run executes but never what it computes; they are left out of the
 # grid's config fingerprint so that e.g. resuming on another device or with progress bars off is
@@ -106,7 +108,9 @@ class ExperimentConfig:
     # handed to the strategies that use the classifier (those of them that are in cams).
     strategies: list[str] = field(default_factory=lambda: list(DEFAULT_STRATEGIES))
     strategy_cams: list[str] = field(default_factory=lambda: ["gradcam", "gradcam++"])
-    gt_baselines: list[str] = field(default_factory=lambda: ["gt-box", "gt-point"])
+    # segmenter baselines on the same images: ground-truth prompts (the ceiling) and the
+    # whole-image box (the floor: no localisation at all)
+    gt_baselines: list[str] = field(default_factory=lambda: list(BASELINES))
     # --- run ---------------------------------------------------------------------------------
     seed: int = 0
     device: str = "cpu"
@@ -152,9 +156,9 @@ class ExperimentConfig:
         bad = [s for s in self.strategies if s not in STRATEGIES]
         if bad:
             raise ValueError(f"strategies {bad} unknown; choose from {STRATEGIES.names()}")
-        bad = [g for g in self.gt_baselines if g not in ("gt-box", "gt-point")]
+        bad = [g for g in self.gt_baselines if g not in BASELINES]
         if bad:
-            raise ValueError(f"gt_baselines {bad} unknown; choose from ('gt-box', 'gt-point')")
+            raise ValueError(f"gt_baselines {bad} unknown; choose from {BASELINES}")
         for p in self.percentile:
             if not 0.0 <= p <= 100.0:
                 raise ValueError(f"percentile {p} outside [0, 100]")
@@ -233,4 +237,4 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
 
 
 __all__ = ["ExperimentConfig", "load_config_file", "PAPER_CAMS", "SLOW_CAMS", "PAPER_MODELS",
-           "PROMPT_VARIANTS", "SETTINGS", "DEFAULT_STRATEGIES"]
+           "PROMPT_VARIANTS", "SETTINGS", "BASELINES", "DEFAULT_STRATEGIES"]

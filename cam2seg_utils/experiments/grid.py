@@ -14,7 +14,8 @@ For each test image (outermost loop):
    draw shared by the ``box``, ``box+points`` and ``points`` variants, so that they differ only
    in what is sent to the segmenter; the step-7 noisy mask itself gives a ``cam-mask`` row
    (paper Table 1, no segmenter);
-4. ground-truth baselines (``gt-box``: the tight box of the lesion; ``gt-point``: one point at
+4. baselines (``whole-image-box``: the box ``[0, 0, W-1, H-1]``, no lesion knowledge at all;
+   ``gt-box``: the tight box of the lesion; ``gt-point``: one point at
    the lesion centroid — when the centroid falls outside a non-convex lesion it is moved to the
    lesion pixel deepest inside it (largest Euclidean distance transform; ties: nearest to the
    centroid));
@@ -160,6 +161,19 @@ def gt_box(mask: np.ndarray) -> np.ndarray:
     if rows.size == 0:
         raise ValueError("ground-truth mask is empty: no box")
     return np.array([cols.min(), rows.min(), cols.max(), rows.max()], dtype=np.float64)
+
+
+def whole_image_box(shape_hw: tuple[int, ...]) -> np.ndarray:
+    """``[0, 0, W - 1, H - 1]``: the box of the whole ``(H, W)`` image, a prompt that knows
+    nothing about the lesion (the floor a CAM box must beat on the same images)."""
+    from ..prompting.geometry import whole_image_box as box_of
+
+    return box_of((int(shape_hw[0]), int(shape_hw[1])))
+
+
+#: ``strategy`` of the baseline rows: the ground-truth prompts are oracles (they read the ground
+#: truth); the whole-image box is the ``whole-image`` floor.
+BASELINE_STRATEGY = {"gt-box": "oracle-gt-box", "gt-point": "oracle-gt-point", "whole-image-box": "whole-image"}
 
 
 def gt_point(mask: np.ndarray) -> np.ndarray:
@@ -352,10 +366,13 @@ class _Grid:
 
         for setting in cfg.gt_baselines:
             base_gt = {**base_img, "setting": setting, "segmenter": seg_name, "used_fallback": False,
-                       "t_cam_s": 0.0, "t_prompt_s": 0.0, "strategy": f"oracle-{setting}"}
+                       "t_cam_s": 0.0, "t_prompt_s": 0.0, "strategy": BASELINE_STRATEGY[setting]}
             try:
                 if setting == "gt-box":
                     requests.append(({**base_gt, "prompt_variant": "box", "num_points": 0}, gt_box(gt), None))
+                elif setting == "whole-image-box":
+                    requests.append(({**base_gt, "prompt_variant": "box", "num_points": 0},
+                                     whole_image_box(gt.shape), None))
                 else:
                     requests.append(({**base_gt, "prompt_variant": "points", "num_points": 1}, None, gt_point(gt)))
             except Exception as exc:  # noqa: BLE001
@@ -583,5 +600,5 @@ def load_table(output_dir: str | os.PathLike) -> pd.DataFrame:
 
 
 __all__ = ["COLUMNS", "TIMING_COLUMNS", "SORT_KEY", "GridResult", "GridCounters", "LoadedClassifier",
-           "run_grid", "load_classifiers", "load_table", "coerce_table", "rows_to_frame", "gt_box",
+           "run_grid", "load_classifiers", "load_table", "coerce_table", "rows_to_frame", "gt_box", "whole_image_box",
            "gt_point", "shard_name", "params_key", "git_commit"]

@@ -34,7 +34,7 @@ ORACLE = "oracle (best CAM by ground-truth IoU)"
 PREDICTED_IOU = "predicted-iou (best CAM by segmenter score, no ground truth)"
 SELECTIONS = {"oracle": ORACLE, "predicted-iou": PREDICTED_IOU}
 CAM_SETTINGS = ("zero-shot", "fine-tuned")
-GT_SETTINGS = ("gt-box", "gt-point")
+GT_SETTINGS = ("gt-box", "gt-point", "whole-image-box")   # segmenter baselines (the last uses no ground truth)
 
 
 def ok_rows(df: pd.DataFrame) -> pd.DataFrame:
@@ -174,7 +174,8 @@ def zero_iou_counts(df: pd.DataFrame, prompt_variant: str = "box", **params) -> 
 def gt_baseline_table(df: pd.DataFrame) -> pd.DataFrame:
     """Segmenters prompted with ground-truth prompts (``gt-box``: tight box of the lesion;
     ``gt-point``: one point at the lesion's centroid, snapped inside it) — the ceiling of
-    box/point prompting, measured on the same images."""
+    box/point prompting — and the ``whole-image-box`` floor (no localisation), measured on the
+    same images."""
     sel = ok_rows(df)
     sel = sel[sel["setting"].isin(GT_SETTINGS)]
     return _mean_metrics(sel.groupby(["setting", "segmenter"], sort=True)).reset_index()
@@ -199,9 +200,9 @@ def strategy_rows(df: pd.DataFrame, prompt_variant: str = "box", percentile: flo
 
     ``algorithm1`` = the grid's Algorithm 1 rows with ``prompt_variant`` (at ``percentile``, which
     must be given when the grid swept several); the other strategies' rows as they are; the
-    floors (``setting == "no-classifier"``) and the ground-truth box (``oracle-gt-box``) are
-    copied into every classifier setting × model present, so each setting's table shows them
-    on the same images.
+    floors (``setting == "no-classifier"``, and the ``whole-image-box`` baseline as strategy
+    ``whole-image``) and the ground-truth box (``oracle-gt-box``) are copied into every
+    classifier setting × model present, so each setting's table shows them on the same images.
     """
     if "strategy" not in df.columns:
         raise ValueError("this grid table has no strategy column (made before the prompting layer): rerun the grid")
@@ -216,8 +217,7 @@ def strategy_rows(df: pd.DataFrame, prompt_variant: str = "box", percentile: flo
     if alg["num_points"].nunique() > 1 or alg["amplification"].nunique() > 1:
         alg = alg[(alg["num_points"] == alg["num_points"].min()) & (alg["amplification"] == alg["amplification"].min())]
     others = ok[ok["setting"].isin(CAM_SETTINGS) & (ok["strategy"] != "algorithm1")]
-    shared = ok[(ok["setting"] == NO_CLASSIFIER) | ((ok["setting"] == "gt-box") & (ok["prompt_variant"] == "box"))]
-    shared = shared.assign(strategy=np.where(shared["setting"] == "gt-box", "oracle-gt-box", shared["strategy"]))
+    shared = ok[(ok["setting"] == NO_CLASSIFIER) | ok["setting"].isin(["gt-box", "whole-image-box"])]
     pairs = pd.concat([alg, others])[["setting", "model"]].drop_duplicates()
     copies = [shared.assign(setting=st, model=m) for st, m in pairs.itertuples(index=False)]
     return pd.concat([alg, others, *copies], ignore_index=True)

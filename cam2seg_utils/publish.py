@@ -1,0 +1,443 @@
+"""Published results snapshots: the tidy tables of one finished run, committed under
+``results/published/<profile>/`` so that the book shows real-data results without re-running
+them (and without any image of the data set).
+
+``python -m cam2seg_utils publish --profile local-isic`` copies the run of ``results/local-isic``
+(the profile's ``output_dir``, or ``--output-dir``) into ``results/published/local-isic``
+(``--dest``). A snapshot folder holds only these files:
+
+================================  ===========================================================
+``grid.parquet``                  the grid table as the grid wrote it (columns
+                                  :data:`cam2seg_utils.experiments.grid.COLUMNS`: metrics,
+                                  box / point prompts in image pixels, predicted IoU, timings)
+``images.csv``                    the dataset identity, one row per evaluated image: id, split
+                                  folder, melanoma label, SHA-256 of the image and mask files
+``classification.csv``            classification metrics on the same test images (runs with
+                                  the ``fine-tuned`` setting only)
+``history/<model>.csv``           fine-tuning history per epoch (idem)
+``tables/<name>.csv``             the ``summarize`` tables of the grid
+``run_summary.json``              the grid's run summary (config, commit, call counts) plus a
+                                  ``published`` record (dataset identity, file digests, the
+                                  commands that regenerate the snapshot)
+``README.md``                     what the folder is and how to regenerate it
+================================  ===========================================================
+
+:func:`validate_snapshot` refuses anything else: a file of another name, anything whose bytes
+start like an image or an array (PNG, JPEG, GIF, TIFF, BMP, WebP, ``.npy``, zip / ``.npz`` /
+torch checkpoints), a grid table with other columns, a cell longer than
+:data:`MAX_CELL_CHARS` characters, or a folder over :data:`MAX_SNAPSHOT_BYTES`. Publishing
+builds the snapshot in a temporary folder beside the destination, validates it, and only then
+replaces the old snapshot, so a failed or killed publish leaves the previous one intact.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import os
+import shlex
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+PUBLISHED_ROOT = Path("results") / "published"
+MAX_SNAPSHOT_BYTES = 8 * 1024 * 1024      # a snapshot is tables, not data: a few MB at most
+MAX_CELL_CHARS = 4096                      # longer strings are not tidy values (e.g. encoded pixels)
+MAX_POINTS = 64                            # point prompts per row
+TOP_FILES = ("grid.parquet", "images.csv", "classification.csv", "run_summary.json", "README.md")
+SUBFOLDERS = {"history": ".csv", "tables": ".csv"}
+#: leading bytes of pixel or array files, whatever their name
+PIXEL_MAGIC = {b"\x89PNG": "PNG image", b"\xff\xd8\xff": "JPEG image", b"GIF8": "GIF image",
+               b"II*\x00": "TIFF image", b"MM\x00*": "TIFF image", b"BM": "BMP image",
+               b"RIFF": "RIFF (WebP) file", b"\x93NUMPY": "numpy array", b"PK\x03\x04": "zip archive (npz / torch checkpoint)"}
+
+
+class SnapshotError(ValueError):
+    """A snapshot (or the run to publish) is not acceptable; the message names the file."""
+
+
+@dataclass
+class Snapshot:
+    """A validated snapshot folder, read back."""
+
+    folder: Path
+    summary: dict[str, Any]         # run_summary.json (with its "published" record)
+    grid: pd.DataFrame              # grid.parquet, grid dtypes
+    images: pd.DataFrame            # images.csv
+
+    @property
+    def published(self) -> dict[str, Any]:
+        return self.summary["published"]
+
+    @property
+    def profile(self) -> str:
+        return self.published["profile"]
+
+
+# ------------------------------------------------------------------------------ small helpers
+def _sha256_file(path: Path) -> str:
+    from .experiments.cache import file_sha256
+
+    return file_sha256(path)
+
+
+def _digest(parts: list[str]) -> str:
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def is_snapshot(folder: str | os.PathLike) -> bool:
+    """Whether ``folder`` holds a published snapshot (a ``run_summary.json`` with a
+    ``published`` record); a results folder of a run does not."""
+    p = Path(folder) / "run_summary.json"
+    if not p.is_file():
+        return False
+    try:
+        return "published" in json.loads(p.read_text(encoding="utf-8"))
+    except json.JSONDecodeError:
+        return False
+
+
+def snapshot_folder(profile: str, root: str | os.PathLike = PUBLISHED_ROOT) -> Path | None:
+    """``<root>/<profile>`` when it holds a snapshot, else ``None``."""
+    p = Path(root) / profile
+    return p if is_snapshot(p) else None
+
+
+def list_snapshots(root: str | os.PathLike = PUBLISHED_ROOT) -> dict[str, Path]:
+    """Profile name -> snapshot folder of every snapshot under ``root``, sorted by name."""
+    root = Path(root)
+    if not root.is_dir():
+        return {}
+    return {p.name: p for p in sorted(root.iterdir()) if p.is_dir() and is_snapshot(p)}
+
+
+def _shell_value(value: Any) -> str:
+    """``value`` as the CLI's ``--set`` reads it back (YAML): JSON, except plain strings that
+    YAML keeps as the same string."""
+    import yaml
+
+    if isinstance(value, str):
+        try:
+            if yaml.safe_load(value) == value:
+                return value
+        except yaml.YAMLError:
+            pass
+    return json.dumps(value)
+
+
+def config_overrides(config, profile: str) -> dict[str, Any]:
+    """The fields where ``config`` differs from the profile (``progress`` left out)."""
+    from .profiles import get_profile
+
+    base = get_profile(profile).to_dict()
+    return {k: v for k, v in sorted(config.to_dict().items()) if k != "progress" and base.get(k) != v}
+
+
+def regeneration_commands(config, profile: str, source_dir: str | None = None,
+                          dest: str | None = None) -> list[str]:
+    """The shell commands that recompute this run and publish it again: ``finetune`` (when the
+    run has the fine-tuned setting), ``grid`` and ``publish``; the config's differences from the
+    profile become ``--set field=value`` flags (values in JSON, which the CLI reads as YAML)."""
+    from .profiles import get_profile
+
+    sets = "".join(f" --set {shlex.quote(f'{k}={_shell_value(v)}')}"
+                   for k, v in config_overrides(config, profile).items())
+    run = f"python -m cam2seg_utils {{}} --profile {shlex.quote(profile)}{sets}"
+    cmds = [run.format("finetune")] if "fine-tuned" in config.settings else []
+    cmds.append(run.format("grid"))
+    pub = f"python -m cam2seg_utils publish --profile {shlex.quote(profile)}"
+    if source_dir is not None and Path(source_dir) != Path(get_profile(profile).output_dir):
+        pub += f" --output-dir {shlex.quote(str(source_dir))}"
+    if dest is not None and Path(dest) != PUBLISHED_ROOT / profile:
+        pub += f" --dest {shlex.quote(str(dest))}"
+    return cmds + [pub]
+
+
+# ------------------------------------------------------------------------------ validation
+def _check_bytes(path: Path, rel: str) -> None:
+    head = path.read_bytes()[:8]
+    for magic, what in PIXEL_MAGIC.items():
+        if head.startswith(magic):
+            raise SnapshotError(f"{path}: looks like a {what}; a snapshot holds tables only, never pixel data")
+
+
+def _check_cells(df: pd.DataFrame, path: Path) -> None:
+    for col in df.columns:
+        s = df[col]
+        if s.dtype == object or str(s.dtype).startswith(("str", "string")):
+            vals = s.dropna()
+            if vals.map(lambda v: isinstance(v, (bytes, bytearray, memoryview))).any():
+                raise SnapshotError(f"{path}: column {col!r} holds binary values; a snapshot holds tidy values only")
+            too_long = vals.astype(str).str.len() > MAX_CELL_CHARS
+            if too_long.any():
+                raise SnapshotError(f"{path}: column {col!r} has a value of {int(vals.astype(str).str.len().max())} "
+                                    f"characters (> {MAX_CELL_CHARS}); not a tidy value (encoded pixel data?)")
+
+
+def _check_grid(path: Path) -> pd.DataFrame:
+    from .experiments.grid import COLUMNS, coerce_table
+
+    try:
+        raw = pd.read_parquet(path)
+    except Exception as exc:  # noqa: BLE001 - re-raised with the file name
+        raise SnapshotError(f"{path}: cannot read the grid table ({exc})") from exc
+    if list(raw.columns) != COLUMNS:
+        extra = [c for c in raw.columns if c not in COLUMNS]
+        missing = [c for c in COLUMNS if c not in raw.columns]
+        raise SnapshotError(f"{path}: grid columns differ from the grid's (extra {extra}, missing {missing})")
+    _check_cells(raw, path)
+    for i, text in enumerate(raw["points"].fillna("[]")):
+        try:
+            pts = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise SnapshotError(f"{path}: row {i}: points is not JSON ({exc})") from exc
+        if not isinstance(pts, list) or len(pts) > MAX_POINTS or any(len(p) != 2 for p in pts):
+            raise SnapshotError(f"{path}: row {i}: points must be a list of at most {MAX_POINTS} (x, y) pairs")
+    return coerce_table(raw)
+
+
+def validate_snapshot(folder: str | os.PathLike) -> Snapshot:
+    """Check a snapshot folder (see the module docstring) and read it back; raise
+    :class:`SnapshotError` naming the offending file otherwise."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise SnapshotError(f"{folder}: snapshot folder not found")
+    total = 0
+    for p in sorted(folder.rglob("*")):
+        rel = p.relative_to(folder)
+        if p.is_symlink():
+            raise SnapshotError(f"{p}: symbolic links are not allowed in a snapshot")
+        if p.is_dir():
+            if len(rel.parts) != 1 or rel.parts[0] not in SUBFOLDERS:
+                raise SnapshotError(f"{p}: unexpected folder in a snapshot (allowed: {sorted(SUBFOLDERS)})")
+            continue
+        allowed = (len(rel.parts) == 1 and rel.name in TOP_FILES) or (
+            len(rel.parts) == 2 and rel.parts[0] in SUBFOLDERS and rel.suffix == SUBFOLDERS[rel.parts[0]])
+        if not allowed:
+            raise SnapshotError(f"{p}: not a snapshot file (allowed: {', '.join(TOP_FILES)}, "
+                                "history/*.csv, tables/*.csv); a snapshot never holds images or pixel data")
+        _check_bytes(p, str(rel))
+        total += p.stat().st_size
+        if p.suffix == ".csv":
+            try:
+                _check_cells(pd.read_csv(p), p)
+            except pd.errors.EmptyDataError:
+                pass
+            except pd.errors.ParserError as exc:
+                raise SnapshotError(f"{p}: not a readable CSV table ({exc})") from exc
+    if total > MAX_SNAPSHOT_BYTES:
+        raise SnapshotError(f"{folder}: {total} bytes, over the {MAX_SNAPSHOT_BYTES}-byte limit of a snapshot")
+    for name in ("grid.parquet", "images.csv", "run_summary.json", "README.md"):
+        if not (folder / name).is_file():
+            raise SnapshotError(f"{folder / name}: missing from the snapshot")
+    summary_path = folder / "run_summary.json"
+    try:
+        summary = json.loads(summary_path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise SnapshotError(f"{summary_path}: not JSON ({exc})") from exc
+    for key in ("config", "git_commit", "n_images", "n_rows", "published"):
+        if key not in summary:
+            raise SnapshotError(f"{summary_path}: key {key!r} missing")
+    grid = _check_grid(folder / "grid.parquet")
+    images = pd.read_csv(folder / "images.csv", dtype={"image_id": str})
+    ids = sorted(grid["image_id"].unique())
+    if len(grid) != summary["n_rows"] or len(ids) != summary["n_images"]:
+        raise SnapshotError(f"{summary_path}: counts ({summary['n_rows']} rows, {summary['n_images']} images) "
+                            f"differ from grid.parquet ({len(grid)} rows, {len(ids)} images)")
+    if sorted(images["image_id"]) != ids:
+        raise SnapshotError(f"{folder / 'images.csv'}: image ids differ from those of grid.parquet")
+    for name, meta in summary["published"].get("files", {}).items():
+        if _sha256_file(folder / name) != meta["sha256"]:
+            raise SnapshotError(f"{folder / name}: SHA-256 differs from the one recorded in run_summary.json")
+    return Snapshot(folder, summary, grid, images)
+
+
+def load_snapshot(folder: str | os.PathLike) -> Snapshot:
+    """:func:`validate_snapshot` (the book reads snapshots through it)."""
+    return validate_snapshot(folder)
+
+
+# ------------------------------------------------------------------------------ publishing
+def _dataset_identity(config, image_ids: list[str], split_label: str, data_root: str | None) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Per-image file digests (``images.csv``) and the dataset record of ``run_summary.json``."""
+    from .experiments.datasets import evaluation_ids
+
+    cfg = config.replace(data_root=data_root) if data_root else config
+    dataset, ids, _ = evaluation_ids(cfg)
+    missing = sorted(set(image_ids) - set(ids))
+    if missing or len(ids) != len(image_ids):
+        raise SnapshotError(f"{Path(config.output_dir) / 'grid.parquet'}: the run's images differ from the "
+                            f"evaluation ids of its config under {cfg.data_root} ({len(ids)} ids; "
+                            f"not among them: {missing[:5]}): an unfinished or foreign run cannot be published")
+    rows = []
+    for image_id in image_ids:
+        rows.append({"image_id": image_id, "split_folder": dataset.split,
+                     "melanoma": int(dataset.labels.at[image_id, "melanoma"]),
+                     "image_file": dataset.image_path(image_id).name,
+                     "image_sha256": _sha256_file(dataset.image_path(image_id)),
+                     "mask_sha256": _sha256_file(dataset.mask_path(image_id))})
+    images = pd.DataFrame(rows)
+    record = {
+        "name": "synthetic (cam2seg_utils.data.synthetic)" if config.dataset == "synthetic" else "ISIC 2017",
+        "data_root": str(cfg.data_root), "split": split_label, "split_folder": dataset.split,
+        "n_images": len(image_ids), "n_melanoma": int(images["melanoma"].sum()),
+        "labels_csv": dataset.csv_path.name, "labels_sha256": _sha256_file(dataset.csv_path),
+        "ids_sha256": _digest(image_ids),
+        "images_sha256": _digest(list(images["image_sha256"])),
+        "masks_sha256": _digest(list(images["mask_sha256"])),
+        "note": "images.csv: SHA-256 of each image and mask file; the pixels are not part of the snapshot",
+    }
+    return images, record
+
+
+def _readme(summary: dict[str, Any]) -> str:
+    pub = summary["published"]
+    ds = pub["dataset"]
+    cfg = summary["config"]
+    cmds = "\n".join(pub["commands"])
+    files = "\n".join(f"| `{name}` | {meta['bytes']} | {meta['what']} |" for name, meta in pub["files"].items())
+    isic = ("\nThe images are ISIC 2017 (Codella et al., ISBI 2018); cite the challenge with any result "
+            "from this snapshot. They are not redistributed here.\n") if ds["name"] == "ISIC 2017" else ""
+    return f"""# Published snapshot: profile `{pub['profile']}`
+
+The tidy tables of one finished run of cam2seg, committed so that the book shows these results
+without re-running them. No image, mask, heatmap or other pixel data is stored here
+(`python -m cam2seg_utils publish` refuses it).
+
+| | |
+|---|---|
+| profile | `{pub['profile']}` ({cfg.get('description', '')}) |
+| data | {ds['name']}, split `{ds['split']}`: {ds['n_images']} images ({ds['n_melanoma']} melanoma) from `{ds['data_root']}` |
+| dataset identity | ids `{ds['ids_sha256'][:16]}`, image files `{ds['images_sha256'][:16]}`, masks `{ds['masks_sha256'][:16]}`, labels `{ds['labels_sha256'][:16]}` (SHA-256; per image in `images.csv`) |
+| classifiers | {', '.join(f"`{c['model']}` {c['setting']} ({c['weights']})" for c in summary.get('classifiers', []))} |
+| segmenter | `{summary.get('segmenter', cfg.get('segmenter'))}` |
+| CAMs | {', '.join(cfg.get('cams', []))} |
+| grid | {summary['n_rows']} rows, {summary['n_errors']} errors{'; ' + summary['slow_cams_note'] if summary.get('slow_cams') else ''} |
+| run at commit | `{summary['git_commit']}` |
+| published | {pub['published_at']} at commit `{pub['published_by_commit']}` from `{pub['source']}` |
+{isic}
+## Regenerate
+
+From the repository root, with the data at `{ds['data_root']}`:
+
+```bash
+{cmds}
+```
+
+The grid is resumable and deterministic for a seed on a CPU: the same commit and data give the
+same metrics (timings differ). The book (`python book/build.py`) renders this snapshot in its
+"published" pages; `python book/build.py --profile {pub['profile']} --rerun` recomputes the pages
+from your own run instead.
+
+## Files
+
+| file | bytes | what |
+|---|---|---|
+{files}
+
+Full configuration and call counts: `run_summary.json`.
+"""
+
+
+FILE_NOTES = {
+    "grid.parquet": "grid table: one row per image x setting x model x CAM x prompt variant (+ baselines)",
+    "images.csv": "dataset identity: id, split folder, label, SHA-256 of image and mask files",
+    "classification.csv": "classification metrics on the test images",
+}
+
+
+def publish(profile: str, source_dir: str | os.PathLike | None = None, dest: str | os.PathLike | None = None,
+            data_root: str | None = None) -> Snapshot:
+    """Publish the finished run in ``source_dir`` (default: the profile's ``output_dir``) as the
+    snapshot ``dest`` (default ``results/published/<profile>``); returns it, validated.
+
+    The run's own config (``run_summary.json``) must be of ``profile``; its grid must be complete
+    (every evaluation id of its config has rows, config fingerprint unchanged). ``data_root``
+    overrides where the images are read for their digests (default: the run's)."""
+    from .cli import summarize
+    from .experiments.config import ExperimentConfig
+    from .experiments.grid import git_commit, load_table
+    from .profiles import get_profile
+    from . import __version__
+
+    source = Path(source_dir) if source_dir is not None else Path(get_profile(profile).output_dir)
+    dest = Path(dest) if dest is not None else PUBLISHED_ROOT / profile
+    summary_path, fp_path = source / "run_summary.json", source / "grid_config.json"
+    for p in (source / "grid.parquet", summary_path, fp_path):
+        if not p.is_file():
+            raise SnapshotError(f"{p}: not found; run `python -m cam2seg_utils grid --profile {profile}` first")
+    summary = json.loads(summary_path.read_text(encoding="utf-8"))
+    if "published" in summary:
+        raise SnapshotError(f"{summary_path}: this folder is already a snapshot")
+    config = ExperimentConfig.from_dict(summary["config"])
+    if config.name != profile:
+        raise SnapshotError(f"{summary_path}: the run is of profile {config.name!r}, not {profile!r}")
+    if json.loads(fp_path.read_text(encoding="utf-8")).get("fingerprint") != summary.get("config_fingerprint"):
+        raise SnapshotError(f"{fp_path}: the grid's configuration changed after run_summary.json was written; "
+                            "rerun the grid to finish it")
+    table = load_table(source)
+    ids = sorted(table["image_id"].unique())
+    splits = sorted(s for s in table["split"].dropna().unique() if s)
+    if len(ids) != summary["n_images"] or len(table) != summary["n_rows"]:
+        raise SnapshotError(f"{summary_path}: counts differ from grid.parquet: rerun the grid to finish it")
+    images, dataset = _dataset_identity(config, ids, "; ".join(splits), data_root)
+
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    staging = dest.parent / f".{dest.name}.tmp-{os.getpid()}"
+    if staging.exists():
+        shutil.rmtree(staging)
+    staging.mkdir()
+    try:
+        shutil.copy2(source / "grid.parquet", staging / "grid.parquet")
+        images.to_csv(staging / "images.csv", index=False)
+        notes = dict(FILE_NOTES)
+        if "fine-tuned" in config.settings:
+            if (source / "classification.csv").is_file():
+                shutil.copy2(source / "classification.csv", staging / "classification.csv")
+            for model in config.models:
+                hist = config.finetuned_checkpoint(model).parent / "history.csv"
+                if hist.is_file():
+                    (staging / "history").mkdir(exist_ok=True)
+                    shutil.copy2(hist, staging / "history" / f"{model}.csv")
+                    notes[f"history/{model}.csv"] = f"fine-tuning history of {model}, per epoch"
+        summarize(config.replace(output_dir=str(source)), out_dir=staging / "tables")
+        for p in sorted((staging / "tables").glob("*.csv")):
+            notes[f"tables/{p.name}"] = f"`summarize` table {p.stem}"
+        files = {}
+        for p in sorted(staging.rglob("*")):
+            if p.is_file():
+                rel = p.relative_to(staging).as_posix()
+                files[rel] = {"bytes": p.stat().st_size, "sha256": _sha256_file(p), "what": notes.get(rel, "")}
+        summary["published"] = {
+            "profile": profile,
+            "published_at": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            "published_by_commit": git_commit(),
+            "cam2seg_version": __version__,
+            "source": str(source),
+            "dataset": dataset,
+            "commands": regeneration_commands(config, profile, str(source), str(dest)),
+            "files": files,
+        }
+        from .experiments.grid import write_json_atomic
+
+        write_json_atomic(summary, staging / "run_summary.json")
+        (staging / "README.md").write_text(_readme(summary), encoding="utf-8")
+        validate_snapshot(staging)
+        old = dest.parent / f".{dest.name}.old-{os.getpid()}"
+        if dest.exists():
+            os.replace(dest, old)
+        os.replace(staging, dest)
+        if old.exists():
+            shutil.rmtree(old)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging)
+    return validate_snapshot(dest)
+
+
+__all__ = ["PUBLISHED_ROOT", "MAX_SNAPSHOT_BYTES", "Snapshot", "SnapshotError", "is_snapshot", "snapshot_folder",
+           "list_snapshots", "config_overrides", "regeneration_commands", "validate_snapshot", "load_snapshot",
+           "publish"]
