@@ -979,11 +979,11 @@ def strategy_examples(config, grid: pd.DataFrame, strategy: str, reference: str 
     picks = [("wins", gain.index[-1]), ("fails", gain.index[0])][:max_cases]
     from .segmenters import build_segmenter
 
-    data = ensure_data(config).test_dataset
+    load = _figure_samples(config)   # FigureUnavailable when the pixels are not here
     seg = build_segmenter(config.segmenter, checkpoint=config.segmenter_checkpoint, device=config.device)
     out = []
     for title, image_id in picks:
-        sample = data.load(image_id)
+        sample = load(image_id)
         emb = seg.embed(sample.image)
         case_rows = {strategy: a.loc[image_id], reference: b.loc[image_id]}
         # every final mask of these strategies is the decoding of its last box (no mask_input)

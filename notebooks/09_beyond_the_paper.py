@@ -37,12 +37,18 @@
 # border. If a floor that ignores the classifier beats a CAM strategy, the table says so.
 
 # %% tags=["remove-cell"]
-# Colab: install cam2seg first (a no-op everywhere else).
+# Colab: install cam2seg first (a no-op everywhere else). book/build.py writes the repository URL
+# in from `repository.url` of _config.yml when it generates the notebook.
 import subprocess
 import sys
 
+REPOSITORY_URL = ""
 if "google.colab" in sys.modules:
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "cam2seg[book] @ git+https://github.com/cam2seg/cam2seg"], check=True)
+    if not REPOSITORY_URL:
+        raise RuntimeError("No repository URL was set when this notebook was generated: set `repository.url` in "
+                           "_config.yml (see the README) and run `python book/build.py` again, or pip-install "
+                           "cam2seg from its repository yourself before running this notebook.")
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", f"cam2seg[book] @ git+{REPOSITORY_URL}"], check=True)
 
 # %% tags=["parameters", "hide-input"]
 profile = "embedded"   # smoke | embedded | paper | local-isic
@@ -59,6 +65,7 @@ epochs = None
 patience = None
 seed = None
 output_dir = None
+published = None       # a published snapshot folder (results/published/<profile>) to render instead of running
 
 # %% tags=["hide-input"]
 from IPython.display import Markdown, display
@@ -128,11 +135,14 @@ if not table.empty:
 # Ground truth in green, the final mask in red, the last box sent to the segmenter in yellow.
 
 # %% tags=["hide-input"]
-cases = cb.strategy_examples(cfg, grid, DEFAULT_STRATEGY) if len(grid) else []
-if cases:
-    cb.show_figure(viz.strategy_examples_figure(cases))
-else:
-    display(Markdown("*No strategy rows to draw examples from.*"))
+try:
+    cases = cb.strategy_examples(cfg, grid, DEFAULT_STRATEGY) if len(grid) else []
+    if cases:
+        cb.show_figure(viz.strategy_examples_figure(cases))
+    else:
+        display(Markdown("*No strategy rows to draw examples from.*"))
+except cb.FigureUnavailable as why:
+    display(Markdown(f"*The worked examples are not drawn in this build: {why}.*"))
 
 # %% [markdown]
 # ## How the parameters were chosen
