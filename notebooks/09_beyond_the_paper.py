@@ -160,24 +160,26 @@ except cb.FigureUnavailable as why:
 # Reproduce with `python -m cam2seg_utils.experiments.strategy_tuning --profile local-isic
 # --data-root ../shared/isic2017 --max-images 30`.
 #
-# **Re-prompting rounds and the default percentile**: the strategies run end to end on 36
+# **Re-prompting rounds and the default percentile**: the strategies run end to end on 69
 # validation images, the hard ones first (9 small lesions, 3 touching the border). Mean IoU:
 #
-# | strategy (validation) | all 36 | small lesion (9) | touches border (3) |
+# | strategy (validation) | all 69 | small lesion (9) | touches border (3) |
 # |---|---|---|---|
-# | `candidates`, 0 rounds (default) | **0.809** | 0.660 | 0.847 |
-# | `candidates`, 3 rounds | 0.788 | 0.634 | 0.744 |
-# | `prior-cam`, 0 rounds (default) | 0.786 | 0.681 | 0.662 |
-# | `prior-cam`, 3 rounds | 0.760 | 0.637 | 0.530 |
-# | `image-prior`, 0 rounds (default) | 0.784 | 0.641 | 0.811 |
-# | `image-prior`, 3 rounds | 0.781 | 0.691 | 0.688 |
-# | `refine` (Algorithm 1 p50 + ≤ 3 rounds) | 0.667 | 0.572 | 0.515 |
-# | `algorithm1`, Grad-CAM, p = 30 | 0.516 | 0.205 | 0.854 |
-# | `algorithm1`, Grad-CAM, p = 50 (default) | 0.526 | 0.313 | 0.634 |
-# | `algorithm1`, Grad-CAM, p = 70 | 0.491 | 0.448 | 0.547 |
-# | `algorithm1`, Grad-CAM, p = 90 | 0.347 | 0.519 | 0.371 |
-# | `whole-image` box | 0.459 | 0.171 | 0.806 |
-# | `centred-box` (60 %) | 0.518 | 0.460 | 0.272 |
+# | `candidates`, 0 rounds (default) | **0.818** | 0.660 | 0.847 |
+# | `candidates`, 3 rounds | 0.796 | 0.634 | 0.744 |
+# | `prior-cam`, 0 rounds (default) | 0.812 | 0.681 | 0.662 |
+# | `prior-cam`, 3 rounds | 0.789 | 0.637 | 0.530 |
+# | `image-prior`, 0 rounds (default) | 0.796 | 0.641 | 0.811 |
+# | `image-prior`, 3 rounds | 0.780 | 0.691 | 0.688 |
+# | `refine` (Algorithm 1 p50 + ≤ 3 rounds) | 0.693 | 0.572 | 0.515 |
+# | `cam-ensemble` (p50) | 0.594 | 0.312 | 0.657 |
+# | `component` (p50) | 0.574 | 0.313 | 0.634 |
+# | `algorithm1`, Grad-CAM, p = 30 | 0.554 | 0.205 | 0.854 |
+# | `algorithm1`, Grad-CAM, p = 50 (default) | 0.588 | 0.313 | 0.634 |
+# | `algorithm1`, Grad-CAM, p = 70 | 0.535 | 0.448 | 0.547 |
+# | `algorithm1`, Grad-CAM, p = 90 | 0.329 | 0.519 | 0.371 |
+# | `whole-image` box | 0.480 | 0.171 | 0.806 |
+# | `centred-box` (60 %) | 0.567 | 0.460 | 0.272 |
 #
 # Re-prompting with the tight box of the mask helps Algorithm 1's loose box (`refine`) but
 # shrinks the already tight boxes of the ranked strategies, so they default to 0 rounds. For
