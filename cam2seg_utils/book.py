@@ -373,6 +373,8 @@ def main_variant(config) -> str:
 def cam_rows(grid: pd.DataFrame, prompt_variant: str) -> pd.DataFrame:
     """Error-free CAM rows (zero-shot / fine-tuned) of one prompt variant."""
     g = ok(grid)
+    if "strategy" in g.columns:  # the paper's pages show Algorithm 1; strategies have their own page
+        g = g[g["strategy"] == "algorithm1"]
     return g[g["setting"].isin(["zero-shot", "fine-tuned"]) & (g["prompt_variant"] == prompt_variant)]
 
 
@@ -931,3 +933,54 @@ __all__ = ["PARAMETER_FIELDS", "config_from_parameters", "dataset_label", "weigh
            "example_cases", "difference_reasons", "table2_comparison", "table1_comparison", "text_comparison",
            "notebook_config", "FigureUnavailable", "ISIC_NOT_HERE", "published_config", "snapshot_of", "split_label",
            "regenerate_note", "baselines_beside", "our_data", "same_data_as_paper"]
+
+
+# ------------------------------------------------------------------------------ prompting strategies
+def strategy_summary(grid: pd.DataFrame, config) -> pd.DataFrame:
+    """The "Beyond the paper" table: :func:`~cam2seg_utils.experiments.summary.strategy_table`
+    at the config's first percentile, with ``iou [95% CI]`` / ``dice [95% CI]`` text columns."""
+    from .experiments import summary
+    from .viz import format_ci
+
+    t = summary.strategy_table(grid, prompt_variant=main_variant(config), percentile=config.percentile[0])
+    if t.empty:
+        return t
+    for m in ("iou", "dice"):
+        t[f"{m} [95% CI]"] = [format_ci(r[m], r[f"{m}_ci_low"], r[f"{m}_ci_high"]) for _, r in t.iterrows()]
+    return t
+
+
+def strategy_examples(config, grid: pd.DataFrame, strategy: str, reference: str = "algorithm1",
+                      max_cases: int = 2) -> list[dict[str, Any]]:
+    """Worked examples: the images where ``strategy`` gains most and loses most against
+    ``reference`` (GradCAM, first setting × model), recomputed from the images (pixels are never
+    stored in results): image, both final masks and boxes, ground truth."""
+    from .experiments import summary
+
+    rows = summary.strategy_rows(ok(grid), main_variant(config), config.percentile[0])
+    if rows.empty:
+        return []
+    setting, model = _preferred(config, grid)
+    rows = rows[(rows["setting"] == setting) & (rows["model"] == model)]
+    a = rows[rows["strategy"] == strategy].drop_duplicates("image_id").set_index("image_id")
+    b = rows[(rows["strategy"] == reference) & (rows["cam"] == "gradcam")].set_index("image_id")
+    common = a.index.intersection(b.index)
+    if common.empty:
+        return []
+    gain = (a.loc[common, "iou"] - b.loc[common, "iou"]).sort_values(kind="mergesort")
+    picks = [("wins", gain.index[-1]), ("fails", gain.index[0])][:max_cases]
+    from .segmenters import build_segmenter
+
+    load = _figure_samples(config)   # FigureUnavailable when the pixels are not here
+    seg = build_segmenter(config.segmenter, checkpoint=config.segmenter_checkpoint, device=config.device)
+    out = []
+    for title, image_id in picks:
+        sample = load(image_id)
+        emb = seg.embed(sample.image)
+        case_rows = {strategy: a.loc[image_id], reference: b.loc[image_id]}
+        # every final mask of these strategies is the decoding of its last box (no mask_input)
+        masks = {name: seg.segment(emb, box=np.array([r["box_x0"], r["box_y0"], r["box_x1"], r["box_y1"]])).mask
+                 for name, r in case_rows.items()}
+        out.append({"title": title, "image_id": image_id, "image": sample.image, "gt_mask": sample.mask,
+                    "gain": float(gain[image_id]), "rows": case_rows, "masks": masks})
+    return out

@@ -191,6 +191,8 @@ def summarize(config, out_dir: Path | None = None) -> dict[str, "Any"]:
         "gt_baselines": summary.gt_baseline_table(table),
         "errors": summary.error_counts(table),
     }
+    if "strategy" in table.columns and (table["strategy"].fillna("") != "algorithm1").any():
+        tables["strategies"] = summary.strategy_table(table, prompt_variant=variant, percentile=params["percentile"])
     for setting in config.settings:
         tables[f"fig5_{setting}"] = summary.model_cam_matrix(table, setting, prompt_variant=variant, **params).reset_index()
     out = out_dir or Path(config.output_dir) / "tables"

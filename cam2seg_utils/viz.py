@@ -417,3 +417,55 @@ __all__ = [
     "draw_mask_contour", "contact_sheet", "cam_heatmap_grid", "example_panel", "examples_figure",
     "iou_matrix_heatmaps", "iou_histograms", "accuracy_bars", "training_curves",
 ]
+
+
+def strategy_iou_plot(rows: pd.DataFrame, order: Sequence[str] | None = None) -> Figure:
+    """IoU per image of each prompting strategy (one strip + box per strategy, one panel per
+    setting); ``rows`` = :func:`cam2seg_utils.experiments.summary.strategy_rows` output with a
+    ``label`` column (strategy and CAM)."""
+    import seaborn as sns
+
+    settings = sorted(rows["setting"].unique())
+    if not settings:
+        raise ValueError("strategy_iou_plot needs rows")
+    order = list(order) if order is not None else (
+        rows.groupby("label")["iou"].mean().sort_values(ascending=False).index.tolist())
+    fig, axes = plt.subplots(1, len(settings), figsize=(5.5 * len(settings), 0.38 * len(order) + 1.5),
+                             squeeze=False, sharey=True)
+    for ax, setting in zip(axes.flat, settings):
+        part = rows[rows["setting"] == setting]
+        sns.boxplot(data=part, x="iou", y="label", order=order, ax=ax, color="#dddddd", fliersize=0)
+        sns.stripplot(data=part, x="iou", y="label", order=order, ax=ax, size=2.5, alpha=0.5, color="#1f77b4")
+        means = part.groupby("label")["iou"].mean()
+        ax.scatter([means.get(o, np.nan) for o in order], range(len(order)), marker="D", color="#d62728",
+                   zorder=5, label="mean")
+        ax.set_title(setting)
+        ax.set_xlim(0, 1)
+        ax.set_xlabel("IoU per image")
+        ax.set_ylabel("")
+        ax.legend(loc="lower left", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def strategy_examples_figure(cases: Sequence[Mapping[str, Any]]) -> Figure:
+    """One row per case: the image with the ground truth (green), each strategy's final mask
+    (red) and its last box (one panel per strategy)."""
+    if not cases:
+        raise ValueError("strategy_examples_figure needs at least one case")
+    ncols = max(len(c["rows"]) for c in cases)
+    fig, axes = plt.subplots(len(cases), ncols, figsize=(3.6 * ncols, 3.6 * len(cases)), squeeze=False)
+    for r, case in enumerate(cases):
+        for c, (name, row) in enumerate(case["rows"].items()):
+            ax = axes[r, c]
+            ax.imshow(case["image"])
+            draw_mask_contour(ax, case["gt_mask"], "#2ca02c")
+            if name in case.get("masks", {}):
+                draw_mask_contour(ax, case["masks"][name], "#d62728")
+            box = [row["box_x0"], row["box_y0"], row["box_x1"], row["box_y1"]]
+            if np.all(np.isfinite(box)):
+                draw_prompts(ax, box=box)
+            ax.set_title(f"{case['title']}: {name}\nIoU {row['iou']:.2f}", fontsize=9)
+            _clean(ax)
+    fig.tight_layout()
+    return fig

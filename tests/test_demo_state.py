@@ -277,6 +277,35 @@ def test_analyse_image_automatic_prompts_and_embedding_reuse(embedded_classifier
     assert other.embedding is s.embedding
 
 
+def test_analyse_image_first_mask_from_the_default_strategy(embedded_classifier, litemedsam, disk):
+    """The demo's first mask comes from a prompting strategy (the same box and mask as running
+    the strategy directly); Algorithm 1 stays one choice away on the same embedding."""
+    from cam2seg_utils.cams import compute_heatmap
+    from cam2seg_utils.prompting import DEFAULT_STRATEGY, PromptContext, build_strategy
+    from cam2seg_utils.seeding import make_rng
+
+    image, gt, _ = disk
+    cache = EmbeddingCache()
+    s = analyse_image(image, embedded_classifier, litemedsam, cam_method="gradcam", variant=DEFAULT_STRATEGY,
+                      embeddings=cache)
+    assert s.meta["strategy"]["name"] == DEFAULT_STRATEGY and len(s.auto.points) == 0
+    target = s.meta["prediction"]["class_index"]
+    heatmaps = {c: compute_heatmap(embedded_classifier, image, c, target_class=target).heatmap
+                for c in ("gradcam", "gradcam++")}
+    ctx = PromptContext(image, s.embedding, litemedsam, heatmaps,
+                        make_rng("demo-strategy", image_sha256(image), DEFAULT_STRATEGY, "gradcam"))
+    direct = build_strategy(DEFAULT_STRATEGY)(ctx)
+    np.testing.assert_array_equal(s.auto.box, direct.box)
+    np.testing.assert_array_equal(s.current_mask(), direct.mask)
+    iou = (s.current_mask() & gt).sum() / (s.current_mask() | gt).sum()
+    assert iou > 0.85  # the dark disk, found without ground truth
+    calls = litemedsam.encoder_calls
+    a1 = analyse_image(image, embedded_classifier, litemedsam, cam_method="gradcam", variant="box", embeddings=cache)
+    assert litemedsam.encoder_calls == calls and a1.meta["strategy"] == {}
+    with pytest.raises(ValueError, match="strategy"):
+        analyse_image(image, embedded_classifier, litemedsam, variant="no-such-strategy")
+
+
 def test_sessions_of_two_users_are_independent(disk, litemedsam):
     a = UserState(session=_session(disk, litemedsam))
     b = UserState(session=_session(disk, litemedsam))

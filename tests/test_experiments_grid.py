@@ -33,8 +33,9 @@ def syn(tmp_path_factory):
 
 
 def _config(tmp, name, **kw) -> ExperimentConfig:
+    # the Algorithm 1 engine alone (the prompting strategies have their own test below)
     base = dict(name=name, settings=["zero-shot"], models=[LITE0], cams=["gradcam", "randomcam"],
-                prompt_variants=["box", "box+points", "points"], output_dir=str(tmp / name),
+                strategies=["algorithm1"], prompt_variants=["box", "box+points", "points"], output_dir=str(tmp / name),
                 cache_dir=str(tmp / f"cache-{name}"), progress=False, seed=7)
     base.update(kw)
     return ExperimentConfig(**base)
@@ -173,3 +174,42 @@ def test_heatmap_cache_roundtrip_and_key(tmp_path):
     cache.path(k).write_bytes(b"garbage")                 # a corrupt entry is a miss
     assert cache.get(k) is None
     assert not list(tmp_path.rglob(".tmp-*"))
+
+
+def test_strategy_axis_one_embedding_and_a_row_per_strategy(syn, embedded_classifier, litemedsam, tmp_path):
+    from cam2seg_utils.experiments.config import DEFAULT_STRATEGIES
+    from cam2seg_utils.experiments.summary import SLICES, strategy_table
+    from cam2seg_utils.prompting import STRATEGIES
+
+    _, ds, bad = syn
+    cfg = _config(tmp_path, "s", cams=["gradcam", "gradcam++"], strategies=list(DEFAULT_STRATEGIES),
+                  prompt_variants=["box"])
+    before = litemedsam.encoder_calls
+    res = run_grid(cfg, segmenter=litemedsam, classifiers=_clf(embedded_classifier), dataset=ds)
+    assert litemedsam.encoder_calls - before == 2 == res.summary["encoder_calls"]   # 2 readable images
+    t = res.table[res.table["error"].isna()]
+    assert set(t["strategy"]) == (set(DEFAULT_STRATEGIES) | {"oracle-gt-box", "oracle-gt-point", "whole-image"})
+    for image_id, g in t.groupby("image_id"):
+        for name in DEFAULT_STRATEGIES:
+            rows = g[g["strategy"] == name]
+            if name == "algorithm1":
+                assert set(rows["cam"]) == {"gradcam", "gradcam++"}
+                continue
+            strategy = STRATEGIES.get(name)()
+            if not strategy.uses_classifier:
+                assert list(rows["setting"]) == ["no-classifier"] and list(rows["cam"]) == [""]
+            elif strategy.per_cam:
+                assert sorted(rows["cam"]) == ["gradcam", "gradcam++"]
+            else:
+                assert list(rows["cam"]) == ["gradcam+gradcam++"]
+            assert rows["iou"].between(0, 1).all() and rows["seg_predicted_iou"].notna().all()
+            assert all(isinstance(json.loads(d)["params"], dict) for d in rows["strategy_details"])
+        # oracles are named as such; the slices' descriptors are on every row
+        assert (g[g["setting"] == "gt-box"]["strategy"] == "oracle-gt-box").all()
+        assert g["gt_area_fraction"].nunique() == 1 and 0 < g["gt_area_fraction"].iloc[0] < 1
+    table = strategy_table(res.table, n_boot=200)
+    assert set(table["slice"]) <= set(SLICES) and "all" in set(table["slice"])
+    ref = table[(table["slice"] == "all") & (table["strategy"] == "algorithm1") & (table["cam"] == "gradcam")]
+    assert ref["n"].iloc[0] == 2 and ref["p_vs_reference"].iloc[0] == 1.0      # itself
+    gt = table[(table["slice"] == "all") & (table["strategy"] == "oracle-gt-box")]
+    assert bool(gt["uses_ground_truth"].iloc[0]) and gt["n"].iloc[0] == 2

@@ -90,6 +90,12 @@ MODE_NEGATIVE = "negative point"
 MODE_BOX = "box (2 clicks: corner, corner)"
 MODES = [MODE_POSITIVE, MODE_NEGATIVE, MODE_BOX]
 CAM_DEFAULT = "gradcam"
+#: The "Automatic prompts" choices: the best GT-free strategy first (the first mask), the paper's
+#: Algorithm 1 one click away, then every other strategy.
+from ..prompting import DEFAULT_STRATEGY, STRATEGIES  # noqa: E402
+
+AUTOMATIC_PROMPTS = (DEFAULT_STRATEGY, "box+points", "box",
+                     *[n for n in STRATEGIES.names() if n not in (DEFAULT_STRATEGY, "algorithm1")])
 #: The view is re-sent on every click: JPEG encodes a 768 px view in ~1 ms (PNG: ~110 ms, WebP:
 #: ~55 ms), which keeps a click well inside its 200 ms budget. Exports are exact PNG masks.
 VIEW_FORMAT = "jpeg"
@@ -218,7 +224,7 @@ class DemoApp:
             print(f"cam2seg-demo: cannot load {choice.label}: {type(err).__name__}: {err}", file=sys.stderr, flush=True)
             raise gr.Error(f"cannot load {choice.label}: {type(err).__name__}: {redact_paths(str(err))}") from None
         return analyse_image(image, classifier, segmenter, cam_method=cam or CAM_DEFAULT, params=params,
-                             variant="box" if variant == "box" else "box+points",
+                             variant=variant if variant in AUTOMATIC_PROMPTS else "box+points",
                              classifier_label=choice.label, embeddings=user.embeddings,
                              display_max_side=self.config.display_max_side, model_lock=cam_lock)
 
@@ -367,7 +373,8 @@ class DemoApp:
                     num_points = gr.Slider(1, 20, value=defaults.num_points, step=1, label="Points")
                     amplification = gr.Slider(0, 10, value=defaults.amplification, step=0.5,
                                               label="Amplification")
-                    variant = gr.Radio(["box+points", "box"], value="box+points", label="Automatic prompts")
+                    variant = gr.Dropdown(list(AUTOMATIC_PROMPTS), value=DEFAULT_STRATEGY,
+                                          label="Automatic prompts (strategy; 'box+points' / 'box' = the paper's Algorithm 1)")
                     recompute = gr.Button("Recompute automatic prompts", variant="primary")
                 with gr.Column(scale=2):
                     view = gr.Image(label="Click to refine", type="numpy", interactive=False, format=VIEW_FORMAT,

@@ -49,7 +49,13 @@ DEFAULT_DISPLAY_MAX_SIDE = 768
 #: Small images are shown enlarged (at most 2x) to at least this longest side, for precise clicks.
 DEFAULT_DISPLAY_MIN_SIDE = 512
 
-PromptVariant = Literal["box+points", "box"]
+#: Algorithm 1's two variants, or the name of any prompting strategy
+#: (:data:`cam2seg_utils.prompting.STRATEGIES`, e.g. ``"prior-cam"``, the demo's default).
+PromptVariant = str
+ALGORITHM1_VARIANTS = ("box+points", "box")
+#: The heatmaps a multi-CAM strategy gets in the demo (the CAMs its ranking weights were fitted on),
+#: plus the CAM chosen in the UI.
+STRATEGY_CAMS = ("gradcam", "gradcam++")
 
 
 class ImageRejected(ValueError):
@@ -638,7 +644,10 @@ def analyse_image(image: np.ndarray, classifier: Any, segmenter: Any, *, cam_met
         image: ``(H, W, 3)`` uint8 RGB.
         classifier: a :class:`cam2seg_utils.models.Classifier`.
         segmenter: a :class:`cam2seg_utils.segmenters.base.Segmenter`.
-        variant: ``"box+points"`` (box and Algorithm 1's positive points) or ``"box"``.
+        variant: ``"box+points"`` (box and Algorithm 1's positive points) or ``"box"``
+            (Algorithm 1, the paper's prompts), or a prompting-strategy name
+            (:data:`cam2seg_utils.prompting.STRATEGIES`, e.g. ``"prior-cam"``): the automatic
+            prompt is then the strategy's last box, and its first mask the strategy's mask.
         model_lock: optional context manager held while the classifier / CAM hooks run
             (CAM hooks on a shared model must not interleave between users).
     """
@@ -646,8 +655,12 @@ def analyse_image(image: np.ndarray, classifier: Any, segmenter: Any, *, cam_met
 
     image = check_image_array(image)
     params = PromptParams() if params is None else params
-    if variant not in ("box+points", "box"):
-        raise ValueError(f"variant must be 'box+points' or 'box', got {variant!r}")
+    from ..prompting import STRATEGIES
+
+    if variant not in ALGORITHM1_VARIANTS and variant not in STRATEGIES:
+        raise ValueError(f"variant must be 'box+points', 'box' or a strategy ({', '.join(STRATEGIES.names())}), "
+                         f"got {variant!r}")
+    strategy = None if variant in ALGORITHM1_VARIANTS else STRATEGIES.get(variant)()
     sha = image_sha256(image)
     timings = Timings()
     lock = model_lock if model_lock is not None else _NullLock()
@@ -658,6 +671,12 @@ def analyse_image(image: np.ndarray, classifier: Any, segmenter: Any, *, cam_met
         rng_cam = make_rng("demo-randomcam", sha) if cam_method.lower() == "randomcam" else None
         heat = compute_heatmap(classifier, image, cam_method, target_class=int(prediction.class_index),
                                rng=rng_cam)
+        extra_heatmaps = {}
+        if strategy is not None and strategy.uses_classifier and not strategy.per_cam:
+            for cam in STRATEGY_CAMS:
+                if cam != cam_method:
+                    extra_heatmaps[cam] = compute_heatmap(classifier, image, cam,
+                                                          target_class=int(prediction.class_index)).heatmap
         t2 = time.perf_counter()
     timings.classify_s, timings.cam_s = t1 - t0, t2 - t1
     heatmap = np.asarray(heat.heatmap, dtype=np.float32)
@@ -675,7 +694,18 @@ def analyse_image(image: np.ndarray, classifier: Any, segmenter: Any, *, cam_met
         if embeddings is not None:
             embeddings.put(key, embedding)
 
-    if variant == "box":
+    strategy_details: dict[str, Any] = {}
+    if strategy is not None:
+        from ..prompting import PromptContext
+
+        heatmaps = {} if not strategy.uses_classifier else {cam_method: heatmap, **extra_heatmaps}
+        ctx = PromptContext(image, embedding, segmenter, heatmaps, make_rng("demo-strategy", sha, variant, cam_method))
+        outcome = strategy(ctx)
+        # the strategy's final mask is the decoding of its last box: that box becomes the
+        # automatic prompt the clinician refines (Reset returns to it)
+        auto = PromptState.make(outcome.box, np.zeros((0, 2)), np.zeros(0, np.int64))
+        strategy_details = {"name": variant, "confidence": float(outcome.confidence), **outcome.details}
+    elif variant == "box":
         auto = PromptState.make(prompts.box, np.zeros((0, 2)), np.zeros(0, np.int64))
     else:
         auto = PromptState.make(prompts.box, prompts.points, prompts.point_labels)
@@ -688,6 +718,7 @@ def analyse_image(image: np.ndarray, classifier: Any, segmenter: Any, *, cam_met
         "segmenter": key[1],
         "params": {"percentile": params.percentile, "num_points": params.num_points,
                    "amplification": params.amplification, "eps": params.eps, "variant": variant},
+        "strategy": strategy_details,
         "prediction": {"class_index": int(prediction.class_index), "class_name": str(prediction.class_name),
                        "probability": float(prediction.probability)},
     }

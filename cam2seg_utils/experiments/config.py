@@ -21,6 +21,11 @@ PAPER_MODELS = ("resnet50", "mobilenetv2_100", "efficientnet_b0", "vit_base_patc
                 "swin_base_patch4_window7_224")
 PROMPT_VARIANTS = ("box", "box+points", "points")
 SETTINGS = ("zero-shot", "fine-tuned")
+# The strategies every profile runs by default: the paper's, the new ones, and the floors that
+# ignore the classifier (see cam2seg_utils/prompting and the book's "Beyond the paper" chapter).
+# The whole-image box is not among them: the grid's `whole-image-box` baseline is that floor.
+DEFAULT_STRATEGIES = ("algorithm1", "component", "refine", "cam-ensemble", "candidates", "prior-cam",
+                      "image-prior", "centred-box")
 BASELINES = ("gt-box", "gt-point", "whole-image-box")
 
 # Fields that change how a run executes but never what it computes; they are left out of the
@@ -102,6 +107,11 @@ class ExperimentConfig:
     num_points: list[int] = field(default_factory=lambda: [PromptParams().num_points])
     amplification: list[float] = field(default_factory=lambda: [PromptParams().amplification])
     cam_mask_rows: bool = True                # Table 1 rows (step-7 mask vs ground truth)
+    # Prompting strategies (cam2seg_utils.prompting.STRATEGIES) run on every image; "algorithm1"
+    # is the paper's method (its rows are the Algorithm 1 loop's). strategy_cams: the heatmaps
+    # handed to the strategies that use the classifier (those of them that are in cams).
+    strategies: list[str] = field(default_factory=lambda: list(DEFAULT_STRATEGIES))
+    strategy_cams: list[str] = field(default_factory=lambda: ["gradcam", "gradcam++"])
     # segmenter baselines on the same images: ground-truth prompts (the ceiling) and the
     # whole-image box (the floor: no localisation at all)
     gt_baselines: list[str] = field(default_factory=lambda: list(BASELINES))
@@ -120,7 +130,8 @@ class ExperimentConfig:
             setattr(self, name, [float(x) for x in (v if isinstance(v, (list, tuple)) else [v])])
         v = self.num_points
         self.num_points = [int(x) for x in (v if isinstance(v, (list, tuple)) else [v])]
-        for name in ("models", "settings", "cams", "slow_cams", "prompt_variants", "gt_baselines"):
+        for name in ("models", "settings", "cams", "slow_cams", "prompt_variants", "gt_baselines", "strategies",
+                     "strategy_cams"):
             v = getattr(self, name)
             setattr(self, name, [v] if isinstance(v, str) else list(v))
         self.synthetic_size_range = tuple(int(x) for x in self.synthetic_size_range)  # type: ignore
@@ -144,6 +155,11 @@ class ExperimentConfig:
         if self.prompt_variants and self.main_prompt_variant not in self.prompt_variants:
             raise ValueError(f"main_prompt_variant {self.main_prompt_variant!r} is not among "
                              f"prompt_variants {self.prompt_variants}")
+        from ..prompting import STRATEGIES
+
+        bad = [s for s in self.strategies if s not in STRATEGIES]
+        if bad:
+            raise ValueError(f"strategies {bad} unknown; choose from {STRATEGIES.names()}")
         bad = [g for g in self.gt_baselines if g not in BASELINES]
         if bad:
             raise ValueError(f"gt_baselines {bad} unknown; choose from {BASELINES}")
@@ -234,4 +250,4 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
 
 
 __all__ = ["ExperimentConfig", "load_config_file", "PAPER_CAMS", "SLOW_CAMS", "PAPER_MODELS",
-           "PROMPT_VARIANTS", "SETTINGS", "BASELINES"]
+           "PROMPT_VARIANTS", "SETTINGS", "BASELINES", "DEFAULT_STRATEGIES"]

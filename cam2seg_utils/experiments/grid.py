@@ -70,20 +70,20 @@ from .config import ExperimentConfig
 from .identity import RESULTS_VERSION, cached_file_sha256, dataset_digest, grid_identity, input_digest
 from .shards import IncompleteGridError, ShardSpec, ShardStore, shard_indices, shard_name, write_json_atomic
 
-STRING_COLUMNS = ["image_id", "split", "setting", "model", "weights", "cam", "prompt_variant",
-                  "segmenter", "predicted_label", "points", "error"]
+STRING_COLUMNS = ["image_id", "split", "setting", "model", "weights", "cam", "strategy", "prompt_variant",
+                  "segmenter", "predicted_label", "points", "strategy_details", "error"]
 FLOAT_COLUMNS = ["percentile", "amplification", "predicted_prob", "box_x0", "box_y0", "box_x1",
                  "box_y1", "seg_predicted_iou", "precision", "recall", "f1", "iou", "dice",
-                 "t_cam_s", "t_prompt_s", "t_decoder_s"]
+                 "t_cam_s", "t_prompt_s", "t_decoder_s", "gt_area_fraction", "gt_border_fraction"]
 INT_COLUMNS = ["num_points", "predicted_class"]
 BOOL_COLUMNS = ["used_fallback"]
-COLUMNS = ["image_id", "split", "setting", "model", "weights", "cam", "prompt_variant", "percentile",
+COLUMNS = ["image_id", "split", "setting", "model", "weights", "cam", "strategy", "prompt_variant", "percentile",
            "num_points", "amplification", "segmenter", "predicted_class", "predicted_label",
            "predicted_prob", "box_x0", "box_y0", "box_x1", "box_y1", "points", "used_fallback",
            "seg_predicted_iou", "precision", "recall", "f1", "iou", "dice", "t_cam_s", "t_prompt_s",
-           "t_decoder_s", "error"]
+           "t_decoder_s", "strategy_details", "gt_area_fraction", "gt_border_fraction", "error"]
 TIMING_COLUMNS = ["t_cam_s", "t_prompt_s", "t_decoder_s"]
-SORT_KEY = ["image_id", "setting", "model", "cam", "prompt_variant", "percentile", "num_points",
+SORT_KEY = ["image_id", "setting", "model", "strategy", "cam", "prompt_variant", "percentile", "num_points",
             "amplification"]
 METRIC_KEYS = ("precision", "recall", "f1", "iou", "dice")
 
@@ -160,8 +160,14 @@ def gt_box(mask: np.ndarray) -> np.ndarray:
 def whole_image_box(shape_hw: tuple[int, ...]) -> np.ndarray:
     """``[0, 0, W - 1, H - 1]``: the box of the whole ``(H, W)`` image, a prompt that knows
     nothing about the lesion (the floor a CAM box must beat on the same images)."""
-    h, w = int(shape_hw[0]), int(shape_hw[1])
-    return np.array([0, 0, w - 1, h - 1], dtype=np.float64)
+    from ..prompting.geometry import whole_image_box as box_of
+
+    return box_of((int(shape_hw[0]), int(shape_hw[1])))
+
+
+#: ``strategy`` of the baseline rows: the ground-truth prompts are oracles (they read the ground
+#: truth); the whole-image box is the ``whole-image`` floor.
+BASELINE_STRATEGY = {"gt-box": "oracle-gt-box", "gt-point": "oracle-gt-point", "whole-image-box": "whole-image"}
 
 
 def gt_point(mask: np.ndarray) -> np.ndarray:
@@ -301,6 +307,10 @@ class _Grid:
         except Exception as exc:  # noqa: BLE001 - recorded as an error row; the run goes on
             return [{**base_img, "error": f"{type(exc).__name__}: {exc}"}]
         image, gt = sample.image, sample.mask
+        # image-level descriptors of the ground truth, for the small-lesion / border slices of the
+        # reports (never given to a prompt or a strategy)
+        base_img["gt_area_fraction"] = float(np.mean(gt))
+        base_img["gt_border_fraction"] = _border_fraction(gt)
         try:
             embedding = self.seg.embed(image)
         except Exception as exc:  # noqa: BLE001
@@ -312,6 +322,7 @@ class _Grid:
         requests: list[tuple[dict[str, Any], np.ndarray | None, np.ndarray | None]] = []
         slow_ok = cfg.slow_cams_max_images is None or index < cfg.slow_cams_max_images
 
+        strategy_runner = StrategyRunner(cfg, image_id, image, embedding, self.seg, gt, self.counters)
         for lc in self.classifiers:
             base_model = {**base_img, "setting": lc.setting, "model": lc.model, "weights": lc.weights_label}
             try:
@@ -322,12 +333,15 @@ class _Grid:
             self.counters.classifier_calls += 1
             base_pred = {**base_model, "predicted_class": int(pred.class_index),
                          "predicted_label": str(pred.class_name), "predicted_prob": float(pred.probability)}
+            strategy_heatmaps: dict[str, np.ndarray] = {}
             for cam in cfg.cams:
                 if cam in cfg.slow_cams and not slow_ok:
                     continue
-                base_cam = {**base_pred, "cam": cam}
+                base_cam = {**base_pred, "cam": cam, "strategy": "algorithm1"}
                 try:
                     heat, t_cam = self.heatmap(lc, cam, image_id, image, image_sha, int(pred.class_index))
+                    if cam in cfg.strategy_cams:
+                        strategy_heatmaps[cam] = heat
                     for p, n, a in self.param_grid:
                         rng = make_rng(cfg.seed, image_id, lc.setting, lc.model, cam, params_key(p, n, a))
                         t0 = time.perf_counter()
@@ -349,10 +363,12 @@ class _Grid:
                                              use_box, use_pts))
                 except Exception as exc:  # noqa: BLE001 - this CAM fails, the others go on
                     rows.append({**base_cam, "error": f"{type(exc).__name__}: {exc}"})
+            rows.extend(strategy_runner.classifier_rows({**base_pred, "segmenter": seg_name}, strategy_heatmaps))
+        rows.extend(strategy_runner.floor_rows({**base_img, "setting": NO_CLASSIFIER, "segmenter": seg_name}))
 
         for setting in cfg.gt_baselines:
             base_gt = {**base_img, "setting": setting, "segmenter": seg_name, "used_fallback": False,
-                       "t_cam_s": 0.0, "t_prompt_s": 0.0}
+                       "t_cam_s": 0.0, "t_prompt_s": 0.0, "strategy": BASELINE_STRATEGY[setting]}
             try:
                 if setting == "gt-box":
                     requests.append(({**base_gt, "prompt_variant": "box", "num_points": 0}, gt_box(gt), None))
@@ -396,6 +412,85 @@ class _Grid:
                           "seg_predicted_iou": float(res.predicted_iou), "t_decoder_s": dt,
                           **{k: m[k] for k in METRIC_KEYS}}
         return [r for r in out if r is not None]
+
+
+#: ``setting`` of the rows of strategies that ignore the classifier (the floors).
+NO_CLASSIFIER = "no-classifier"
+
+
+def _border_fraction(mask: np.ndarray) -> float:
+    from ..prompting.geometry import border_contact
+
+    return border_contact(np.asarray(mask, dtype=bool))
+
+
+class StrategyRunner:
+    """Runs the configured prompting strategies (:mod:`cam2seg_utils.prompting`) on one image.
+
+    ``algorithm1`` rows come from the grid's own Algorithm 1 loop (one row per CAM × prompt
+    parameters × variant, ``strategy="algorithm1"``), so it is not run again here. Every other
+    strategy reuses the image's one embedding, shares the image prior and a decode cache with
+    the others (two strategies sending the same box pay one decoder call), and gets no ground
+    truth: the mask is only used to score its output.
+    """
+
+    def __init__(self, cfg: ExperimentConfig, image_id: str, image: np.ndarray, embedding, segmenter,
+                 gt: np.ndarray, counters: "GridCounters") -> None:
+        from ..prompting import build_strategy
+
+        self.cfg, self.image_id, self.image, self.embedding, self.seg = cfg, image_id, image, embedding, segmenter
+        self.gt = gt
+        self.counters = counters
+        self.prior = None
+        self.decode_cache: dict = {}
+        self.strategies = [build_strategy(n) for n in cfg.strategies if n != "algorithm1"]
+
+    def _run(self, strategy, heatmaps: dict[str, np.ndarray], base: dict[str, Any], rng_parts: tuple) -> dict[str, Any]:
+        from ..metrics import segmentation_metrics
+        from ..prompting import PromptContext
+
+        ctx = PromptContext(self.image, self.embedding, self.seg, heatmaps,
+                            make_rng(self.cfg.seed, self.image_id, *rng_parts, strategy.name),
+                            prior=self.prior, decode_cache=self.decode_cache)
+        row = {**base, "strategy": strategy.name, "cam": "+".join(sorted(heatmaps))}
+        try:
+            t0 = time.perf_counter()
+            out = strategy(ctx)
+            dt = time.perf_counter() - t0
+        except Exception as exc:  # noqa: BLE001 - this strategy fails, the others go on
+            return {**row, "error": f"strategy {strategy.name} failed: {type(exc).__name__}: {exc}"}
+        finally:
+            self.prior = ctx.computed_prior or self.prior
+            self.counters.decoder_calls += ctx.decoder_calls
+        m = segmentation_metrics(out.mask, self.gt)
+        params = strategy.params()
+        variant = "box" if len(out.points) == 0 else ("box+points" if out.box is not None else "points")
+        return {**row, "cam": out.cam, "prompt_variant": variant,
+                "percentile": float(params.get("percentile", float("nan"))), "num_points": int(len(out.points)),
+                **_box_cols(out.box), "points": _points_json(out.points if len(out.points) else None),
+                "seg_predicted_iou": float(out.confidence), "t_prompt_s": dt, "t_cam_s": 0.0, "t_decoder_s": 0.0,
+                "strategy_details": json.dumps({"params": params, **out.details}, sort_keys=True, default=str),
+                **{k: m[k] for k in METRIC_KEYS}}
+
+    def classifier_rows(self, base: dict[str, Any], heatmaps: dict[str, np.ndarray]) -> list[dict[str, Any]]:
+        """Rows of the strategies that use the classifier, for one setting × model's heatmaps."""
+        rows = []
+        if not heatmaps:
+            return rows
+        parts = (base.get("setting"), base.get("model"))
+        for strategy in self.strategies:
+            if not strategy.uses_classifier:
+                continue
+            if strategy.per_cam:
+                for cam in sorted(heatmaps):
+                    rows.append(self._run(strategy, {cam: heatmaps[cam]}, base, (*parts, cam)))
+            else:
+                rows.append(self._run(strategy, heatmaps, base, parts))
+        return rows
+
+    def floor_rows(self, base: dict[str, Any]) -> list[dict[str, Any]]:
+        """Rows of the strategies that ignore the classifier (once per image)."""
+        return [self._run(s, {}, base, (NO_CLASSIFIER,)) for s in self.strategies if not s.uses_classifier]
 
 
 def _box_cols(box: np.ndarray | None) -> dict[str, float]:

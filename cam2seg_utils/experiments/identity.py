@@ -33,7 +33,7 @@ from .config import ExperimentConfig
 
 #: Bump when a code change alters the grid's numbers or columns: folders started by an older
 #: version are refused (their shards would mix two algorithms) instead of resumed.
-RESULTS_VERSION = 2
+RESULTS_VERSION = 3  # 3: prompting strategies (strategy column, slice descriptors)
 IDENTITY_FORMAT = "cam2seg-grid-identity/1"
 
 

@@ -63,6 +63,8 @@ def select_params(df: pd.DataFrame, percentile: float | None = None, num_points:
     """
     sel = ok_rows(df)
     sel = sel[sel["setting"].isin(CAM_SETTINGS)]
+    if "strategy" in sel.columns:  # the paper's tables are Algorithm 1's; other strategies: strategy_table
+        sel = sel[sel["strategy"] == "algorithm1"]
     for col, val in (("percentile", percentile), ("num_points", num_points),
                      ("amplification", amplification)):
         values = sorted(sel[col].dropna().unique().tolist())
@@ -219,6 +221,84 @@ def gt_baseline_table(df: pd.DataFrame) -> pd.DataFrame:
     return _mean_metrics(sel.groupby(["setting", "segmenter"], sort=True)).reset_index()
 
 
+# --------------------------------------------------------------------------------------------
+# prompting strategies (cam2seg_utils.prompting): the "Beyond the paper" tables
+# --------------------------------------------------------------------------------------------
+
+#: Image slices every strategy is also reported on (from the ground truth, for reporting only).
+SMALL_LESION_FRACTION = 0.10
+SLICES = {
+    "all": lambda d: np.ones(len(d), dtype=bool),
+    "small lesion (<10 % of image)": lambda d: d["gt_area_fraction"].to_numpy() < SMALL_LESION_FRACTION,
+    "touches border": lambda d: d["gt_border_fraction"].to_numpy() > 0,
+}
+NO_CLASSIFIER = "no-classifier"
+
+
+def strategy_rows(df: pd.DataFrame, prompt_variant: str = "box", percentile: float | None = None) -> pd.DataFrame:
+    """One row per image × setting × model × strategy × CAM, ready to compare strategies.
+
+    ``algorithm1`` = the grid's Algorithm 1 rows with ``prompt_variant`` (at ``percentile``, which
+    must be given when the grid swept several); the other strategies' rows as they are; the
+    floors (``setting == "no-classifier"``, and the ``whole-image-box`` baseline as strategy
+    ``whole-image``) and the ground-truth box (``oracle-gt-box``) are copied into every
+    classifier setting × model present, so each setting's table shows them on the same images.
+    """
+    if "strategy" not in df.columns:
+        raise ValueError("this grid table has no strategy column (made before the prompting layer): rerun the grid")
+    ok = ok_rows(df)
+    alg = ok[(ok["strategy"] == "algorithm1") & (ok["prompt_variant"] == prompt_variant)
+             & ok["setting"].isin(CAM_SETTINGS)]
+    values = sorted(alg["percentile"].dropna().unique().tolist())
+    if percentile is None and len(values) > 1:
+        raise ValueError(f"the table sweeps percentile over {values}; pass percentile=... to choose one")
+    if percentile is not None:
+        alg = alg[np.isclose(alg["percentile"].astype(float), float(percentile))]
+    if alg["num_points"].nunique() > 1 or alg["amplification"].nunique() > 1:
+        alg = alg[(alg["num_points"] == alg["num_points"].min()) & (alg["amplification"] == alg["amplification"].min())]
+    others = ok[ok["setting"].isin(CAM_SETTINGS) & (ok["strategy"] != "algorithm1")]
+    shared = ok[(ok["setting"] == NO_CLASSIFIER) | ok["setting"].isin(["gt-box", "whole-image-box"])]
+    pairs = pd.concat([alg, others])[["setting", "model"]].drop_duplicates()
+    copies = [shared.assign(setting=st, model=m) for st, m in pairs.itertuples(index=False)]
+    return pd.concat([alg, others, *copies], ignore_index=True)
+
+
+def strategy_table(df: pd.DataFrame, prompt_variant: str = "box", percentile: float | None = None,
+                   reference: tuple[str, str] = ("algorithm1", "gradcam"), ci: bool = True,
+                   n_boot: int = 2000, seed: int = 0) -> pd.DataFrame:
+    """Per setting × model × slice × strategy × CAM: ``n``, mean IoU and Dice (95 % bootstrap CI
+    with ``ci``), ``n_zero_iou``, and a paired Wilcoxon test against ``reference`` (strategy, CAM)
+    on the common images (``delta_iou`` = mean difference, ``p_vs_reference``).
+
+    Slices (:data:`SLICES`): all images, small lesions (ground truth < 10 % of the image) and
+    lesions touching the image border, so a gain that only exists on easy images shows.
+    """
+    from .stats import paired_test
+
+    rows = strategy_rows(df, prompt_variant, percentile)
+    out = []
+    for (setting, model), grp in rows.groupby(["setting", "model"], sort=True):
+        for slice_name, pick in SLICES.items():
+            ids = set(grp.loc[pick(grp), "image_id"])
+            part = grp[grp["image_id"].isin(ids)]
+            ref = part[(part["strategy"] == reference[0]) & (part["cam"] == reference[1])].set_index("image_id")["iou"]
+            for k, ((strategy, cam), g) in enumerate(part.groupby(["strategy", "cam"], sort=True)):
+                iou = g.set_index("image_id")["iou"]
+                rec = {"setting": setting, "model": model, "slice": slice_name, "strategy": strategy, "cam": cam,
+                       "uses_ground_truth": "oracle" in strategy, "n": int(len(g)), "iou": float(g["iou"].mean()),
+                       "dice": float(g["dice"].mean()), "n_zero_iou": int((g["iou"] == 0).sum())}
+                if ci and len(g):
+                    for metric in ("iou", "dice"):
+                        r = bootstrap_ci(g[metric].to_numpy(), n_boot=n_boot, rng=np.random.default_rng([seed, k]))
+                        rec[f"{metric}_ci_low"], rec[f"{metric}_ci_high"] = r.low, r.high
+                common = iou.index.intersection(ref.index)
+                t = paired_test(iou.loc[common].to_numpy(), ref.loc[common].to_numpy())
+                rec.update(n_paired=t.n, delta_iou=t.mean_diff, p_vs_reference=t.p_value)
+                out.append(rec)
+    return pd.DataFrame(out)
+
+
 __all__ = ["METRICS", "ORACLE", "PREDICTED_IOU", "SELECTIONS", "ok_rows", "error_counts",
            "select_params", "check_covers", "cam_mask_table", "individual_table", "model_cam_matrix",
-           "best_per_image", "best_method_table", "zero_iou_counts", "gt_baseline_table"]
+           "best_per_image", "best_method_table", "zero_iou_counts", "gt_baseline_table",
+           "SLICES", "strategy_rows", "strategy_table"]

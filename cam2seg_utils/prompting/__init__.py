@@ -1,0 +1,42 @@
+"""Prompting strategies: one image's heatmaps + image embedding -> final mask, without ground truth.
+
+Beside the paper's Algorithm 1 (:mod:`cam2seg_utils.prompts`, unchanged; here the
+``algorithm1`` strategy), each module is one strategy registered in :data:`STRATEGIES`:
+
+==================  ============================================================================
+name                what
+==================  ============================================================================
+``algorithm1``      the paper's percentile box (+ points) of one CAM
+``component``       box of the hot connected component with the most CAM mass
+``refine``          Algorithm 1's box, then the tight box of each mask until stable (<= 3 rounds)
+``cam-ensemble``    Algorithm 1 on the mean of the normalised heatmaps
+``candidates``      CAM ladder + image-prior boxes in one decoder batch, ranked GT-free (default)
+``prior-cam``       the image-prior boxes ranked with the CAM's mass as a tie-breaker
+``image-prior``     floor: dark / pigmented regions and centred boxes, ranked without the CAM
+``whole-image``     floor: the whole-image box (no classifier)
+``centred-box``     floor: the centred box over 60 % of each side (no classifier)
+==================  ============================================================================
+
+>>> from cam2seg_utils.prompting import PromptContext, build_strategy      # doctest: +SKIP
+>>> ctx = PromptContext(image, segmenter.embed(image), segmenter, {"gradcam": heat}, rng)
+>>> outcome = build_strategy("candidates")(ctx)     # outcome.mask, .box, .confidence
+"""
+from __future__ import annotations
+
+from . import algorithm1, cam_ensemble, candidates, component, floors, image_prior, prior_cam, refine  # noqa: F401  (registration)
+from .base import (
+    MAX_PROMPTS_PER_IMAGE,
+    STRATEGIES,
+    Decoded,
+    PromptContext,
+    PromptingStrategy,
+    StrategyOutcome,
+    build_strategy,
+    run_strategy,
+)
+
+#: The strategy the demo's first mask and the README's headline use.
+DEFAULT_STRATEGY = "candidates"
+
+__all__ = ["STRATEGIES", "MAX_PROMPTS_PER_IMAGE", "DEFAULT_STRATEGY", "Decoded", "PromptContext",
+           "PromptingStrategy", "StrategyOutcome", "build_strategy", "run_strategy"]
