@@ -8,6 +8,7 @@ read it back); :func:`provenance` shows the provenance box of a results page.
 """
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
 from typing import Any, Mapping
@@ -86,7 +87,10 @@ def provenance(config, n_images: int, wall_time_s: float | None = None, include_
     params = {"percentile": config.percentile, "num_points": config.num_points,
               "amplification": config.amplification, "cams": config.cams,
               "prompt variants": config.prompt_variants, "seed": config.seed,
-              "epochs": config.epochs, "patience": config.patience, "device": config.device}
+              "epochs": config.epochs, "patience": config.patience, "device": config.device,
+              "image resolution": ("original" if config.max_side is None
+                                   else f"downsized to a longer side of at most {config.max_side} px (max_side)"),
+              "ScoreCAM / AblationCAM": _slow_cam_label(config)}
     summary_path = Path(config.output_dir) / "run_summary.json"
     if include_grid and summary_path.is_file():
         import json
@@ -103,6 +107,12 @@ def provenance(config, n_images: int, wall_time_s: float | None = None, include_
         models=weights_map(config), segmenter=config.segmenter,
         checkpoint=config.segmenter_checkpoint or "default checkpoint of the segmenter",
         parameters=params, wall_time_s=wall_time_s, synthetic=config.dataset == "synthetic")
+
+
+def _slow_cam_label(config) -> str:
+    k = "every channel" if config.scorecam_channels is None else (
+        f"top {config.scorecam_channels} channels by {config.scorecam_selection}")
+    return f"ScoreCAM on {k}; AblationCAM on {config.ablation_ratio:g} of the channels"
 
 
 class Stopwatch:
@@ -275,9 +285,12 @@ def main_variant(config) -> str:
 
 
 def cam_rows(grid: pd.DataFrame, prompt_variant: str) -> pd.DataFrame:
-    """Error-free CAM rows (zero-shot / fine-tuned) of one prompt variant."""
+    """Error-free CAM rows (zero-shot / fine-tuned) of one prompt variant, on the images every
+    model × CAM of the setting has (``summary.common_images``: comparisons use the same images)."""
+    from .experiments.summary import common_images
+
     g = ok(grid)
-    return g[g["setting"].isin(["zero-shot", "fine-tuned"]) & (g["prompt_variant"] == prompt_variant)]
+    return common_images(g[g["setting"].isin(["zero-shot", "fine-tuned"]) & (g["prompt_variant"] == prompt_variant)])
 
 
 def gt_rows(grid: pd.DataFrame) -> pd.DataFrame:
@@ -465,7 +478,8 @@ def heatmaps_for_image(config, grid: pd.DataFrame) -> dict[str, Any] | None:
     clf = _classifier_for(config, setting, model)
     heatmaps, subtitles = {}, {}
     for cam in config.cams:
-        res = compute_heatmap(clf, sample.image, cam, rng=make_rng(config.seed, image_id, model, "randomcam"))
+        res = compute_heatmap(clf, sample.image, cam, rng=make_rng(config.seed, image_id, model, "randomcam"),
+                              **dataclasses.asdict(config.cam_options()))  # the grid's CAM parameters
         heatmaps[cam] = res.heatmap
         r = rows[(rows["image_id"] == image_id) & (rows["setting"] == setting) & (rows["model"] == model)
                  & (rows["cam"] == cam)]
@@ -505,8 +519,8 @@ def example_cases(config, grid: pd.DataFrame) -> list[dict[str, Any]]:
     out = []
     for title, row in chosen:
         sample = data.load(row["image_id"])
-        heat = compute_heatmap(clf, sample.image, row["cam"],
-                               rng=make_rng(config.seed, row["image_id"], model, "randomcam")).heatmap
+        heat = compute_heatmap(clf, sample.image, row["cam"], rng=make_rng(config.seed, row["image_id"], model, "randomcam"),
+                               **dataclasses.asdict(config.cam_options())).heatmap
         box = np.array([row["box_x0"], row["box_y0"], row["box_x1"], row["box_y1"]], dtype=float)
         pts = np.array(json.loads(row["points"]) or np.zeros((0, 2)), dtype=float).reshape(-1, 2)
         use_box = "box" in row["prompt_variant"]
