@@ -12,21 +12,23 @@ embedding per image. Prompt: Algorithm 1's box at the default percentile (box va
 Variants (each computed once per image; raw CAM maps are kept under ``--workdir`` so that a
 killed run resumes and a rerun only re-scores):
 
-* ``scorecam full``: every channel of the target layer (1280 for Lite0) -- the reference; equal
-  to pytorch-grad-cam's ``ScoreCAM`` (tests/test_cams.py proves it bit for bit);
+* ``scorecam full``: every channel of the target layer (1280 for Lite0) -- the fidelity
+  reference; pytorch-grad-cam's ``ScoreCAM`` numbers (tests/test_cams.py), with the constant
+  (dead) channels scored in one shared pass;
 * ``scorecam k=K (variance|gradient)``: :class:`cam2seg_utils.cams.TopKScoreCAM`;
-* ``ablationcam upstream``: pytorch-grad-cam's ``AblationCAM`` (a whole forward pass per channel),
-  timed on the first ``--upstream-images`` images only (it is the slow path being replaced);
-* ``ablationcam ratio=R``: :class:`cam2seg_utils.cams.FastAblationCAM` (``R = 1``: every channel,
-  the full method's numbers -- the reference of the ratio rows);
+* ``ablationcam ratio=1``: :class:`cam2seg_utils.cams.FastAblationCAM` on every channel -- the
+  AblationCAM reference (the full method's numbers); ``ratio=R``: upstream's channel subset;
+* ``scorecam upstream`` / ``ablationcam upstream``: pytorch-grad-cam's own classes (a whole
+  forward pass per channel), timed on the first ``--upstream-images`` images only (the slow
+  paths being replaced; their maps are also compared with the references);
 * ``gradcam``: for scale.
 
 Per variant: mean CPU seconds (process time; one torch thread, so that a shared machine's load
-does not blur the ratios) and wall seconds per image, the CPU-time speed-up over its full method (ScoreCAM: ``scorecam full``;
-AblationCAM: ``ablationcam upstream`` timed on the same images, and ``ratio=1`` otherwise), the
-heatmap's Pearson correlation with the full method's (image resolution), the mean IoU of the
-LiteMedSAM box mask against the ground truth, its difference to the full method's, and the IoU
-between the variant's mask and the full method's mask. The GT-box and whole-image-box rows give
+does not blur the ratios) and wall seconds per image, masked images scored per image (ScoreCAM),
+the CPU-time speed-up over the upstream class (on the images it ran on) and over the reference,
+the heatmap's Pearson correlation with the reference's (image resolution), the mean IoU of the
+LiteMedSAM box mask against the ground truth, its difference to the reference's, and the IoU
+between the variant's mask and the reference's mask. The GT-box and whole-image-box rows give
 the same images' ceiling and floor.
 """
 from __future__ import annotations
@@ -41,53 +43,77 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import numpy as np  # noqa: E402
 
 
-def variants(ks: list[int], ratios: list[float]) -> list[tuple[str, str, dict]]:
+def variants(ks: list[int], gradient_ks: list[int], ratios: list[float]) -> list[tuple[str, str, dict]]:
     """``(label, method, extractor kwargs)``; the two references first."""
     out = [("scorecam full", "scorecam", {"scorecam_channels": None}),
            ("ablationcam ratio=1", "ablationcam", {"ablation_channels": None})]
-    for sel in ("variance", "gradient"):
-        out += [(f"scorecam k={k} ({sel})", "scorecam", {"scorecam_channels": k, "scorecam_selection": sel})
-                for k in ks]
+    out += [(f"scorecam k={k} (variance)", "scorecam", {"scorecam_channels": k, "scorecam_selection": "variance"})
+            for k in ks]
+    out += [(f"scorecam k={k} (gradient)", "scorecam", {"scorecam_channels": k, "scorecam_selection": "gradient"})
+            for k in gradient_ks]
     out += [(f"ablationcam ratio={r:g}", "ablationcam", {"ablation_channels": r}) for r in ratios]
     out.append(("gradcam", "gradcam", {}))
     return out
+
+
+def reference_of(label: str) -> str:
+    return "ablationcam ratio=1" if label.startswith("ablationcam") else "scorecam full"
 
 
 def _slug(label: str) -> str:
     return "".join(c if c.isalnum() or c in "=.-" else "_" for c in label)
 
 
-def _upstream_ablation(clf, image: np.ndarray, batch_size: int):
-    """pytorch-grad-cam's own AblationCAM through the same extractor steps (raw map, seconds)."""
-    from pytorch_grad_cam import AblationCAM
+def _upstream(clf, image: np.ndarray, method: str, batch_size: int):
+    """pytorch-grad-cam's own ScoreCAM / AblationCAM through the extractor's steps:
+    ``(raw map, wall s, CPU s)``."""
+    import pytorch_grad_cam.ablation_cam as abl
+    import pytorch_grad_cam.score_cam as sc
+    from pytorch_grad_cam import AblationCAM, ScoreCAM
     from pytorch_grad_cam.ablation_layer import AblationLayer
 
     from cam2seg_utils.cams import CamExtractor
 
-    ext = CamExtractor(clf, "ablationcam", progress=False)
-    cam = AblationCAM(clf.model, clf.cam_target_layers(), reshape_transform=clf.cam_reshape_transform(),
-                      ablation_layer=AblationLayer(), batch_size=batch_size)
-    import pytorch_grad_cam.ablation_cam as abl
-
-    quiet = abl.tqdm.tqdm
-    abl.tqdm.tqdm = lambda it, *a, **k: it  # upstream prints a bar per image otherwise
+    layers, reshape = clf.cam_target_layers(), clf.cam_reshape_transform()
+    if method == "scorecam":
+        cam = ScoreCAM(clf.model, layers, reshape)
+        cam.batch_size = batch_size
+    else:
+        cam = AblationCAM(clf.model, layers, reshape_transform=reshape, ablation_layer=AblationLayer(),
+                          batch_size=batch_size)
+    bars = (abl.tqdm.tqdm, sc.tqdm.tqdm)
+    abl.tqdm.tqdm = sc.tqdm.tqdm = lambda it, *a, **k: it  # upstream prints a bar per image otherwise
     try:
         t0, c0 = time.perf_counter(), time.process_time()
-        res = ext._compute(cam, clf.preprocess(image), None, None, None)
+        res = CamExtractor(clf, method)._compute(cam, clf.preprocess(image), None, None, None)
         return res.raw, time.perf_counter() - t0, time.process_time() - c0
     finally:
-        abl.tqdm.tqdm = quiet
+        abl.tqdm.tqdm, sc.tqdm.tqdm = bars
         cam.activations_and_grads.release()
+
+
+def _target_channels(clf, image: np.ndarray) -> int:
+    import torch
+
+    seen = {}
+    handle = clf.cam_target_layers()[0].register_forward_hook(lambda m, i, o: seen.setdefault("c", o.shape[1]))
+    try:
+        with torch.no_grad():
+            clf.model(clf.preprocess(image))
+    finally:
+        handle.remove()
+    return int(seen["c"])
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--isic-root", default="../shared/isic2017")
     ap.add_argument("--images", type=int, default=20)
-    ap.add_argument("--ks", type=int, nargs="+", default=[16, 32, 64, 128])
+    ap.add_argument("--ks", type=int, nargs="+", default=[16, 32, 64, 128], help="ScoreCAM k, variance ranking")
+    ap.add_argument("--gradient-ks", type=int, nargs="+", default=[32, 64], help="ScoreCAM k, gradient ranking")
     ap.add_argument("--ratios", type=float, nargs="+", default=[0.05, 0.1, 0.25])
     ap.add_argument("--upstream-images", type=int, default=2,
-                    help="images on which pytorch-grad-cam's own AblationCAM is timed (slow)")
+                    help="images on which pytorch-grad-cam's own ScoreCAM / AblationCAM are timed (slow)")
     ap.add_argument("--batch-size", type=int, default=64)
     ap.add_argument("--workdir", default="results/bench_slow_cams")
     ap.add_argument("--markdown", default=None, help="write the table as Markdown here")
@@ -118,17 +144,20 @@ def main(argv: list[str] | None = None) -> int:
     clf = build_classifier("tf_efficientnet_lite0", weights="embedded", device=args.device)
     seg = build_segmenter("litemedsam", device=args.device)
     work = Path(args.workdir)
-    table = variants(args.ks, args.ratios)
+    channels = _target_channels(clf, ds.load(ids[0]).image)  # upstream ScoreCAM: one pass per channel
+    table = variants(args.ks, args.gradient_ks, args.ratios)
 
     def raw_map(label: str, image_id: str, compute):
+        """``(raw, wall s, CPU s, passes)`` from ``--workdir`` or computed and stored there."""
         path = work / _slug(label) / f"{image_id}.npz"
         if path.is_file():
             with np.load(path) as z:
-                return z["raw"], float(z["seconds"]), float(z["cpu_seconds"])
-        raw, seconds, cpu_seconds = compute()
+                return z["raw"], float(z["seconds"]), float(z["cpu_seconds"]), int(z["passes"])
+        raw, seconds, cpu_seconds, passes = compute()
         with atomic_open(path, "wb") as fh:
-            np.savez(fh, raw=raw, seconds=np.float64(seconds), cpu_seconds=np.float64(cpu_seconds))
-        return raw, seconds, cpu_seconds
+            np.savez(fh, raw=raw, seconds=np.float64(seconds), cpu_seconds=np.float64(cpu_seconds),
+                     passes=np.int64(passes))
+        return raw, seconds, cpu_seconds, passes
 
     records = []
     for n, image_id in enumerate(progress_bar(ids, True, desc="images", unit="img")):
@@ -149,27 +178,28 @@ def main(argv: list[str] | None = None) -> int:
         heat_of, mask_of = {}, {}
         todo = list(table)
         if n < args.upstream_images:
-            todo.append(("ablationcam upstream", "ablationcam", None))
+            todo += [("scorecam upstream", "scorecam", None), ("ablationcam upstream", "ablationcam", None)]
         for label, method, kw in todo:
             if kw is None:
-                raw, sec, cpu = raw_map(label, image_id, lambda: _upstream_ablation(clf, image, args.batch_size))
+                def compute(method=method):
+                    return (*_upstream(clf, image, method, args.batch_size), channels)
             else:
                 def compute(method=method, kw=kw):
                     t0, c0 = time.perf_counter(), time.process_time()
                     with CamExtractor(clf, method, batch_size=args.batch_size, progress=False, **kw) as ex:
                         res = ex(image, target_class=target, resize=False)
-                    return res.raw, time.perf_counter() - t0, time.process_time() - c0
-                raw, sec, cpu = raw_map(label, image_id, compute)
+                        passes = getattr(ex._cam, "last_passes", 0)
+                    return res.raw, time.perf_counter() - t0, time.process_time() - c0, passes
+            raw, sec, cpu, passes = raw_map(label, image_id, compute)
             heat = normalize_heatmap(raw, (H, W))
             prompts = generate_prompts(heat, PromptParams(), make_rng(0, image_id, label))
             mask = box_mask(prompts.box)
             heat_of[label], mask_of[label] = heat, mask
             records.append({"image_id": image_id, "variant": label, "seconds": sec, "cpu_seconds": cpu,
+                            "passes": passes if method == "scorecam" else np.nan,
                             "iou_gt": segmentation_metrics(mask, gt)["iou"]})
         for rec in records[-len(todo):]:
-            ref = "scorecam full" if rec["variant"].startswith("scorecam") else "ablationcam ratio=1"
-            if rec["variant"] == "gradcam":
-                ref = "scorecam full"
+            ref = reference_of(rec["variant"])
             a, b = heat_of[rec["variant"]].ravel(), heat_of[ref].ravel()
             rec["reference"] = ref
             rec["corr"] = float(np.corrcoef(a, b)[0, 1]) if a.std() > 0 and b.std() > 0 else np.nan
@@ -177,27 +207,26 @@ def main(argv: list[str] | None = None) -> int:
 
     df = pd.DataFrame(records)
     df.to_csv(work / "per_image.csv", index=False)
-    full_iou = {ref: df[df["variant"] == ref]["iou_gt"].mean() for ref in ("scorecam full", "ablationcam ratio=1")}
-    full_cpu = {ref: df[df["variant"] == ref]["cpu_seconds"].mean() for ref in ("scorecam full", "ablationcam ratio=1")}
-    up = df[df["variant"] == "ablationcam upstream"]
+    cams = df[df["reference"].notna()] if "reference" in df else df.iloc[0:0]
+    ref_iou = {r: cams[cams["variant"] == r]["iou_gt"].mean() for r in ("scorecam full", "ablationcam ratio=1")}
+    ref_cpu = {r: cams[cams["variant"] == r]["cpu_seconds"].mean() for r in ("scorecam full", "ablationcam ratio=1")}
     rows = []
-    order = [label for label, _, _ in table] + (["ablationcam upstream"] if len(up) else []) + ["GT box", "whole-image box"]
-    for label in order:
+    for label in list(dict.fromkeys([label for label, _, _ in table] + list(cams["variant"]))) + ["GT box", "whole-image box"]:
         g = df[df["variant"] == label]
         row = {"variant": label, "n images": len(g), "CPU s / image": g["cpu_seconds"].mean(),
-               "wall s / image": g["seconds"].mean()}
-        ref = g["reference"].iloc[0] if "reference" in g and g["reference"].notna().any() else None
-        if label.startswith("ablationcam") and len(up) and label != "ablationcam upstream":
+               "wall s / image": g["seconds"].mean(), "passes / image": g["passes"].mean()}
+        if label in set(cams["variant"]):
+            ref = reference_of(label)
+            up = cams[cams["variant"] == ref.split()[0] + " upstream"]
             same = g[g["image_id"].isin(up["image_id"])]
-            row["speed-up"] = up["cpu_seconds"].mean() / same["cpu_seconds"].mean()
-            row["speed-up vs"] = f"upstream AblationCAM ({len(up)} images)"
-        elif ref is not None:
-            row["speed-up"] = full_cpu[ref] / g["cpu_seconds"].mean()
-            row["speed-up vs"] = ref
-        row["heatmap corr."] = g["corr"].mean() if ref else np.nan
-        row["mask IoU (GT)"] = g["iou_gt"].mean()
-        row["Δ IoU vs full"] = g["iou_gt"].mean() - full_iou[ref] if ref else np.nan
-        row["mask IoU vs full's mask"] = g["iou_vs_full"].mean() if ref else np.nan
+            row["speed-up vs upstream"] = up["cpu_seconds"].mean() / same["cpu_seconds"].mean() if len(up) else np.nan
+            row["speed-up vs reference"] = ref_cpu[ref] / g["cpu_seconds"].mean()
+            row["heatmap corr."] = g["corr"].mean()
+            row["mask IoU (GT)"] = g["iou_gt"].mean()
+            row["Δ IoU vs reference"] = g["iou_gt"].mean() - ref_iou[ref]
+            row["mask IoU vs reference's mask"] = g["iou_vs_full"].mean()
+        else:
+            row["mask IoU (GT)"] = g["iou_gt"].mean()
         rows.append(row)
     out = pd.DataFrame(rows)
     with pd.option_context("display.width", 200, "display.max_columns", 20, "display.float_format", "{:.3f}".format):

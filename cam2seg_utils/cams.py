@@ -198,7 +198,8 @@ class TopKScoreCAM(BaseCAM):
     network input (bilinear, corners aligned, as upstream), min-max scaled to ``[0, 1]``, and
     multiplies the input image; the masked images run through the model ``batch_size`` at a time
     and give the target scores ``s_c``. Weights: ``softmax(s)`` over the selected channels, 0 for
-    the others. ``channels=None`` (or >= C) scores every channel, which is upstream ``ScoreCAM``.
+    the others. ``channels=None`` (or >= C) scores every channel, which is upstream ``ScoreCAM``
+(constant channels share one pass on the all-zero masked input they all give).
 
     ``selection``: ``"variance"`` (spatial variance of ``A_c``) or ``"gradient"`` (mean gradient
     of the target score over ``A_c``, i.e. the Grad-CAM weight; needs a backward pass, so the
@@ -215,6 +216,7 @@ class TopKScoreCAM(BaseCAM):
         self.batch_size = int(batch_size)
         self.progress = False
         self.last_selected: np.ndarray | None = None  # channel indices of the last call (inspection)
+        self.last_passes = 0                            # masked images scored in the last call
 
     def select_channels(self, activations: np.ndarray, grads: np.ndarray | None) -> np.ndarray:
         """Indices (sorted ascending) of the channels to score, from one image's ``(C, h, w)``."""
@@ -238,17 +240,28 @@ class TopKScoreCAM(BaseCAM):
             for b, (target, image) in enumerate(zip(targets, input_tensor)):
                 idx = self.select_channels(activations[b], None if grads is None else grads[b])
                 self.last_selected = idx
-                scores: list[float] = []
-                starts = range(0, len(idx), self.batch_size)
+                # A constant map (e.g. a dead ReLU channel: ~half of Lite0's 1280 on ISIC images)
+                # min-max scales to exactly 0, so its masked input is image * 0 for every such
+                # channel: one forward pass scores them all (same numbers, fewer passes).
+                maps_c = activations[b, idx].reshape(len(idx), -1)
+                flat = maps_c.max(axis=1) == maps_c.min(axis=1)
+                scores = np.empty(len(idx), dtype=np.float64)
+                if flat.any():
+                    scores[flat] = target(self.model(image[None] * 0.0)[0]).cpu().item()
+                varying = idx[~flat]
+                varying_scores: list[float] = []
+                starts = range(0, len(varying), self.batch_size)
                 for start in progress_bar(starts, self.progress, desc="scorecam", unit="batch", leave=False):
-                    chunk = torch.from_numpy(np.ascontiguousarray(activations[b, idx[start:start + self.batch_size]]))
+                    chunk = torch.from_numpy(np.ascontiguousarray(activations[b, varying[start:start + self.batch_size]]))
                     maps = F.interpolate(chunk[None].to(self.device), size=size, mode="bilinear",
                                          align_corners=True)[0]
-                    flat = maps.view(maps.shape[0], -1)
-                    lo, hi = flat.min(dim=-1)[0][:, None, None], flat.max(dim=-1)[0][:, None, None]
+                    spread = maps.view(maps.shape[0], -1)
+                    lo, hi = spread.min(dim=-1)[0][:, None, None], spread.max(dim=-1)[0][:, None, None]
                     maps = (maps - lo) / (hi - lo + 1e-8)
                     outputs = self.model(image[None] * maps[:, None])
-                    scores.extend(target(o).cpu().item() for o in outputs)
+                    varying_scores.extend(target(o).cpu().item() for o in outputs)
+                scores[~flat] = varying_scores
+                self.last_passes = int(flat.any()) + len(varying)
                 weights[b, idx] = torch.softmax(torch.tensor(scores, dtype=torch.float32), dim=-1).numpy()
         return weights
 

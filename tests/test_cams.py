@@ -259,6 +259,28 @@ def test_scorecam_on_every_channel_equals_upstream_scorecam(model_name):
     assert _hook_count(clf.model) == 0
 
 
+def test_scorecam_scores_dead_channels_in_one_pass():
+    """Constant maps all give the zero masked input: one pass for all of them, same weights."""
+    import copy
+    import dataclasses
+
+    base = tiny_classifier("mobilenetv2_100")
+    clf = dataclasses.replace(base, model=copy.deepcopy(base.model))
+    with torch.no_grad():  # 12 of the 32 target channels dead: BN output 0 -> ReLU6 -> 0
+        clf.model.bn2.weight[:12] = 0.0
+        clf.model.bn2.bias[:12] = 0.0
+    img = _image()
+    acts = _target_activations(clf, img)[1][0].reshape(32, -1)
+    n_flat = int((acts.max(axis=1) == acts.min(axis=1)).sum())
+    assert 12 <= n_flat < 32
+    with CamExtractor(clf, "scorecam", batch_size=8, scorecam_channels=None) as cam:
+        mine = cam(img)
+        assert cam._cam.last_passes == 1 + (32 - n_flat)
+    ref = _run(clf, _upstream_cam(clf, "scorecam", 8), img)
+    np.testing.assert_allclose(mine.heatmap, ref.heatmap, atol=1e-6)
+    assert mine.raw_max > mine.raw_min
+
+
 @pytest.mark.parametrize("model_name", PAPER_CLASSIFIERS)
 def test_fast_ablationcam_equals_upstream_ablationcam(model_name):
     """Same weights as upstream's whole-network passes. Upstream runs one copy per batch here:
