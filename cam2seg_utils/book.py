@@ -16,6 +16,7 @@ from the local data folder when its files match the snapshot's digests, and othe
 """
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
 from typing import Any, Mapping
@@ -156,7 +157,10 @@ def provenance(config, n_images: int, wall_time_s: float | None = None, include_
     params = {"percentile": config.percentile, "num_points": config.num_points,
               "amplification": config.amplification, "cams": config.cams,
               "prompt variants": config.prompt_variants, "seed": config.seed,
-              "epochs": config.epochs, "patience": config.patience, "device": config.device}
+              "epochs": config.epochs, "patience": config.patience, "device": config.device,
+              "image resolution": ("original" if config.max_side is None
+                                   else f"downsized to a longer side of at most {config.max_side} px (max_side)"),
+              "ScoreCAM / AblationCAM": _slow_cam_label(config)}
     snap = snapshot_of(config)
     if snap is not None:
         _published_provenance(config, snap, params, extra)
@@ -200,6 +204,12 @@ def _published_provenance(config, snap, params: dict[str, Any], extra: Mapping[s
         commit=str(run["git_commit"])[:12], date=f"run published {pub['published_at']}", wall_time_s=None,
         synthetic=config.dataset == "synthetic")
     regenerate_note(config)
+
+
+def _slow_cam_label(config) -> str:
+    k = "every channel" if config.scorecam_channels is None else (
+        f"top {config.scorecam_channels} channels by {config.scorecam_selection}")
+    return f"ScoreCAM on {k}; AblationCAM on {config.ablation_ratio:g} of the channels"
 
 
 class Stopwatch:
@@ -371,11 +381,14 @@ def main_variant(config) -> str:
 
 
 def cam_rows(grid: pd.DataFrame, prompt_variant: str) -> pd.DataFrame:
-    """Error-free CAM rows (zero-shot / fine-tuned) of one prompt variant."""
+    """Error-free CAM rows (zero-shot / fine-tuned) of one prompt variant, on the images every
+    model × CAM of the setting has (``summary.common_images``: comparisons use the same images)."""
+    from .experiments.summary import common_images
+
     g = ok(grid)
     if "strategy" in g.columns:  # the paper's pages show Algorithm 1; strategies have their own page
         g = g[g["strategy"] == "algorithm1"]
-    return g[g["setting"].isin(["zero-shot", "fine-tuned"]) & (g["prompt_variant"] == prompt_variant)]
+    return common_images(g[g["setting"].isin(["zero-shot", "fine-tuned"]) & (g["prompt_variant"] == prompt_variant)])
 
 
 def gt_rows(grid: pd.DataFrame) -> pd.DataFrame:
@@ -654,7 +667,8 @@ def heatmaps_for_image(config, grid: pd.DataFrame) -> dict[str, Any] | None:
     cams = [c for c in config.cams if (rows["cam"] == c).any()] or list(config.cams)
     heatmaps, subtitles = {}, {}
     for cam in cams:
-        res = compute_heatmap(clf, sample.image, cam, rng=make_rng(config.seed, image_id, model, "randomcam"))
+        res = compute_heatmap(clf, sample.image, cam, rng=make_rng(config.seed, image_id, model, "randomcam"),
+                              **dataclasses.asdict(config.cam_options()))  # the grid's CAM parameters
         heatmaps[cam] = res.heatmap
         r = rows[(rows["image_id"] == image_id) & (rows["setting"] == setting) & (rows["model"] == model)
                  & (rows["cam"] == cam)]
@@ -694,8 +708,8 @@ def example_cases(config, grid: pd.DataFrame) -> list[dict[str, Any]]:
     out = []
     for title, row in chosen:
         sample = load(row["image_id"])
-        heat = compute_heatmap(clf, sample.image, row["cam"],
-                               rng=make_rng(config.seed, row["image_id"], model, "randomcam")).heatmap
+        heat = compute_heatmap(clf, sample.image, row["cam"], rng=make_rng(config.seed, row["image_id"], model, "randomcam"),
+                               **dataclasses.asdict(config.cam_options())).heatmap
         box = np.array([row["box_x0"], row["box_y0"], row["box_x1"], row["box_y1"]], dtype=float)
         pts = np.array(json.loads(row["points"]) or np.zeros((0, 2)), dtype=float).reshape(-1, 2)
         use_box = "box" in row["prompt_variant"]

@@ -27,59 +27,101 @@ reproducible nor activation-independent; it is not used). It then goes through t
 resize / min-max steps as every other method.
 
 Hooks: :class:`CamExtractor` is a context manager; on exit every forward hook that
-pytorch-grad-cam put on the target layers is removed (and AblationCAM's temporary layer
-replacement is always undone, even on error). Used outside ``with``, each call creates and releases
-its hooks itself.
+pytorch-grad-cam put on the target layers is removed (and AblationCAM's temporary ablation hook
+is removed after each call, even on error; the model is never modified). Used outside ``with``,
+each call creates and releases its hooks itself.
 
-Speed: ScoreCAM and AblationCAM need one forward pass per channel of the target layer
-(320-2048 of them); ``batch_size`` sets how many run at once and ``ablation_channels``
-(AblationCAM's ``ratio_channels_to_ablate``) how many channels AblationCAM ablates -- raise the
-first / lower the second on a GPU or for quick looks.
+Resolution: ``HeatmapResult.raw`` is the CAM at the target layer's ``(h, w)``; step 4 is the only
+place the image size enters, so a caller may keep ``raw`` (the grid's heatmap cache does) and
+make the ``(H, W)`` heatmap later with :func:`normalize_heatmap`, bit for bit the same.
+``resize=False`` skips step 4's resize (no ``(H, W)`` array at all), and ``input_tensor`` lets
+several CAMs share one ``classifier.preprocess`` of a large image.
+
+Speed (ScoreCAM and AblationCAM score one perturbation per channel of the target layer,
+320-2048 of them):
+
+* ScoreCAM (:class:`TopKScoreCAM`) scores only the ``scorecam_channels`` = k channels ranked
+  highest by ``scorecam_selection`` -- ``"variance"`` (spatial variance of the activation map, as
+  in the "Faster Score-CAM" variant) or ``"gradient"`` (the Grad-CAM weight: mean gradient of the
+  class score; one backward pass). The other channels get weight 0. Score-CAM's weights are a
+  softmax over the channel scores, and a softmax's ratios do not depend on which other channels
+  take part, so the selected channels keep exactly the *relative* weights of the full method and
+  after min-max normalisation the top-k map differs from the full one only by the dropped
+  channels' (small) softmax mass. ``None`` = every channel = upstream ``ScoreCAM`` (same numbers;
+  masked inputs are built per batch, so memory is ``batch_size`` images, not ``C``).
+* AblationCAM (:class:`FastAblationCAM`) runs the network **once** up to the target layer and
+  only the part after it (global pooling + classifier for CNNs; the last block's remainder + head
+  for ViT / Swin) on ``batch_size`` ablated copies of the target activation at a time: a forward
+  hook on the target layer replaces its batch-1 output by the ablated batch, and the layers after
+  it broadcast. That is upstream ``AblationCAM``'s arithmetic (which re-runs the *whole* network
+  for every channel) at a fraction of its cost; a model whose later layers cannot take the larger
+  batch falls back to whole-network passes. ``ablation_channels`` (upstream's
+  ``ratio_channels_to_ablate`` r) ablates upstream's experimental channel subset (the r fraction
+  of channels most and the r fraction least inside the EigenCAM mask, so at most 2 r C channels);
+  skipped channels get weight 0, as upstream. ``None`` / 1.0 = every channel. One deviation from
+  upstream, on purpose: for activations that can be negative, the ablation value is
+  ``min(activation) - 1e7`` for every ablated copy (upstream lowers it by another 1e7 for each
+  copy in a batch, so its weights depended on ``batch_size``); for non-negative activations
+  (ReLU / ReLU6 networks) both zero the channel.
+
+``batch_size`` sets how many perturbed copies run per forward pass. The defaults
+(:data:`DEFAULT_SCORECAM_CHANNELS`, :data:`DEFAULT_SCORECAM_SELECTION`,
+:data:`DEFAULT_ABLATION_CHANNELS`) were chosen on validation images of the real ISIC 2017
+folder against the full methods: ``benchmarks/bench_slow_cams.py``, summarised in
+``book/scaling.md``.
 """
 from __future__ import annotations
 
-import contextlib
-import functools
 import os
-import types
 from dataclasses import dataclass
-from typing import Callable, Iterator
+from typing import Any, Callable
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from pytorch_grad_cam import (
-    AblationCAM,
     EigenCAM,
     GradCAM,
     GradCAMPlusPlus,
     HiResCAM,
     LayerCAM,
-    ScoreCAM,
     XGradCAM,
 )
-from pytorch_grad_cam.ablation_layer import AblationLayer, AblationLayerVit
+from pytorch_grad_cam.ablation_layer import AblationLayer
 from pytorch_grad_cam.base_cam import BaseCAM
-from pytorch_grad_cam.utils.find_layers import replace_layer_recursive
 from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 from torch import nn
 
+from cam2seg_utils.atomic import progress_bar
+from cam2seg_utils.cam_options import (
+    DEFAULT_ABLATION_CHANNELS,
+    DEFAULT_SCORECAM_CHANNELS,
+    DEFAULT_SCORECAM_SELECTION,
+    SCORECAM_SELECTIONS,
+    CamOptions,
+)
 from cam2seg_utils.models import Classifier
 from cam2seg_utils.registry import Registry
 
 __all__ = [
     "CAM_METHODS",
     "PAPER_CAMS",
+    "SCORECAM_SELECTIONS",
+    "DEFAULT_SCORECAM_CHANNELS",
+    "DEFAULT_SCORECAM_SELECTION",
+    "DEFAULT_ABLATION_CHANNELS",
     "CamMethod",
+    "CamOptions",
     "CamExtractor",
+    "FastAblationCAM",
     "HeatmapResult",
     "SeededRandomCAM",
+    "TopKScoreCAM",
     "compute_heatmap",
     "normalize_heatmap",
 ]
 
 PAPER_CAMS: tuple[str, ...] = ("gradcam", "gradcam++", "ablationcam", "scorecam", "randomcam")
-
 
 # --------------------------------------------------------------------------------------------
 # normalisation
@@ -93,7 +135,12 @@ def normalize_heatmap(raw: np.ndarray, size_hw: tuple[int, int]) -> np.ndarray:
 
     Returns ``float32 (H, W)``, always finite. Non-finite entries (NaN, +-inf) count as 0. A flat
     map -- peak-to-peak spread ``<= 1e-6 * max|raw|`` (or exactly 0) -- gives all zeros. Resizing
-    is bilinear with half-pixel centres (``align_corners=False``, like ``cv2.resize``).
+    is bilinear with half-pixel centres (``align_corners=False``, like ``cv2.resize``), in float64.
+
+    Deterministic: the result depends only on ``raw`` and ``size_hw`` (this is how a cached
+    CAM-resolution map becomes the image-size heatmap). Memory: one float64 ``(H, W)`` work array,
+    scaled in place, plus the float32 result -- 12 bytes per pixel at the peak (356 MB for a
+    6688 x 4439 image).
     """
     arr = np.asarray(raw, dtype=np.float64)
     if arr.ndim != 2:
@@ -115,8 +162,10 @@ def normalize_heatmap(raw: np.ndarray, size_hw: tuple[int, int]) -> np.ndarray:
         lo, hi = float(arr.min()), float(arr.max())
         if hi - lo <= 0.0:  # cannot happen for a non-flat map, kept for safety
             return np.zeros((H, W), dtype=np.float32)
-        arr = (arr - lo) / (hi - lo)
-    return np.clip(arr, 0.0, 1.0).astype(np.float32)
+        arr -= lo                 # in place: (arr - lo) / (hi - lo), the same float64 operations
+        arr /= hi - lo
+    np.clip(arr, 0.0, 1.0, out=arr)
+    return arr.astype(np.float32)
 
 
 # --------------------------------------------------------------------------------------------
@@ -142,20 +191,174 @@ class SeededRandomCAM(BaseCAM):
         return self.rng.uniform(-1.0, 1.0, size=(b, h, w)).astype(np.float32)
 
 
-class SafeAblationCAM(AblationCAM):
-    """AblationCAM that always puts the original target layer back, even when a forward pass
-    inside the ablation loop raises (upstream leaves the ``AblationLayer`` in the model)."""
+class TopKScoreCAM(BaseCAM):
+    """Score-CAM on the ``channels`` (k) channels ranked highest by ``selection``.
+
+    For each selected channel ``c`` the activation map ``A_c`` (``(h, w)``) is upsampled to the
+    network input (bilinear, corners aligned, as upstream), min-max scaled to ``[0, 1]``, and
+    multiplies the input image; the masked images run through the model ``batch_size`` at a time
+    and give the target scores ``s_c``. Weights: ``softmax(s)`` over the selected channels, 0 for
+    the others. ``channels=None`` (or >= C) scores every channel, which is upstream ``ScoreCAM``
+(constant channels share one pass on the all-zero masked input they all give).
+
+    ``selection``: ``"variance"`` (spatial variance of ``A_c``) or ``"gradient"`` (mean gradient
+    of the target score over ``A_c``, i.e. the Grad-CAM weight; needs a backward pass, so the
+    object then has ``uses_gradients=True``). Ties keep the lower channel index.
+    """
+
+    def __init__(self, model: nn.Module, target_layers: list[nn.Module], reshape_transform=None, *,
+                 channels: int | None = None, selection: str = "variance", batch_size: int = 32) -> None:
+        CamOptions(batch_size=batch_size, scorecam_channels=channels, scorecam_selection=selection)  # validates
+        uses_gradients = selection == "gradient" and channels is not None
+        super().__init__(model, target_layers, reshape_transform, uses_gradients=uses_gradients)
+        self.channels = None if channels is None else int(channels)
+        self.selection = selection
+        self.batch_size = int(batch_size)
+        self.progress = False
+        self.last_selected: np.ndarray | None = None  # channel indices of the last call (inspection)
+        self.last_passes = 0                            # masked images scored in the last call
+
+    def select_channels(self, activations: np.ndarray, grads: np.ndarray | None) -> np.ndarray:
+        """Indices (sorted ascending) of the channels to score, from one image's ``(C, h, w)``."""
+        n = activations.shape[0]
+        if self.channels is None or self.channels >= n:
+            return np.arange(n)
+        if self.selection == "variance":
+            rank = activations.reshape(n, -1).astype(np.float64).var(axis=1)
+        else:
+            if grads is None:
+                raise ValueError("scorecam_selection='gradient' needs the gradients of the target layer")
+            rank = grads.reshape(n, -1).astype(np.float64).mean(axis=1)
+        rank = np.where(np.isfinite(rank), rank, -np.inf)
+        order = np.lexsort((np.arange(n), -rank))  # largest first; ties: lower index first
+        return np.sort(order[: self.channels])
 
     def get_cam_weights(self, input_tensor, target_layer, targets, activations, grads):
+        size = input_tensor.shape[-2:]
+        weights = np.zeros(activations.shape[:2], dtype=np.float32)
+        with torch.no_grad():
+            for b, (target, image) in enumerate(zip(targets, input_tensor)):
+                idx = self.select_channels(activations[b], None if grads is None else grads[b])
+                self.last_selected = idx
+                # A constant map (e.g. a dead ReLU channel: ~half of Lite0's 1280 on ISIC images)
+                # min-max scales to exactly 0, so its masked input is image * 0 for every such
+                # channel: one forward pass scores them all (same numbers, fewer passes).
+                maps_c = activations[b, idx].reshape(len(idx), -1)
+                flat = maps_c.max(axis=1) == maps_c.min(axis=1)
+                scores = np.empty(len(idx), dtype=np.float64)
+                if flat.any():
+                    scores[flat] = target(self.model(image[None] * 0.0)[0]).cpu().item()
+                varying = idx[~flat]
+                varying_scores: list[float] = []
+                starts = range(0, len(varying), self.batch_size)
+                for start in progress_bar(starts, self.progress, desc="scorecam", unit="batch", leave=False):
+                    chunk = torch.from_numpy(np.ascontiguousarray(activations[b, varying[start:start + self.batch_size]]))
+                    maps = F.interpolate(chunk[None].to(self.device), size=size, mode="bilinear",
+                                         align_corners=True)[0]
+                    spread = maps.view(maps.shape[0], -1)
+                    lo, hi = spread.min(dim=-1)[0][:, None, None], spread.max(dim=-1)[0][:, None, None]
+                    maps = (maps - lo) / (hi - lo + 1e-8)
+                    outputs = self.model(image[None] * maps[:, None])
+                    varying_scores.extend(target(o).cpu().item() for o in outputs)
+                scores[~flat] = varying_scores
+                self.last_passes = int(flat.any()) + len(varying)
+                weights[b, idx] = torch.softmax(torch.tensor(scores, dtype=torch.float32), dim=-1).numpy()
+        return weights
+
+
+class FastAblationCAM(BaseCAM):
+    """Ablation-CAM: weight ``w_c = (y - y_c) / y``, ``y`` the target score, ``y_c`` the score
+    with channel ``c`` of the target layer ablated; computed on the network *after* the target
+    layer only (see the module docstring, "Speed").
+
+    ``ratio`` in (0, 1] is upstream's ``ratio_channels_to_ablate`` (channel subset from
+    ``AblationLayer.activations_to_be_ablated``; not ablated -> weight 0). ``channel_axis`` is the
+    channel dimension of the target layer's *raw* output: 1 for CNN ``(B, C, h, w)``, -1 for ViT
+    tokens ``(B, N, C)`` and timm Swin ``(B, H, W, C)``.
+    """
+
+    ABLATION_OFFSET = 1e7  # upstream's ABLATION_VALUE
+
+    def __init__(self, model: nn.Module, target_layers: list[nn.Module], reshape_transform=None, *,
+                 ratio: float = 1.0, batch_size: int = 32, channel_axis: int = 1) -> None:
+        CamOptions(batch_size=batch_size, ablation_channels=ratio)  # validates
+        super().__init__(model, target_layers, reshape_transform, uses_gradients=False)
+        self.ratio = float(ratio)
+        self.ratio_channels_to_ablate = self.ratio  # upstream's name
+        self.batch_size = int(batch_size)
+        self.channel_axis = int(channel_axis)
+        self.progress = False
+        self.tail_only: bool | None = None  # None: not tried yet; False: whole-network passes
+
+    def channels_to_ablate(self, activations: np.ndarray) -> np.ndarray:
+        """Sorted unique channel indices to ablate for one image's ``(C, h, w)`` activations."""
+        if self.ratio >= 1.0:
+            return np.arange(activations.shape[0])
+        return np.unique(AblationLayer().activations_to_be_ablated(activations, self.ratio)).astype(np.int64)
+
+    def get_cam_weights(self, input_tensor, target_layer, targets, activations, grads):
+        captured: dict[str, torch.Tensor] = {}
+        replacement: dict[str, torch.Tensor] = {}
+
+        def hook(module, inputs, output):
+            if "batch" in replacement:
+                return replacement["batch"]
+            captured["out"] = output.detach()
+            return None
+
+        weights = np.zeros(activations.shape[:2], dtype=np.float32)
+        handle = target_layer.register_forward_hook(hook)
         try:
-            return super().get_cam_weights(input_tensor, target_layer, targets, activations, grads)
+            with torch.no_grad():
+                for b, (target, image) in enumerate(zip(targets, input_tensor)):
+                    x1 = image[None]
+                    replacement.clear()
+                    original = float(target(self.model(x1)[0]).cpu().item())
+                    out = captured["out"]
+                    lowest = out.min()
+                    value = 0.0 if float(lowest) == 0.0 else float(lowest) - self.ABLATION_OFFSET
+                    idx = self.channels_to_ablate(activations[b])
+                    new_scores = np.full(activations.shape[1], original, dtype=np.float32)
+                    starts = range(0, len(idx), self.batch_size)
+                    for start in progress_bar(starts, self.progress, desc="ablationcam", unit="batch", leave=False):
+                        chunk = idx[start:start + self.batch_size]
+                        batch = out.expand(len(chunk), *out.shape[1:]).clone()
+                        rows = torch.arange(len(chunk), device=batch.device)
+                        batch.movedim(self.channel_axis, 1)[rows, torch.from_numpy(chunk).to(batch.device)] = value
+                        replacement["batch"] = batch
+                        new_scores[chunk] = self._scores(x1, len(chunk), target)
+                    original32 = np.float32(original)
+                    weights[b] = (original32 - new_scores) / original32
         finally:
-            replace_layer_recursive(self.model, self.ablation_layer, target_layer)
+            handle.remove()
+            replacement.clear()
+        return weights
+
+    def _scores(self, x1: torch.Tensor, n: int, target) -> np.ndarray:
+        """Target scores of ``n`` ablated copies: the batch-1 input runs up to the target layer
+        and the hook's batch of ``n`` runs on from there; models whose later layers cannot
+        broadcast that batch get ``n`` copies of the input instead (whole-network passes)."""
+        if self.tail_only is None:  # first pass: find out whether the later layers broadcast
+            try:
+                outputs = self.model(x1)
+                self.tail_only = outputs.shape[0] == n
+            except RuntimeError:
+                self.tail_only = False
+            if self.tail_only:
+                return np.float32([target(o).cpu().item() for o in outputs])
+        elif self.tail_only:
+            outputs = self.model(x1)
+            if outputs.shape[0] != n:
+                raise RuntimeError(f"ablation pass gave {outputs.shape[0]} outputs for {n} ablated copies")
+            return np.float32([target(o).cpu().item() for o in outputs])
+        outputs = self.model(x1.expand(n, *x1.shape[1:]))
+        return np.float32([target(o).cpu().item() for o in outputs])
 
 
 # --------------------------------------------------------------------------------------------
 # registry
 # --------------------------------------------------------------------------------------------
+
 
 CamBuilder = Callable[..., BaseCAM]
 
@@ -164,9 +367,10 @@ CamBuilder = Callable[..., BaseCAM]
 class CamMethod:
     """A registered CAM method.
 
-    ``build(model, target_layers, reshape_transform, family, batch_size, ablation_channels)``
-    returns a fresh pytorch-grad-cam object. ``uses_gradients``: needs a backward pass.
-    ``needs_rng``: the ``rng`` argument is required.
+    ``build(model, target_layers, reshape_transform, family, options: CamOptions)`` returns a
+    fresh pytorch-grad-cam object. ``uses_gradients``: needs a backward pass (``"scorecam"``
+    with ``scorecam_selection="gradient"`` adds one itself). ``needs_rng``: the ``rng`` argument
+    is required.
     """
 
     name: str
@@ -177,34 +381,22 @@ class CamMethod:
 
 
 def _simple(cls: type[BaseCAM]) -> CamBuilder:
-    def build(model, target_layers, reshape_transform, family, batch_size, ablation_channels):  # noqa: ARG001
+    def build(model, target_layers, reshape_transform, family, options):  # noqa: ARG001
         return cls(model=model, target_layers=target_layers, reshape_transform=reshape_transform)
 
     return build
 
 
-def _build_scorecam(model, target_layers, reshape_transform, family, batch_size, ablation_channels):  # noqa: ARG001
-    cam = ScoreCAM(model=model, target_layers=target_layers, reshape_transform=reshape_transform)
-    cam.batch_size = int(batch_size)  # read by ScoreCAM.get_cam_weights
-    return cam
+def _build_scorecam(model, target_layers, reshape_transform, family, options: CamOptions):  # noqa: ARG001
+    return TopKScoreCAM(model, target_layers, reshape_transform, channels=options.scorecam_channels,
+                        selection=options.scorecam_selection, batch_size=options.batch_size)
 
 
-def _build_ablationcam(model, target_layers, reshape_transform, family, batch_size, ablation_channels):
-    # a fresh ablation layer per object (upstream's default argument is one shared instance);
-    # transformer targets output tokens with channels last -> the ViT variant (also right for
-    # timm 1.x Swin's (B, H, W, C)).
-    layer = AblationLayerVit() if family in ("vit", "swin") else AblationLayer()
-    ratio = 1.0 if ablation_channels is None else float(ablation_channels)
-    if not 0.0 < ratio <= 1.0:
-        raise ValueError(f"ablation_channels must be in (0, 1], got {ablation_channels}")
-    return SafeAblationCAM(
-        model=model,
-        target_layers=target_layers,
-        reshape_transform=reshape_transform,
-        ablation_layer=layer,
-        batch_size=int(batch_size),
-        ratio_channels_to_ablate=ratio,
-    )
+def _build_ablationcam(model, target_layers, reshape_transform, family, options: CamOptions):
+    # transformer targets output tokens with channels last ((B, N, C) ViT, (B, H, W, C) timm Swin)
+    ratio = 1.0 if options.ablation_channels is None else float(options.ablation_channels)
+    return FastAblationCAM(model, target_layers, reshape_transform, ratio=ratio, batch_size=options.batch_size,
+                           channel_axis=-1 if family in ("vit", "swin") else 1)
 
 
 CAM_METHODS: Registry[CamMethod] = Registry("CAM method")
@@ -231,11 +423,14 @@ for _m in (
 class HeatmapResult:
     """A CAM heatmap.
 
-    ``heatmap``: float32 ``(H, W)`` in ``[0, 1]`` at the original image size, always finite.
+    ``heatmap``: float32 in ``[0, 1]``, always finite: ``(H, W)`` at the original image size, or
+    with ``resize=False`` at the CAM's own resolution ``cam_size`` (then
+    ``normalize_heatmap(raw, (H, W))`` gives the original-size one, bit for bit).
+    ``raw``: float64 ``cam_size`` map after ReLU, non-finite values set to 0 -- everything the
+    heatmap depends on besides the image size (what the heatmap cache stores).
     ``target_class``: the explained class (argmax of the logits unless overridden).
-    ``raw_min`` / ``raw_max``: range of the raw (ReLU'd, non-finite -> 0) CAM at the layer
-    resolution, before normalisation; equal values mean a flat map and an all-zero heatmap.
-    ``cam_size``: ``(h, w)`` of that raw map. ``logits``: ``(num_classes,)`` of the forward pass.
+    ``raw_min`` / ``raw_max``: range of ``raw``; equal values mean a flat map and an all-zero
+    heatmap. ``cam_size``: ``(h, w)`` of ``raw``. ``logits``: ``(num_classes,)`` of the forward pass.
     """
 
     heatmap: np.ndarray
@@ -245,6 +440,7 @@ class HeatmapResult:
     method: str = ""
     cam_size: tuple[int, int] = (0, 0)
     logits: np.ndarray | None = None
+    raw: np.ndarray | None = None
 
 
 def _progress_enabled(progress: bool | None) -> bool:
@@ -253,32 +449,18 @@ def _progress_enabled(progress: bool | None) -> bool:
     return os.environ.get("TQDM_DISABLE", "").strip().lower() not in {"1", "true", "yes", "on"}
 
 
-@contextlib.contextmanager
-def _upstream_progress(enabled: bool) -> Iterator[None]:
-    """pytorch-grad-cam's ScoreCAM / AblationCAM call ``tqdm.tqdm`` directly; switch it."""
-    import tqdm as _tqdm
-    from pytorch_grad_cam import ablation_cam as _abl
-    from pytorch_grad_cam import score_cam as _score
-
-    shim = types.SimpleNamespace(tqdm=functools.partial(_tqdm.tqdm, disable=not enabled))
-    saved = (_abl.tqdm, _score.tqdm)
-    _abl.tqdm, _score.tqdm = shim, shim
-    try:
-        yield
-    finally:
-        _abl.tqdm, _score.tqdm = saved
-
-
 class CamExtractor:
     """Explain a classifier's predictions with one CAM method.
 
     >>> with CamExtractor(classifier, "gradcam") as cam:      # doctest: +SKIP
     ...     result = cam(image)                              # result.heatmap: (H, W) float32
 
-    ``batch_size``: images per forward pass for ScoreCAM / AblationCAM (ignored otherwise).
-    ``ablation_channels``: fraction in (0, 1] of channels AblationCAM ablates (upstream
-    ``ratio_channels_to_ablate``; ``None`` = all). ``progress``: show the ScoreCAM / AblationCAM
-    progress bars (``None``: on unless ``TQDM_DISABLE`` is set).
+    ``batch_size``: perturbed copies per forward pass for ScoreCAM / AblationCAM (ignored
+    otherwise). ``ablation_channels``: AblationCAM's ``ratio_channels_to_ablate`` in (0, 1]
+    (``None`` = all). ``scorecam_channels`` / ``scorecam_selection``: ScoreCAM's top-k channel
+    subset (``None`` = all channels, the full method). Defaults: the ``DEFAULT_*`` constants.
+    ``progress``: show the ScoreCAM / AblationCAM progress bars (``None``: on unless
+    ``TQDM_DISABLE`` is set).
     """
 
     def __init__(
@@ -286,32 +468,34 @@ class CamExtractor:
         classifier: Classifier,
         method: str,
         batch_size: int = 32,
-        ablation_channels: float | None = None,
+        ablation_channels: float | None = DEFAULT_ABLATION_CHANNELS,
         *,
+        scorecam_channels: int | None = DEFAULT_SCORECAM_CHANNELS,
+        scorecam_selection: str = DEFAULT_SCORECAM_SELECTION,
         progress: bool | None = None,
     ) -> None:
         self.classifier = classifier
         self.method: CamMethod = CAM_METHODS.get(method)
-        if int(batch_size) < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-        self.batch_size = int(batch_size)
+        self.options = CamOptions(batch_size=int(batch_size), ablation_channels=ablation_channels,
+                                  scorecam_channels=scorecam_channels, scorecam_selection=scorecam_selection)
+        self.batch_size = self.options.batch_size
         self.ablation_channels = ablation_channels
         self.progress = progress
         self._cam: BaseCAM | None = None
-        if ablation_channels is not None and not 0.0 < float(ablation_channels) <= 1.0:
-            raise ValueError(f"ablation_channels must be in (0, 1], got {ablation_channels}")
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """The options that change this method's heatmap (empty for most methods)."""
+        return self.options.params_for(self.method.name)
 
     # -- hooks -------------------------------------------------------------------------------
     def _open(self) -> BaseCAM:
         clf = self.classifier
-        return self.method.build(
-            clf.model,
-            clf.cam_target_layers(),
-            clf.cam_reshape_transform(),
-            clf.spec.family,
-            self.batch_size,
-            self.ablation_channels,
-        )
+        cam = self.method.build(clf.model, clf.cam_target_layers(), clf.cam_reshape_transform(),
+                                clf.spec.family, self.options)
+        if hasattr(cam, "progress"):
+            cam.progress = _progress_enabled(self.progress)
+        return cam
 
     @staticmethod
     def _release(cam: BaseCAM) -> None:
@@ -338,10 +522,17 @@ class CamExtractor:
         image: np.ndarray,
         target_class: int | None = None,
         rng: np.random.Generator | None = None,
+        *,
+        input_tensor: torch.Tensor | None = None,
+        resize: bool = True,
     ) -> HeatmapResult:
         """Heatmap of ``image`` ``(H, W, 3)`` uint8 for ``target_class`` (``None``: argmax).
 
         ``rng`` is required by ``"randomcam"`` and ignored by the other methods.
+        ``input_tensor``: ``classifier.preprocess(image)`` computed once by the caller and reused
+        across methods (a full-size image is resized once, not once per CAM). ``resize=False``:
+        the heatmap stays at the CAM resolution (no ``(H, W)`` array is made; see
+        :class:`HeatmapResult`).
         """
         if self.method.needs_rng and not isinstance(rng, np.random.Generator):
             raise ValueError(
@@ -354,28 +545,29 @@ class CamExtractor:
                 raise ValueError(
                     f"target_class {target_class} outside 0..{self.classifier.num_classes - 1}"
                 )
+        x = self.classifier.preprocess(image) if input_tensor is None else input_tensor  # validates the image
+        H, W = image.shape[:2]
         if self._cam is not None:
-            return self._compute(self._cam, image, target_class, rng)
+            return self._compute(self._cam, x, (H, W) if resize else None, target_class, rng)
         cam = self._open()
         try:
-            return self._compute(cam, image, target_class, rng)
+            return self._compute(cam, x, (H, W) if resize else None, target_class, rng)
         finally:
             self._release(cam)
 
     def _compute(
         self,
         cam: BaseCAM,
-        image: np.ndarray,
+        x: torch.Tensor,
+        size_hw: tuple[int, int] | None,
         target_class: int | None,
         rng: np.random.Generator | None,
     ) -> HeatmapResult:
-        H, W = image.shape[:2]
-        x = self.classifier.preprocess(image)  # validates the image
         model = self.classifier.model
         if isinstance(cam, SeededRandomCAM):
             cam.rng = rng
         try:
-            with torch.set_grad_enabled(cam.uses_gradients), _upstream_progress(_progress_enabled(self.progress)):
+            with torch.set_grad_enabled(cam.uses_gradients):
                 outputs = cam.activations_and_grads(x)
                 logits = outputs[0].detach().float().cpu().numpy()
                 cls = int(np.argmax(logits)) if target_class is None else target_class
@@ -384,6 +576,7 @@ class CamExtractor:
                     model.zero_grad(set_to_none=True)
                     loss = sum(t(o) for t, o in zip(targets, outputs))
                     loss.backward()
+                del outputs
                 acts = [a.cpu().numpy() for a in cam.activations_and_grads.activations]
                 grads = [g.cpu().numpy() for g in cam.activations_and_grads.gradients]
                 # ScoreCAM / AblationCAM run many more forward passes through the hooked layer;
@@ -398,7 +591,7 @@ class CamExtractor:
                             f"{self.method.name}: target layer {type(layer).__name__} gave activations of shape "
                             f"{None if a is None else a.shape}; expected (B, C, h, w) after the reshape transform"
                         )
-                    with np.errstate(divide="ignore", invalid="ignore"):  # non-finite -> 0 below
+                    with torch.no_grad(), np.errstate(divide="ignore", invalid="ignore"):  # non-finite -> 0 below
                         m = cam.get_cam_image(x, layer, targets, a, g, False)
                     maps.append(np.maximum(np.asarray(m, dtype=np.float64)[0], 0.0))
         finally:
@@ -408,7 +601,7 @@ class CamExtractor:
                 cam.rng = None
         raw = maps[0] if len(maps) == 1 else _mean_resized(maps)
         raw = np.where(np.isfinite(raw), raw, 0.0)
-        heatmap = normalize_heatmap(raw, (H, W))
+        heatmap = normalize_heatmap(raw, raw.shape if size_hw is None else size_hw)
         return HeatmapResult(
             heatmap=heatmap,
             target_class=cls,
@@ -417,6 +610,7 @@ class CamExtractor:
             method=self.method.name,
             cam_size=(int(raw.shape[0]), int(raw.shape[1])),
             logits=logits,
+            raw=raw,
         )
 
 
@@ -448,10 +642,14 @@ def compute_heatmap(
     target_class: int | None = None,
     rng: np.random.Generator | None = None,
     batch_size: int = 32,
-    ablation_channels: float | None = None,
+    ablation_channels: float | None = DEFAULT_ABLATION_CHANNELS,
     *,
+    scorecam_channels: int | None = DEFAULT_SCORECAM_CHANNELS,
+    scorecam_selection: str = DEFAULT_SCORECAM_SELECTION,
     progress: bool | None = None,
 ) -> HeatmapResult:
     """One-shot :class:`CamExtractor` call (hooks installed and removed around it)."""
-    with CamExtractor(classifier, method, batch_size=batch_size, ablation_channels=ablation_channels, progress=progress) as cam:
+    with CamExtractor(classifier, method, batch_size=batch_size, ablation_channels=ablation_channels,
+                      scorecam_channels=scorecam_channels, scorecam_selection=scorecam_selection,
+                      progress=progress) as cam:
         return cam(image, target_class=target_class, rng=rng)

@@ -8,19 +8,21 @@ profile        what
                Grad-CAM, Grad-CAM++, RandomCAM, and ScoreCAM on 1 image.
 ``embedded``   the default; CPU and offline: synthetic data, LiteMedSAM, the embedded ImageNet
                EfficientNet-Lite0 zero-shot and fine-tuned from those weights on the synthetic
-               training split; all five paper CAMs, ScoreCAM / AblationCAM on the first
-               ``slow_cams_max_images`` test images only (they cost ~40 s per image and model
-               on a CPU).
+               training split; all five paper CAMs on every test image (ScoreCAM on its top-64
+               channels, AblationCAM on the network after the target layer: ~1 s per image
+               and model on a CPU).
 ``paper``      the paper's setup, for a GPU: ISIC 2017 (downloaded under ``data_root``), the
                five paper classifiers with ImageNet weights (timm hub) zero-shot and fine-
-               tuned (<= 500 epochs, patience 20), MedSAM ViT-B, all five CAMs, every test
-               image.
+               tuned (<= 500 epochs, patience 20), MedSAM ViT-B, all five CAMs (ScoreCAM on
+               every channel, as published), every test image, at the original resolution
+               (``--set max_side=1024`` for a downsized run).
 ``local-isic`` a local ISIC 2017 folder that has only the training split (such as the
                downsized ``../shared/isic2017``), on a CPU: real images, EfficientNet-Lite0
                (embedded weights) + LiteMedSAM. The test set is a stratified 20 % hold-out of
                the training split (seeded; fine-tuning never sees it), limited to the first
-               100 ids (``max_images``). Fine-tuning (~1280 images, <= 10 epochs) takes tens
-               of minutes on a CPU; ``--set 'settings=[zero-shot]'`` skips it.
+               100 ids (``max_images``), all five paper CAMs on each. Fine-tuning (~1280
+               images, <= 10 epochs) takes tens of minutes on a CPU;
+               ``--set 'settings=[zero-shot]'`` skips it.
 =============  ===========================================================================
 
 ``get_profile(name, **overrides)`` returns a fresh config with ``overrides`` applied (any
@@ -53,7 +55,7 @@ def _embedded() -> dict[str, Any]:
         dataset="synthetic", data_root="data/synthetic", synthetic_train_images=48, synthetic_test_images=24,
         synthetic_size_range=(192, 288), val_fraction=0.25, models=[LITE0], zero_shot_weights="embedded",
         finetune_init_weights="embedded", epochs=8, patience=3, batch_size=16, finetune_input_size=None,
-        cams=list(PAPER_CAMS), slow_cams_max_images=2, cam_batch_size=64, segmenter="litemedsam",
+        cams=list(PAPER_CAMS), slow_cams_max_images=None, cam_batch_size=64, segmenter="litemedsam",
         prompt_variants=["box", "box+points", "points"], output_dir="results/embedded",
         checkpoint_dir="checkpoints/embedded", device="cpu",
     )
@@ -65,7 +67,8 @@ def _paper() -> dict[str, Any]:
         dataset="isic", data_root="data/isic2017", train_split="Training", test_split="Test",
         val_fraction=0.2, models=list(PAPER_MODELS), zero_shot_weights="imagenet",
         finetune_init_weights="imagenet", epochs=500, patience=20, batch_size=32, lr=1e-4,
-        cams=list(PAPER_CAMS), slow_cams_max_images=None, cam_batch_size=64, segmenter="medsam_vit_b",
+        cams=list(PAPER_CAMS), slow_cams_max_images=None, cam_batch_size=64, scorecam_channels=None,
+        segmenter="medsam_vit_b",
         prompt_variants=["box", "box+points", "points"], output_dir="results/paper",
         checkpoint_dir="checkpoints/paper", device="cuda", num_workers=4,
     )
@@ -77,9 +80,9 @@ def _local_isic() -> dict[str, Any]:
         dataset="isic", data_root="../shared/isic2017", train_split="Training", test_holdout_fraction=0.2,
         val_fraction=0.2, max_images=100, models=[LITE0], zero_shot_weights="embedded",
         finetune_init_weights="embedded", epochs=10, patience=3, batch_size=32,
-        cams=["gradcam", "gradcam++", "ablationcam", "scorecam", "randomcam"], slow_cams_max_images=5,
-        cam_batch_size=64, segmenter="litemedsam", prompt_variants=["box", "box+points", "points"],
-        output_dir="results/local-isic", checkpoint_dir="checkpoints/local-isic", device="cpu",
+        cams=list(PAPER_CAMS), slow_cams_max_images=None, cam_batch_size=64, segmenter="litemedsam",
+        prompt_variants=["box", "box+points", "points"], output_dir="results/local-isic",
+        checkpoint_dir="checkpoints/local-isic", device="cpu",
     )
 
 

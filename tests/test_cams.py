@@ -202,30 +202,224 @@ def test_hooks_released_when_the_body_raises():
     assert _hook_count(clf.model) == 0
 
 
-def test_ablationcam_restores_the_layer_after_an_error(monkeypatch):
+# ------------------------------------------------------------------ ScoreCAM / AblationCAM
+
+
+def _upstream_cam(clf: Classifier, method: str, batch_size: int):
+    """pytorch-grad-cam's own ScoreCAM / AblationCAM for ``clf`` (the reference)."""
+    from pytorch_grad_cam import AblationCAM, ScoreCAM
+    from pytorch_grad_cam.ablation_layer import AblationLayer, AblationLayerVit
+
+    layers, reshape = clf.cam_target_layers(), clf.cam_reshape_transform()
+    if method == "scorecam":
+        cam = ScoreCAM(clf.model, layers, reshape)
+        cam.batch_size = batch_size
+        return cam
+    layer = AblationLayer() if clf.spec.family == "cnn" else AblationLayerVit()
+    return AblationCAM(clf.model, layers, reshape_transform=reshape, ablation_layer=layer, batch_size=batch_size)
+
+
+def _run(clf: Classifier, cam, img: np.ndarray) -> HeatmapResult:
+    """Any pytorch-grad-cam object through the extractor's own steps."""
+    try:
+        return CamExtractor(clf, "gradcam")._compute(cam, clf.preprocess(img), img.shape[:2], None, None)
+    finally:
+        cam.activations_and_grads.release()
+
+
+def _target_activations(clf: Classifier, img: np.ndarray):
+    """``(x, activations (1, C, h, w) numpy, gradients of the argmax score (1, C, h, w), class)``."""
+    x = clf.preprocess(img)
+    store = {}
+
+    def keep(module, inputs, output):
+        output.retain_grad()
+        store["out"] = output
+
+    handle = clf.cam_target_layers()[0].register_forward_hook(keep)
+    try:
+        logits = clf.model(x)
+        cls = int(logits.argmax())
+        logits[0, cls].backward()
+    finally:
+        handle.remove()
+        clf.model.zero_grad(set_to_none=True)
+    out = store["out"]
+    return x, out.detach().numpy(), out.grad.numpy(), cls
+
+
+@pytest.mark.parametrize("model_name", PAPER_CLASSIFIERS)
+def test_scorecam_on_every_channel_equals_upstream_scorecam(model_name):
+    clf = tiny_classifier(model_name)
+    img = _image()
+    mine = compute_heatmap(clf, img, "scorecam", batch_size=8, scorecam_channels=None)
+    ref = _run(clf, _upstream_cam(clf, "scorecam", 8), img)
+    np.testing.assert_allclose([mine.raw_min, mine.raw_max], [ref.raw_min, ref.raw_max], rtol=1e-6, atol=1e-12)
+    np.testing.assert_allclose(mine.heatmap, ref.heatmap, atol=1e-6)
+    assert _hook_count(clf.model) == 0
+
+
+def test_scorecam_scores_dead_channels_in_one_pass():
+    """Constant maps all give the zero masked input: one pass for all of them, same weights."""
+    import copy
+    import dataclasses
+
+    base = tiny_classifier("mobilenetv2_100")
+    clf = dataclasses.replace(base, model=copy.deepcopy(base.model))
+    with torch.no_grad():  # 12 of the 32 target channels dead: BN output 0 -> ReLU6 -> 0
+        clf.model.bn2.weight[:12] = 0.0
+        clf.model.bn2.bias[:12] = 0.0
+    img = _image()
+    acts = _target_activations(clf, img)[1][0].reshape(32, -1)
+    n_flat = int((acts.max(axis=1) == acts.min(axis=1)).sum())
+    assert 12 <= n_flat < 32
+    with CamExtractor(clf, "scorecam", batch_size=8, scorecam_channels=None) as cam:
+        mine = cam(img)
+        assert cam._cam.last_passes == 1 + (32 - n_flat)
+    ref = _run(clf, _upstream_cam(clf, "scorecam", 8), img)
+    np.testing.assert_allclose(mine.heatmap, ref.heatmap, atol=1e-6)
+    assert mine.raw_max > mine.raw_min
+
+
+@pytest.mark.parametrize("model_name", PAPER_CLASSIFIERS)
+def test_fast_ablationcam_equals_upstream_ablationcam(model_name):
+    """Same weights as upstream's whole-network passes. Upstream runs one copy per batch here:
+    with several it lowers the ablation value of negative activations (ViT, Swin, SiLU) by 1e7
+    per copy, which FastAblationCAM deliberately does not (module docstring)."""
+    clf = tiny_classifier(model_name)
+    img = _image()
+    with CamExtractor(clf, "ablationcam", batch_size=8) as cam:
+        mine = cam(img)
+        tail_only = cam._cam.tail_only
+    ref = _run(clf, _upstream_cam(clf, "ablationcam", 1), img)
+    np.testing.assert_allclose([mine.raw_min, mine.raw_max], [ref.raw_min, ref.raw_max], rtol=1e-5, atol=1e-9)
+    np.testing.assert_allclose(mine.heatmap, ref.heatmap, atol=1e-5)
+    # only the layers after the target layer see the ablated batch -- except Swin, whose last
+    # block reshapes with the batch size of its input: whole-network passes there
+    assert tail_only is (clf.spec.family != "swin")
+    assert _hook_count(clf.model) == 0
+
+
+def test_topk_scorecam_keeps_the_full_relative_weights():
+    """softmax over a subset = the full softmax renormalised on it; the rest get 0."""
+    from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+
+    from cam2seg_utils.cams import TopKScoreCAM
+
+    clf = tiny_classifier("mobilenetv2_100")  # 32 channels at the target layer
+    x, acts, grads, cls = _target_activations(clf, _image())
+    n = acts.shape[1]
+    layers, targets = clf.cam_target_layers(), [ClassifierOutputTarget(cls)]
+    cams = {k: TopKScoreCAM(clf.model, layers, channels=k, selection=sel, batch_size=5)
+            for k, sel in ((None, "variance"), (8, "variance"), (6, "gradient"))}
+    try:
+        full = cams[None].get_cam_weights(x, layers[0], targets, acts, None)[0]
+        by_var = cams[8].get_cam_weights(x, layers[0], targets, acts, None)[0]
+        by_grad = cams[6].get_cam_weights(x, layers[0], targets, acts, grads)[0]
+    finally:
+        for cam in cams.values():
+            cam.activations_and_grads.release()
+    assert full.sum() == pytest.approx(1.0, abs=1e-6) and np.all(full > 0)
+    variance = acts[0].reshape(n, -1).var(axis=1)
+    grad_weight = grads[0].reshape(n, -1).mean(axis=1)
+    for weights, rank, k in ((by_var, variance, 8), (by_grad, grad_weight, 6)):
+        chosen = np.sort(np.argsort(-rank, kind="stable")[:k])
+        np.testing.assert_array_equal(np.flatnonzero(weights), chosen)
+        np.testing.assert_allclose(weights[chosen], full[chosen] / full[chosen].sum(), rtol=1e-5)
+    assert cams[6].uses_gradients and not cams[8].uses_gradients
+
+
+def test_scorecam_gradient_selection_runs_a_backward_pass():
+    clf = tiny_classifier("efficientnet_b0")
+    with CamExtractor(clf, "scorecam", scorecam_channels=4, scorecam_selection="gradient") as cam:
+        assert cam._cam.uses_gradients
+        res = cam(_image())
+        assert len(cam._cam.last_selected) == 4
+    _check_result(res, (30, 45))
+    assert _hook_count(clf.model) == 0
+
+
+def test_ablation_ratio_ablates_upstreams_channel_subset():
+    from pytorch_grad_cam.ablation_layer import AblationLayer
+    from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+
+    from cam2seg_utils.cams import FastAblationCAM
+
+    clf = tiny_classifier("mobilenetv2_100")  # ReLU6 features: ablation zeroes the channel
+    x, acts, _, cls = _target_activations(clf, _image())
+    layers, targets = clf.cam_target_layers(), [ClassifierOutputTarget(cls)]
+    full_cam = FastAblationCAM(clf.model, layers, ratio=1.0, batch_size=7)
+    part_cam = FastAblationCAM(clf.model, layers, ratio=0.25, batch_size=7)
+    try:
+        full = full_cam.get_cam_weights(x, layers[0], targets, acts, None)[0]
+        part = part_cam.get_cam_weights(x, layers[0], targets, acts, None)[0]
+    finally:
+        full_cam.activations_and_grads.release()
+        part_cam.activations_and_grads.release()
+    subset = np.unique(AblationLayer().activations_to_be_ablated(acts[0], 0.25))
+    assert 0 < len(subset) <= 16  # top and bottom quarter of 32 channels
+    others = np.setdiff1d(np.arange(acts.shape[1]), subset)
+    assert np.all(part[others] == 0)
+    np.testing.assert_allclose(part[subset], full[subset], rtol=1e-6, atol=1e-7)
+    # hand check of one weight: (y - y_c) / y with channel c of the features zeroed
+    c = int(subset[0])
+    feats = torch.from_numpy(acts).clone()
+    with torch.no_grad():
+        y = clf.model.classifier(feats.mean(dim=(2, 3)))[0, cls].item()
+        feats[0, c] = 0.0
+        y_c = clf.model.classifier(feats.mean(dim=(2, 3)))[0, cls].item()
+    assert full[c] == pytest.approx((y - y_c) / y, rel=1e-4, abs=1e-6)
+
+
+def test_ablationcam_hooks_released_after_an_error(monkeypatch):
+    from cam2seg_utils.cams import FastAblationCAM
+
     clf = tiny_classifier("resnet50")
     target = clf.cam_target_layers()[0]
-    from pytorch_grad_cam.ablation_layer import AblationLayer
 
-    def broken(self, x):
+    def broken(self, *args, **kwargs):
         raise RuntimeError("ablation forward failed")
 
-    monkeypatch.setattr(AblationLayer, "__call__", broken)
+    monkeypatch.setattr(FastAblationCAM, "_scores", broken)
     with pytest.raises(RuntimeError, match="ablation forward failed"):
         compute_heatmap(clf, _image(), "ablationcam")
     assert clf.model.layer4[-1] is target
     assert _hook_count(clf.model) == 0
 
 
-def test_ablation_channels_and_batch_size_are_honoured():
+def test_cam_options_are_honoured_and_validated():
     clf = tiny_classifier("resnet50")
     with CamExtractor(clf, "ablationcam", batch_size=7, ablation_channels=0.25) as cam:
         assert cam._cam.batch_size == 7 and cam._cam.ratio_channels_to_ablate == 0.25
+        assert cam.params == {"ablation_channels": 0.25}
         _check_result(cam(_image()), (30, 45))
-    with CamExtractor(clf, "scorecam", batch_size=5) as cam:
-        assert cam._cam.batch_size == 5
-    with pytest.raises(ValueError, match="ablation_channels"):
-        CamExtractor(clf, "ablationcam", ablation_channels=0.0)
+    with CamExtractor(clf, "scorecam", batch_size=5, scorecam_channels=3) as cam:
+        assert cam._cam.batch_size == 5 and cam._cam.channels == 3
+        assert cam.params == {"scorecam_channels": 3, "scorecam_selection": "variance"}
+    assert CamExtractor(clf, "scorecam", scorecam_channels=None).params == {
+        "scorecam_channels": None, "scorecam_selection": "all"}
+    assert CamExtractor(clf, "gradcam").params == {}
+    for kwargs, field in (({"ablation_channels": 0.0}, "ablation_channels"),
+                          ({"ablation_channels": 1.5}, "ablation_channels"),
+                          ({"scorecam_channels": 0}, "scorecam_channels"),
+                          ({"scorecam_selection": "random"}, "scorecam_selection"),
+                          ({"batch_size": 0}, "batch_size")):
+        with pytest.raises(ValueError, match=field):
+            CamExtractor(clf, "scorecam", **kwargs)
+
+
+def test_cam_resolution_result_and_shared_input():
+    """``resize=False`` keeps the CAM's own grid; ``normalize_heatmap(raw, (H, W))`` then gives
+    the image-size heatmap bit for bit; a precomputed input tensor gives the same result."""
+    clf = tiny_classifier("efficientnet_b0")
+    img = _image(37, 52)
+    with CamExtractor(clf, "gradcam++") as cam:
+        full = cam(img)
+        small = cam(img, input_tensor=clf.preprocess(img), resize=False)
+    assert small.heatmap.shape == small.cam_size == small.raw.shape == (2, 2)
+    assert small.raw.dtype == np.float64
+    np.testing.assert_array_equal(full.raw, small.raw)
+    np.testing.assert_array_equal(normalize_heatmap(small.raw, (37, 52)), full.heatmap)
 
 
 # ---------------------------------------------------------------------------------- normalisation
@@ -240,6 +434,17 @@ def test_normalize_heatmap_hand_computed():
     assert up[0, 0] == 0.0 and up[-1, -1] == 1.0
     assert up.shape == (4, 4) and up.dtype == np.float32
     np.testing.assert_allclose(up[1:3, 1:3].mean(), (0 + 0.25 + 0.5 + 1.0) / 4, atol=1e-6)
+
+
+def test_normalize_heatmap_in_place_scaling_equals_the_plain_formula():
+    """The memory-lean path (in-place float64 scaling) gives the same bits as the formula."""
+    raw = np.random.default_rng(3).random((7, 7)) * 5.0
+    out = normalize_heatmap(raw, (301, 457))
+    arr = (raw - raw.min()) / (raw.max() - raw.min())
+    up = torch.nn.functional.interpolate(torch.from_numpy(arr)[None, None], size=(301, 457), mode="bilinear",
+                                         align_corners=False)[0, 0].numpy()
+    ref = np.clip((up - up.min()) / (up.max() - up.min()), 0.0, 1.0).astype(np.float32)
+    np.testing.assert_array_equal(out, ref)
 
 
 @pytest.mark.parametrize(
@@ -289,6 +494,24 @@ def test_flat_cam_from_a_model_gives_zero_heatmap():
     prompts = pytest.importorskip("cam2seg_utils.prompts")
     p = prompts.generate_prompts(res.heatmap, prompts.PromptParams(), np.random.default_rng(1))
     assert np.all(np.isfinite(p.box))
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.parametrize("method", PAPER_CAMS)
+@pytest.mark.parametrize("model_name", ["efficientnet_b0", "vit_base_patch16_224"])
+def test_cams_on_cuda_match_cpu(model_name, method):
+    import copy
+    import dataclasses
+
+    cpu = tiny_classifier(model_name)
+    gpu = dataclasses.replace(cpu, model=copy.deepcopy(cpu.model).cuda(), device=torch.device("cuda"))
+    img = _image()
+    a = compute_heatmap(cpu, img, method, rng=np.random.default_rng(0), batch_size=8)
+    b = compute_heatmap(gpu, img, method, rng=np.random.default_rng(0), batch_size=8)
+    assert a.target_class == b.target_class
+    np.testing.assert_allclose(b.heatmap, a.heatmap, atol=2e-3)
+    assert _hook_count(gpu.model) == 0
 
 
 # ---------------------------------------------------------------------------------- real weights

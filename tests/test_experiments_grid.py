@@ -13,7 +13,6 @@ import pytest
 
 from cam2seg_utils.data.isic import ISICDataset
 from cam2seg_utils.data.synthetic import generate_synthetic
-from cam2seg_utils.experiments.cache import HeatmapCache, heatmap_key
 from cam2seg_utils.experiments.config import ExperimentConfig
 from cam2seg_utils.experiments.grid import (LoadedClassifier, gt_box, gt_point,
                                             run_grid)
@@ -158,22 +157,6 @@ def test_gt_prompts():
     assert 6 <= np.hypot(x - 10, y - 10) <= 7             # the middle of the ring (deepest)
     with pytest.raises(ValueError, match="empty"):
         gt_box(np.zeros((3, 3), bool))
-
-
-def test_heatmap_cache_roundtrip_and_key(tmp_path):
-    cache = HeatmapCache(tmp_path)
-    k = heatmap_key("img", "sha-a", "m", "embedded", "gradcam", 3, {"seed": 1})
-    assert k != heatmap_key("img", "sha-b", "m", "embedded", "gradcam", 3, {"seed": 1})
-    assert k != heatmap_key("img", "sha-a", "m", "embedded", "gradcam", 4, {"seed": 1})
-    assert k != heatmap_key("img", "sha-a", "m", "ckpt-sha", "gradcam", 3, {"seed": 1})
-    assert cache.get(k) is None and cache.misses == 1
-    h = np.linspace(0, 1, 12, dtype=np.float32).reshape(3, 4)
-    cache.put(k, h, 3, -0.5, 2.0)
-    got = cache.get(k)
-    assert got is not None and np.array_equal(got.heatmap, h) and got.target_class == 3
-    cache.path(k).write_bytes(b"garbage")                 # a corrupt entry is a miss
-    assert cache.get(k) is None
-    assert not list(tmp_path.rglob(".tmp-*"))
 
 
 def test_strategy_axis_one_embedding_and_a_row_per_strategy(syn, embedded_classifier, litemedsam, tmp_path):

@@ -80,3 +80,30 @@ def test_swept_parameters_must_be_chosen(table):
         summary.model_cam_matrix(swept, "fine-tuned")
     mat = summary.model_cam_matrix(swept, "fine-tuned", percentile=95.0)
     assert (mat.to_numpy() == 0).all()
+
+
+def test_cams_are_compared_on_their_common_images():
+    """ScoreCAM on image A only, GradCAM on A-D: every comparison uses image A (n = 1) and
+    reports the cells' own image counts (n_all); images="all" is the explicit opt-out."""
+    grad = {"A": 0.4, "B": 0.8, "C": 0.8, "D": 0.8}
+    rows = [_row(i, "gradcam", v, v) for i, v in grad.items()] + [_row("A", "scorecam", 0.6, 0.1)]
+    rows += [_row(i, "gradcam", 0.2, np.nan, variant="cam-mask") for i in grad]
+    rows += [_row("A", "scorecam", 0.5, np.nan, variant="cam-mask")]
+    df = rows_to_frame(rows)
+    ind = summary.individual_table(df, prompt_variant="box", **P).set_index("cam")
+    assert ind.loc["gradcam", ["n", "n_all"]].tolist() == [1, 4] and ind.loc["gradcam", "iou"] == pytest.approx(0.4)
+    assert ind.loc["scorecam", ["n", "n_all"]].tolist() == [1, 1] and ind.loc["scorecam", "iou"] == pytest.approx(0.6)
+    assert list(ind.columns[:3]) == ["setting", "model", "n"] and ind.columns[3] == "n_all"
+    everything = summary.individual_table(df, prompt_variant="box", images="all", **P).set_index("cam")
+    assert everything.loc["gradcam", "n"] == 4 and everything.loc["gradcam", "iou"] == pytest.approx(0.7)
+    mat = summary.model_cam_matrix(df, "fine-tuned", prompt_variant="box", **P)
+    assert mat.loc["m", "gradcam"] == pytest.approx(0.4) and mat.loc["m", "scorecam"] == pytest.approx(0.6)
+    best = summary.best_method_table(df, prompt_variant="box", **P).set_index("selection")
+    assert best.loc[summary.ORACLE, "n"] == 1 and best.loc[summary.ORACLE, "iou"] == pytest.approx(0.6)
+    assert best.loc[summary.PREDICTED_IOU, "iou"] == pytest.approx(0.4)  # GradCAM's 0.4 > ScoreCAM's 0.1
+    z = summary.zero_iou_counts(df, prompt_variant="box", **P)
+    assert (z["n"] == 1).all()
+    t1 = summary.cam_mask_table(df, **P).set_index("cam")
+    assert t1.loc["gradcam", ["n", "n_all"]].tolist() == [1, 4]
+    with pytest.raises(ValueError, match="images must be one of"):
+        summary.individual_table(df, images="some", **P)

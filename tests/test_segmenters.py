@@ -255,6 +255,7 @@ def test_litemedsam_isic_tight_gt_box(litemedsam, isic_root: Path):
     assert np.mean(ious) > 0.7, ious
 
 
+@pytest.mark.cuda
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 def test_litemedsam_cuda_matches_cpu(litemedsam, disk_image):
     img, gt = disk_image

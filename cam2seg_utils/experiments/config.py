@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
+from ..cam_options import (DEFAULT_ABLATION_CHANNELS, DEFAULT_SCORECAM_CHANNELS,
+                           DEFAULT_SCORECAM_SELECTION, CamOptions)
 from ..prompts import PromptParams
 
 PAPER_CAMS = ("gradcam", "gradcam++", "ablationcam", "scorecam", "randomcam")
@@ -51,8 +53,20 @@ class ExperimentConfig:
 
     Grid: for each test image (first ``max_images``) × setting × model × CAM × prompt parameters
     (the Cartesian product of ``percentile`` × ``num_points`` × ``amplification``) × prompt
-    variant. ``slow_cams`` (ScoreCAM / AblationCAM, ~40 s per image per model on a CPU) only run on
-    the first ``slow_cams_max_images`` images (``None`` = all).
+    variant. ``slow_cams`` only run on the first ``slow_cams_max_images`` images (``None`` = all,
+    the default of every profile but ``smoke``: with ``scorecam_channels`` and the fast
+    AblationCAM they cost ~1 s per image and model on a CPU instead of ~40 s to minutes).
+
+    ScoreCAM / AblationCAM (:mod:`cam2seg_utils.cam_options`): ScoreCAM scores the
+    ``scorecam_channels`` (k) channels ranked highest by ``scorecam_selection`` (``None`` = every
+    channel, the full method); AblationCAM ablates ``ablation_ratio`` of the channels (upstream's
+    ``ratio_channels_to_ablate``; 1 = all). Every grid row records the three.
+
+    ``max_side`` (``None`` = original resolution, as the paper measures): images whose longer
+    side exceeds it are downsized with their masks before the grid
+    (:func:`cam2seg_utils.data.resize.limit_side`), so metrics are then at the downsized
+    resolution; for users who prefer a cheaper run on the full-size ISIC originals. Recorded in
+    the run summary and the book's provenance box.
     """
 
     name: str = "custom"
@@ -70,6 +84,7 @@ class ExperimentConfig:
     synthetic_melanoma_fraction: float = 0.3
     download_splits: tuple[str, ...] = ("Training", "Validation", "Test")
     max_images: int | None = None
+    max_side: int | None = None               # downsize longer image side to this (None = originals)
     # "test" (the results) or "val" (the validation part of the training split, for choosing
     # prompt parameters without touching the test images; fine-tuning never trains on it either).
     evaluate_on: str = "test"
@@ -94,6 +109,9 @@ class ExperimentConfig:
     slow_cams: list[str] = field(default_factory=lambda: list(SLOW_CAMS))
     slow_cams_max_images: int | None = None
     cam_batch_size: int = 32
+    scorecam_channels: int | None = DEFAULT_SCORECAM_CHANNELS   # ScoreCAM's top-k (None = all channels)
+    scorecam_selection: str = DEFAULT_SCORECAM_SELECTION        # "variance" | "gradient"
+    ablation_ratio: float = DEFAULT_ABLATION_CHANNELS           # AblationCAM's ratio_channels_to_ablate
     segmenter: str = "litemedsam"
     segmenter_checkpoint: str | None = None
     prompt_variants: list[str] = field(default_factory=lambda: list(PROMPT_VARIANTS))
@@ -175,6 +193,16 @@ class ExperimentConfig:
             raise ValueError(f"val_fraction must be in (0, 1), got {self.val_fraction}")
         if self.epochs < 1 or self.patience < 1:
             raise ValueError("epochs and patience must be >= 1")
+        if self.max_side is not None and int(self.max_side) < 16:
+            raise ValueError(f"max_side must be >= 16 pixels or None, got {self.max_side}")
+        if self.slow_cams_max_images is not None and self.slow_cams_max_images < 0:
+            raise ValueError(f"slow_cams_max_images must be >= 0 or None (all), got {self.slow_cams_max_images}")
+        self.cam_options()  # raises ValueError naming scorecam_channels / scorecam_selection / ablation ratio
+
+    def cam_options(self) -> CamOptions:
+        """The CAM parameters of this config (``CamExtractor(**dataclasses.asdict(...))`` keywords)."""
+        return CamOptions(batch_size=self.cam_batch_size, ablation_channels=self.ablation_ratio,
+                          scorecam_channels=self.scorecam_channels, scorecam_selection=self.scorecam_selection)
 
     # ------------------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:

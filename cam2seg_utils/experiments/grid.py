@@ -7,8 +7,9 @@ For each test image (outermost loop):
 2. for each setting (``zero-shot``: ImageNet / embedded weights, the CAM explains the predicted
    ImageNet class; ``fine-tuned``: the best fine-tuning checkpoint, the CAM explains the predicted
    benign/melanoma class) and model, the classifier predicts **once** (Algorithm 1, step 4);
-3. for each CAM, the heatmap comes from the on-disk cache (:mod:`.cache`) or is computed and
-   stored; for each prompt-parameter combination (``percentile`` × ``num_points`` ×
+3. for each CAM, the CAM-resolution map comes from the on-disk cache (:mod:`.cache`) or is
+   computed (the classifier input shared by the image's CAMs) and stored, and becomes the
+   image-size heatmap (:meth:`_Grid.heatmap`); for each prompt-parameter combination (``percentile`` × ``num_points`` ×
    ``amplification``) Algorithm 1 (:func:`cam2seg_utils.prompts.generate_prompts`) makes a box
    and points with ``rng = make_rng(seed, image_id, setting, model, cam, params_key)`` — one
    draw shared by the ``box``, ``box+points`` and ``points`` variants, so that they differ only
@@ -24,9 +25,17 @@ For each test image (outermost loop):
 
 Ground truth is used only for scoring and for the GT baselines, never to choose a prompt.
 
-RandomCAM draws from ``make_rng(seed, image_id, model, "randomcam")``. ScoreCAM / AblationCAM
-(``slow_cams``) only run on the first ``slow_cams_max_images`` images of the sorted test ids;
-the run summary records it.
+RandomCAM draws from ``make_rng(seed, image_id, model, "randomcam")``. ScoreCAM's top-k
+(``scorecam_channels``, ``scorecam_selection``) and AblationCAM's channel ratio
+(``ablation_ratio``) are recorded in every row (:data:`CAM_PARAM_COLUMNS`). With
+``slow_cams_max_images`` set, ScoreCAM / AblationCAM (``slow_cams``) only run on the first that
+many images of the sorted test ids (no profile but ``smoke`` sets it); the run summary records it.
+
+Resolution: heatmaps, prompts and metrics are at each image's own size (the ground truth's), as
+the paper measures; ``max_side`` downsizes larger images (and masks) first. Per image the grid
+holds the image, its mask, one heatmap at a time (float32 ``(H, W)``; 12 bytes per pixel while
+it is made) and the masks of the decoder batch; ``benchmarks/bench_fullres.py`` measures time,
+peak memory and cache bytes per image up to 6688 x 4439.
 
 Robustness (files: :mod:`.shards`): each image's rows are written to
 ``<output_dir>/shards/<image>.parquet`` atomically, with the digest of the image's files and its
@@ -71,21 +80,36 @@ from .identity import RESULTS_VERSION, cached_file_sha256, dataset_digest, grid_
 from .shards import IncompleteGridError, ShardSpec, ShardStore, shard_indices, shard_name, write_json_atomic
 
 STRING_COLUMNS = ["image_id", "split", "setting", "model", "weights", "cam", "strategy", "prompt_variant",
-                  "segmenter", "predicted_label", "points", "strategy_details", "error"]
+                  "segmenter", "predicted_label", "points", "strategy_details", "error", "scorecam_selection"]
 FLOAT_COLUMNS = ["percentile", "amplification", "predicted_prob", "box_x0", "box_y0", "box_x1",
                  "box_y1", "seg_predicted_iou", "precision", "recall", "f1", "iou", "dice",
-                 "t_cam_s", "t_prompt_s", "t_decoder_s", "gt_area_fraction", "gt_border_fraction"]
+                 "t_cam_s", "t_prompt_s", "t_decoder_s", "gt_area_fraction", "gt_border_fraction",
+                 "scorecam_channels", "ablation_ratio"]
 INT_COLUMNS = ["num_points", "predicted_class"]
 BOOL_COLUMNS = ["used_fallback"]
 COLUMNS = ["image_id", "split", "setting", "model", "weights", "cam", "strategy", "prompt_variant", "percentile",
            "num_points", "amplification", "segmenter", "predicted_class", "predicted_label",
            "predicted_prob", "box_x0", "box_y0", "box_x1", "box_y1", "points", "used_fallback",
            "seg_predicted_iou", "precision", "recall", "f1", "iou", "dice", "t_cam_s", "t_prompt_s",
-           "t_decoder_s", "strategy_details", "gt_area_fraction", "gt_border_fraction", "error"]
+           "t_decoder_s", "strategy_details", "gt_area_fraction", "gt_border_fraction", "error",
+           "scorecam_channels", "scorecam_selection", "ablation_ratio"]
+# the CAM parameters of the run, in every row (scorecam_channels NaN = every channel, the full
+# method; tables written before these columns existed read NaN / "" here)
+CAM_PARAM_COLUMNS = ["scorecam_channels", "scorecam_selection", "ablation_ratio"]
 TIMING_COLUMNS = ["t_cam_s", "t_prompt_s", "t_decoder_s"]
 SORT_KEY = ["image_id", "setting", "model", "strategy", "cam", "prompt_variant", "percentile", "num_points",
             "amplification"]
 METRIC_KEYS = ("precision", "recall", "f1", "iou", "dice")
+
+
+def cam_param_values(config: ExperimentConfig) -> dict[str, Any]:
+    """The :data:`CAM_PARAM_COLUMNS` values of ``config`` (ScoreCAM's k and channel ranking,
+    AblationCAM's channel ratio) as the grid writes them into every row."""
+    o = config.cam_options()
+    full = o.scorecam_channels is None
+    return {"scorecam_channels": float("nan") if full else float(o.scorecam_channels),
+            "scorecam_selection": "all" if full else o.scorecam_selection,
+            "ablation_ratio": 1.0 if o.ablation_channels is None else float(o.ablation_channels)}
 
 
 def _defaults() -> dict[str, Any]:
@@ -271,29 +295,45 @@ class _Grid:
     # ---------------------------------------------------------------------------------------
     def heatmap(self, lc: LoadedClassifier, cam: str, image_id: str, image: np.ndarray, image_sha: str,
                 target_class: int):
-        from ..cams import CamExtractor
+        """``(heatmap, seconds)``: the float32 ``(H, W)`` heatmap of ``image`` at its own size and
+        the CAM's compute time (0 on a cache hit).
+
+        The cache holds the CAM at the resolution it is computed (the target layer's grid, a
+        few hundred bytes compressed, whatever the image size); the ``(H, W)`` heatmap is made
+        from that map by :func:`~cam2seg_utils.cams.normalize_heatmap` on a hit and on a miss
+        alike, so a cached run and a cache-less run give the same numbers. The classifier input
+        (the whole image resized to the network's grid) is computed once per image and
+        classifier and shared by its CAMs. Memory per call: one float64 + one float32 ``(H, W)``
+        array while the heatmap is made (12 bytes per pixel), then the float32 heatmap.
+        """
+        from ..cams import CamExtractor, normalize_heatmap
 
         clf = lc.classifier
+        options = self.cfg.cam_options()
         cam_params: dict[str, Any] = {"input_size": list(clf.input_size), "mean": list(clf.mean),
-                                      "std": list(clf.std)}
+                                      "std": list(clf.std), "stored": "cam-resolution",
+                                      **options.params_for(cam)}
         if cam == "randomcam":
             cam_params["seed"] = self.cfg.seed
         key = heatmap_key(image_id, image_sha, lc.model, lc.weights_id, cam, target_class, cam_params)
         hit = self.cache.get(key)
+        dt = 0.0
         if hit is not None:
             self.counters.cam_cache_hits += 1
-            return hit.heatmap, 0.0
-        rng = make_rng(self.cfg.seed, image_id, lc.model, "randomcam") if cam == "randomcam" else None
-        t0 = time.perf_counter()
-        with CamExtractor(lc.classifier, cam, batch_size=self.cfg.cam_batch_size, progress=False) as extractor:
-            res = extractor(image, target_class=target_class, rng=rng)
-        dt = time.perf_counter() - t0
-        self.counters.cam_calls += 1
-        heat = np.asarray(res.heatmap, dtype=np.float32)
-        if heat.shape != image.shape[:2]:
-            raise ValueError(f"{cam} returned a heatmap of shape {heat.shape}, expected {image.shape[:2]}")
-        self.cache.put(key, heat, int(res.target_class), float(res.raw_min), float(res.raw_max))
-        return heat, dt
+            raw = hit.raw
+        else:
+            rng = make_rng(self.cfg.seed, image_id, lc.model, "randomcam") if cam == "randomcam" else None
+            t0 = time.perf_counter()
+            memo = getattr(self, "_input_memo", None)  # (classifier id, image sha, tensor): one image at a time
+            if memo is None or memo[0] != id(clf) or memo[1] != image_sha:
+                memo = self._input_memo = (id(clf), image_sha, clf.preprocess(image))
+            with CamExtractor(clf, cam, progress=False, **dataclasses.asdict(options)) as extractor:
+                res = extractor(image, target_class=target_class, rng=rng, input_tensor=memo[2], resize=False)
+            dt = time.perf_counter() - t0
+            self.counters.cam_calls += 1
+            raw = res.raw
+            self.cache.put(key, raw, int(res.target_class), float(res.raw_min), float(res.raw_max))
+        return normalize_heatmap(raw, image.shape[:2]), dt
 
     # ---------------------------------------------------------------------------------------
     def image_rows(self, index: int, image_id: str, dataset) -> list[dict[str, Any]]:
@@ -301,7 +341,7 @@ class _Grid:
         from ..prompts import PromptParams, generate_prompts
 
         cfg = self.cfg
-        base_img = {"image_id": image_id, "split": self.split_name}
+        base_img = {"image_id": image_id, "split": self.split_name, **cam_param_values(cfg)}
         try:
             sample = dataset.load(image_id)
         except Exception as exc:  # noqa: BLE001 - recorded as an error row; the run goes on
@@ -611,6 +651,10 @@ def run_grid(config: ExperimentConfig, *, segmenter=None, classifiers: Sequence[
     elif image_ids is None:
         image_ids = list(dataset.ids)
     image_ids = [str(i) for i in image_ids]
+    if config.max_side is not None:  # the documented downsized route (cam2seg_utils.data.resize)
+        from ..data.resize import MaxSideDataset
+
+        dataset = MaxSideDataset(dataset, config.max_side)
     identity, sources = grid_identity(config, image_ids, split_name, classifiers)
     if not resume:
         store.reset()
@@ -760,7 +804,8 @@ def load_table(output_dir: str | os.PathLike) -> pd.DataFrame:
     return coerce_table(pd.read_parquet(p))
 
 
-__all__ = ["COLUMNS", "TIMING_COLUMNS", "SORT_KEY", "GridResult", "GridCounters", "LoadedClassifier",
-           "ImageJob", "run_grid", "merge_grid", "grid_needs_merge", "plan_images", "compute_image",
-           "build_grid", "load_classifiers", "load_table", "coerce_table", "rows_to_frame", "gt_box", "whole_image_box",
+__all__ = ["COLUMNS", "CAM_PARAM_COLUMNS", "cam_param_values", "TIMING_COLUMNS", "SORT_KEY", "GridResult",
+           "GridCounters", "LoadedClassifier", "ImageJob", "run_grid", "merge_grid", "grid_needs_merge", "plan_images",
+           "compute_image", "build_grid", "load_classifiers", "load_table", "coerce_table", "rows_to_frame", "gt_box",
+           "whole_image_box",
            "gt_point", "shard_name", "params_key", "git_commit"]

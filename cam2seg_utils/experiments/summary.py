@@ -16,6 +16,13 @@ new DataFrame; rows with an ``error`` are left out (count them with :func:`error
 
 Ground truth is used only by the oracle and the GT baselines.
 
+Same images for every compared cell: a grid may hold a CAM on fewer images than another (a
+``slow_cams_max_images`` limit, a CAM that failed on an image). Every function that compares
+CAMs or models therefore works, per setting, on the images that **every** model × CAM cell of
+that setting has (:func:`common_images`), and reports ``n`` (images used) beside ``n_all``
+(images that cell had); ``images="all"`` switches the restriction off (then ``n`` differs
+between cells and a ranking across them is the caller's responsibility).
+
 Prompt parameters: a grid may sweep ``percentile`` / ``num_points`` / ``amplification``. Functions
 that average over CAM rows take those three as keyword filters; when one is not given and the
 table holds several values of it, they raise ``ValueError`` instead of silently mixing them, and
@@ -52,6 +59,37 @@ def error_counts(df: pd.DataFrame) -> pd.DataFrame:
     """Number of error rows per setting (``""`` = the whole image failed to load)."""
     err = df[df["error"].notna()]
     return err.groupby("setting", dropna=False).size().rename("n_errors").reset_index()
+
+
+IMAGE_SETS = ("common", "all")
+
+
+def common_images(rows: pd.DataFrame, by: Sequence[str] = ("setting",)) -> pd.DataFrame:
+    """The rows of ``rows`` whose image has a row in **every** ``(model, cam)`` cell of its
+    ``by`` group (default: per setting), i.e. the images all compared cells share."""
+    if rows.empty:
+        return rows
+    keep = []
+    for _, grp in rows.groupby(list(by), sort=False):
+        cells = grp.groupby(["model", "cam"], sort=False)["image_id"].agg(lambda ids: set(ids))
+        shared = set.intersection(*cells.tolist())
+        keep.append(grp[grp["image_id"].isin(shared)])
+    return pd.concat(keep).sort_index()
+
+
+def _restrict(sel: pd.DataFrame, images: str) -> pd.DataFrame:
+    if images not in IMAGE_SETS:
+        raise ValueError(f"images must be one of {IMAGE_SETS}, got {images!r}")
+    return common_images(sel) if images == "common" else sel
+
+
+def _with_n_all(out: pd.DataFrame, before: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Add ``n_all`` (rows per ``keys`` cell before the common-image restriction) after ``n``."""
+    n_all = before.groupby(keys, sort=True).size().rename("n_all")
+    out = out.join(n_all, how="left")
+    cols = list(out.columns)
+    cols.insert(cols.index("n") + 1, cols.pop(cols.index("n_all")))
+    return out[cols]
 
 
 def select_params(df: pd.DataFrame, percentile: float | None = None, num_points: int | None = None,
@@ -117,24 +155,29 @@ def _mean_metrics(groups, metrics: Sequence[str] = METRICS) -> pd.DataFrame:
     return out
 
 
-def cam_mask_table(df: pd.DataFrame, **params) -> pd.DataFrame:
+def cam_mask_table(df: pd.DataFrame, images: str = "common", **params) -> pd.DataFrame:
     """Table 1: mean precision/recall/F1/IoU/Dice of the step-7 noisy mask (``prompt_variant ==
-    "cam-mask"``) vs ground truth, per setting × model × CAM."""
+    "cam-mask"``) vs ground truth, per setting × model × CAM, on the common images (``n``;
+    ``n_all``: the cell's images)."""
     sel = select_params(df, **params)
-    sel = sel[sel["prompt_variant"] == "cam-mask"]
-    return _mean_metrics(sel.groupby(["setting", "model", "cam"], sort=True)).reset_index()
+    before = sel[sel["prompt_variant"] == "cam-mask"]
+    sel = _restrict(before, images)
+    keys = ["setting", "model", "cam"]
+    return _with_n_all(_mean_metrics(sel.groupby(keys, sort=True)), before, keys).reset_index()
 
 
 def individual_table(df: pd.DataFrame, prompt_variant: str = "box", ci: bool = False,
-                     n_boot: int = 2000, seed: int = 0, **params) -> pd.DataFrame:
-    """Each setting × model × CAM with the segmenter prompted by ``prompt_variant``: ``n``, mean
-    metrics, ``n_zero_iou``; with ``ci=True`` also ``iou_ci_low``/``iou_ci_high`` and
-    ``dice_ci_low``/``dice_ci_high`` (95 % percentile bootstrap, ``n_boot`` resamples, seeded)."""
+                     n_boot: int = 2000, seed: int = 0, images: str = "common", **params) -> pd.DataFrame:
+    """Each setting × model × CAM with the segmenter prompted by ``prompt_variant``: ``n`` (the
+    setting's common images), ``n_all`` (the cell's images), mean metrics, ``n_zero_iou``; with
+    ``ci=True`` also ``iou_ci_low``/``iou_ci_high`` and ``dice_ci_low``/``dice_ci_high`` (95 %
+    percentile bootstrap, ``n_boot`` resamples, seeded)."""
     sel = select_params(df, **params)
-    sel = sel[sel["prompt_variant"] == prompt_variant]
+    before = sel[sel["prompt_variant"] == prompt_variant]
+    sel = _restrict(before, images)
     keys = ["setting", "model", "cam"]
     g = sel.groupby(keys, sort=True)
-    out = _mean_metrics(g)
+    out = _with_n_all(_mean_metrics(g), before, keys)
     out["n_zero_iou"] = g["iou"].apply(lambda s: int((s == 0).sum()))
     if ci:
         for metric in ("iou", "dice"):
@@ -150,22 +193,25 @@ def individual_table(df: pd.DataFrame, prompt_variant: str = "box", ci: bool = F
 
 
 def model_cam_matrix(df: pd.DataFrame, setting: str, prompt_variant: str = "box",
-                     metric: str = "iou", **params) -> pd.DataFrame:
-    """Fig. 5: mean ``metric`` with rows = model, columns = CAM, for one ``setting``."""
+                     metric: str = "iou", images: str = "common", **params) -> pd.DataFrame:
+    """Fig. 5: mean ``metric`` with rows = model, columns = CAM, for one ``setting``, on the
+    images every cell has."""
     sel = select_params(df, **params)
-    sel = sel[(sel["setting"] == setting) & (sel["prompt_variant"] == prompt_variant)]
+    sel = _restrict(sel[(sel["setting"] == setting) & (sel["prompt_variant"] == prompt_variant)], images)
     return sel.pivot_table(index="model", columns="cam", values=metric, aggfunc="mean").sort_index()
 
 
 def best_per_image(df: pd.DataFrame, prompt_variant: str = "box", selection: str = "oracle",
-                   cams: Iterable[str] | None = None, **params) -> pd.DataFrame:
+                   cams: Iterable[str] | None = None, images: str = "common", **params) -> pd.DataFrame:
     """For each setting × model × image, the row of the CAM chosen by ``selection``.
 
     ``"oracle"``: highest ``iou`` against the ground truth (the paper's best method; an upper
     bound, not usable without ground truth). ``"predicted-iou"``: highest ``seg_predicted_iou``
     (the segmenter's own quality estimate; no ground truth). Ties go to the CAM name first in
     alphabetical order. ``cams`` restricts the candidates (default: every CAM in the table,
-    RandomCAM included, as in the paper). Adds a ``selection`` column with the full label.
+    RandomCAM included, as in the paper). Only images on which every candidate of every model of
+    the setting has a row take part (``images="common"``), so no image picks from fewer CAMs.
+    Adds a ``selection`` column with the full label.
     """
     if selection not in SELECTIONS:
         raise ValueError(f"selection must be one of {list(SELECTIONS)}, got {selection!r}")
@@ -173,6 +219,7 @@ def best_per_image(df: pd.DataFrame, prompt_variant: str = "box", selection: str
     sel = sel[sel["prompt_variant"] == prompt_variant]
     if cams is not None:
         sel = sel[sel["cam"].isin(list(cams))]
+    sel = _restrict(sel, images)
     score = "iou" if selection == "oracle" else "seg_predicted_iou"
     ordered = sel.sort_values(["setting", "model", "image_id", score, "cam"],
                               ascending=[True, True, True, False, True], kind="mergesort")
@@ -197,9 +244,10 @@ def best_method_table(df: pd.DataFrame, prompt_variant: str = "box",
 
 def zero_iou_counts(df: pd.DataFrame, prompt_variant: str = "box", **params) -> pd.DataFrame:
     """Fig. 6: per setting × model × method (each CAM, and the two best-per-image selections),
-    ``n`` images, ``n_zero_iou`` (IoU exactly 0: total failures) and ``frac_zero_iou``."""
+    ``n`` images (the setting's common images), ``n_zero_iou`` (IoU exactly 0: total failures)
+    and ``frac_zero_iou``."""
     sel = select_params(df, **params)
-    sel = sel[sel["prompt_variant"] == prompt_variant]
+    sel = common_images(sel[sel["prompt_variant"] == prompt_variant])
     frames = [sel.assign(method=sel["cam"])]
     for selection in SELECTIONS:
         best = best_per_image(df, prompt_variant, selection, **params)
@@ -298,7 +346,8 @@ def strategy_table(df: pd.DataFrame, prompt_variant: str = "box", percentile: fl
     return pd.DataFrame(out)
 
 
-__all__ = ["METRICS", "ORACLE", "PREDICTED_IOU", "SELECTIONS", "ok_rows", "error_counts",
+__all__ = ["METRICS", "ORACLE", "PREDICTED_IOU", "SELECTIONS", "IMAGE_SETS", "common_images", "ok_rows",
+           "error_counts",
            "select_params", "check_covers", "cam_mask_table", "individual_table", "model_cam_matrix",
            "best_per_image", "best_method_table", "zero_iou_counts", "gt_baseline_table",
            "SLICES", "strategy_rows", "strategy_table"]

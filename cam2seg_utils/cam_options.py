@@ -1,0 +1,59 @@
+"""Parameters of the perturbation CAMs (ScoreCAM's top-k channels, AblationCAM's channel ratio).
+
+Plain Python (no torch), so that the experiment config can validate and record them without
+importing the CAM stack. :mod:`cam2seg_utils.cams` explains what each parameter does.
+
+The defaults were chosen on 20 **validation** images of the real ISIC 2017 folder against the
+full methods (``benchmarks/bench_slow_cams.py``; the table is ``book/scaling.md``): the
+smallest k whose mean LiteMedSAM box-mask IoU stays within 0.01 of full ScoreCAM's, and
+AblationCAM on every channel, which :class:`cam2seg_utils.cams.FastAblationCAM` makes cheap.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+SCORECAM_SELECTIONS: tuple[str, ...] = ("variance", "gradient")
+DEFAULT_SCORECAM_CHANNELS: int | None = 64
+DEFAULT_SCORECAM_SELECTION: str = "variance"
+DEFAULT_ABLATION_CHANNELS: float = 1.0  # every channel
+
+
+@dataclass(frozen=True)
+class CamOptions:
+    """Parameters of the perturbation methods (ignored by the others).
+
+    ``batch_size``: perturbed copies per forward pass (ScoreCAM / AblationCAM).
+    ``ablation_channels``: AblationCAM's ``ratio_channels_to_ablate`` in (0, 1]; ``None`` = 1.
+    ``scorecam_channels``: ScoreCAM's k; ``None`` = every channel (upstream ScoreCAM).
+    ``scorecam_selection``: ``"variance"`` | ``"gradient"``, how the k channels are ranked.
+    """
+
+    batch_size: int = 32
+    ablation_channels: float | None = None
+    scorecam_channels: int | None = None
+    scorecam_selection: str = "variance"
+
+    def __post_init__(self) -> None:
+        if int(self.batch_size) < 1:
+            raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
+        if self.ablation_channels is not None and not 0.0 < float(self.ablation_channels) <= 1.0:
+            raise ValueError(f"ablation_channels must be in (0, 1], got {self.ablation_channels}")
+        if self.scorecam_channels is not None and int(self.scorecam_channels) < 1:
+            raise ValueError(f"scorecam_channels must be >= 1 or None (all), got {self.scorecam_channels}")
+        if self.scorecam_selection not in SCORECAM_SELECTIONS:
+            raise ValueError(f"scorecam_selection must be one of {SCORECAM_SELECTIONS}, got {self.scorecam_selection!r}")
+
+    def params_for(self, method: str) -> dict[str, Any]:
+        """The options that change ``method``'s heatmap (for cache keys and provenance)."""
+        if method == "scorecam":
+            return {"scorecam_channels": self.scorecam_channels, "scorecam_selection":
+                    self.scorecam_selection if self.scorecam_channels is not None else "all"}
+        if method == "ablationcam":
+            return {"ablation_channels": 1.0 if self.ablation_channels is None else float(self.ablation_channels)}
+        return {}
+
+
+
+__all__ = ["SCORECAM_SELECTIONS", "DEFAULT_SCORECAM_CHANNELS", "DEFAULT_SCORECAM_SELECTION",
+           "DEFAULT_ABLATION_CHANNELS", "CamOptions"]
