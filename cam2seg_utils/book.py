@@ -383,11 +383,10 @@ def main_variant(config) -> str:
 def cam_rows(grid: pd.DataFrame, prompt_variant: str) -> pd.DataFrame:
     """Error-free CAM rows (zero-shot / fine-tuned) of one prompt variant, on the images every
     model × CAM of the setting has (``summary.common_images``: comparisons use the same images)."""
-    from .experiments.summary import common_images
+    from .experiments.summary import algorithm1_rows, common_images
 
     g = ok(grid)
-    if "strategy" in g.columns:  # the paper's pages show Algorithm 1; strategies have their own page
-        g = g[g["strategy"] == "algorithm1"]
+    g = algorithm1_rows(g)  # the paper's pages show Algorithm 1; strategies have their own page
     return common_images(g[g["setting"].isin(["zero-shot", "fine-tuned"]) & (g["prompt_variant"] == prompt_variant)])
 
 

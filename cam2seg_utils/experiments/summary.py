@@ -92,6 +92,14 @@ def _with_n_all(out: pd.DataFrame, before: pd.DataFrame, keys: list[str]) -> pd.
     return out[cols]
 
 
+def algorithm1_rows(df: pd.DataFrame) -> pd.DataFrame:
+    """The rows of the paper's Algorithm 1 (``strategy == "algorithm1"``, or ``""`` in tables
+    written before the prompting layer), i.e. not those of the other prompting strategies."""
+    if "strategy" not in df.columns:
+        return df
+    return df[df["strategy"].isin(["algorithm1", ""])]
+
+
 def select_params(df: pd.DataFrame, percentile: float | None = None, num_points: int | None = None,
                   amplification: float | None = None) -> pd.DataFrame:
     """CAM rows (zero-shot / fine-tuned) with one value of each prompt parameter.
@@ -101,8 +109,7 @@ def select_params(df: pd.DataFrame, percentile: float | None = None, num_points:
     """
     sel = ok_rows(df)
     sel = sel[sel["setting"].isin(CAM_SETTINGS)]
-    if "strategy" in sel.columns:  # the paper's tables are Algorithm 1's; other strategies: strategy_table
-        sel = sel[sel["strategy"] == "algorithm1"]
+    sel = algorithm1_rows(sel)  # the paper's tables are Algorithm 1's; other strategies: strategy_table
     for col, val in (("percentile", percentile), ("num_points", num_points),
                      ("amplification", amplification)):
         values = sorted(sel[col].dropna().unique().tolist())
@@ -295,8 +302,8 @@ def strategy_rows(df: pd.DataFrame, prompt_variant: str = "box", percentile: flo
     if "strategy" not in df.columns:
         raise ValueError("this grid table has no strategy column (made before the prompting layer): rerun the grid")
     ok = ok_rows(df)
-    alg = ok[(ok["strategy"] == "algorithm1") & (ok["prompt_variant"] == prompt_variant)
-             & ok["setting"].isin(CAM_SETTINGS)]
+    alg = algorithm1_rows(ok)
+    alg = alg[(alg["prompt_variant"] == prompt_variant) & alg["setting"].isin(CAM_SETTINGS)].assign(strategy="algorithm1")
     values = sorted(alg["percentile"].dropna().unique().tolist())
     if percentile is None and len(values) > 1:
         raise ValueError(f"the table sweeps percentile over {values}; pass percentile=... to choose one")
@@ -304,7 +311,7 @@ def strategy_rows(df: pd.DataFrame, prompt_variant: str = "box", percentile: flo
         alg = alg[np.isclose(alg["percentile"].astype(float), float(percentile))]
     if alg["num_points"].nunique() > 1 or alg["amplification"].nunique() > 1:
         alg = alg[(alg["num_points"] == alg["num_points"].min()) & (alg["amplification"] == alg["amplification"].min())]
-    others = ok[ok["setting"].isin(CAM_SETTINGS) & (ok["strategy"] != "algorithm1")]
+    others = ok[ok["setting"].isin(CAM_SETTINGS) & ~ok["strategy"].isin(["algorithm1", ""])]
     shared = ok[(ok["setting"] == NO_CLASSIFIER) | ok["setting"].isin(["gt-box", "whole-image-box"])]
     pairs = pd.concat([alg, others])[["setting", "model"]].drop_duplicates()
     copies = [shared.assign(setting=st, model=m) for st, m in pairs.itertuples(index=False)]
@@ -348,6 +355,6 @@ def strategy_table(df: pd.DataFrame, prompt_variant: str = "box", percentile: fl
 
 __all__ = ["METRICS", "ORACLE", "PREDICTED_IOU", "SELECTIONS", "IMAGE_SETS", "common_images", "ok_rows",
            "error_counts",
-           "select_params", "check_covers", "cam_mask_table", "individual_table", "model_cam_matrix",
+           "algorithm1_rows", "select_params", "check_covers", "cam_mask_table", "individual_table", "model_cam_matrix",
            "best_per_image", "best_method_table", "zero_iou_counts", "gt_baseline_table",
            "SLICES", "strategy_rows", "strategy_table"]
