@@ -57,7 +57,8 @@ def test_grid_killed_with_sigkill_resumes_to_the_same_table_as_a_fresh_run(tmp_p
     data = tmp_path / "data"
     overrides = dict(data_root=str(data), synthetic_train_images=3, synthetic_test_images=3,
                      settings=["zero-shot"], cams=["gradcam", "randomcam"], prompt_variants=["box+points"],
-                     gt_baselines=["gt-box"], cache_dir=str(tmp_path / "cache-cli"), seed=11)
+                     strategies=["algorithm1"], gt_baselines=["gt-box"], cache_dir=str(tmp_path / "cache-cli"),
+                     seed=11)
     cfg_file = tmp_path / "exp.json"
     cfg_file.write_text(json.dumps({"profile": "smoke", **overrides}))
     assert main(["generate-data", "--config", str(cfg_file), "--quiet"]) == 0

@@ -34,7 +34,7 @@ EXACT = ["image_id", "setting", "model", "cam", "prompt_variant", "predicted_cla
 
 def _overrides(tmp: Path) -> dict:
     return dict(data_root=str(tmp / "data"), synthetic_train_images=3, synthetic_test_images=N_TEST,
-                settings=["zero-shot"], cams=["gradcam"], prompt_variants=["box"],
+                settings=["zero-shot"], cams=["gradcam"], prompt_variants=["box"], strategies=["algorithm1"],
                 gt_baselines=["gt-box"], seed=5)
 
 

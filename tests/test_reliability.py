@@ -52,7 +52,8 @@ def _png_header(width: int, height: int) -> bytes:
 
 def _write_config(tmp: Path, **extra) -> tuple[Path, dict]:
     overrides = {**dict(data_root=str(tmp / "data"), synthetic_train_images=3, synthetic_test_images=3,
-                        cams=["gradcam"], prompt_variants=["box"], gt_baselines=["gt-box"], seed=2,
+                        cams=["gradcam"], prompt_variants=["box"], strategies=["algorithm1"], gt_baselines=["gt-box"],
+                        seed=2,
                         cache_dir=str(tmp / "cache")), **extra}
     path = tmp / "exp.json"
     path.write_text(json.dumps({"profile": "smoke", **overrides}))
