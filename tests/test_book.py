@@ -280,7 +280,11 @@ def test_published_config_reads_the_snapshot_without_running(monkeypatch):
     snap = load_snapshot(folder)
     cfg = cb.notebook_config({"profile": "local-isic", "published": str(folder), "device": None, "n_images": None})
     assert cfg.name == "local-isic" and cfg.output_dir == str(folder) and cb.snapshot_of(cfg) is not None
-    assert cfg.fingerprint() == snap.summary["config_fingerprint"]
+    # the page's config is the run's config (run_summary's config_fingerprint is the grid identity:
+    # config + weights + images + results version, checked by publish.validate)
+    from cam2seg_utils.experiments.config import ExperimentConfig
+
+    assert cfg.fingerprint() == ExperimentConfig.from_dict(snap.summary["config"]).fingerprint()
     monkeypatch.setattr(cb, "ensure_data", lambda c: pytest.fail("a published page must not touch the data"))
     grid = cb.ensure_grid(cfg)
     pd.testing.assert_frame_equal(grid, snap.grid)
