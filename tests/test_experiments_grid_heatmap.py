@@ -43,8 +43,9 @@ def _upscaled_disk(height: int, width: int, image_id: str) -> Sample:
 
 
 def _config(tmp, name: str, cache: str, **kw) -> ExperimentConfig:
+    # the CAM / heatmap path alone: Algorithm 1 rows (the strategies have their own grid test)
     base = dict(name=name, settings=["zero-shot"], models=[LITE0], cams=list(PAPER_CAMS), prompt_variants=["box"],
-                gt_baselines=["gt-box"], output_dir=str(tmp / name), cache_dir=str(tmp / cache), progress=False,
+                strategies=["algorithm1"], gt_baselines=["gt-box"], output_dir=str(tmp / name), cache_dir=str(tmp / cache), progress=False,
                 seed=3, cam_batch_size=64)
     base.update(kw)
     return ExperimentConfig(**base)
