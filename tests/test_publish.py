@@ -68,7 +68,10 @@ def test_snapshot_holds_the_runs_tables_and_no_pixels(run, snapshot):
     dataset = snapshot.published["dataset"]
     assert dataset["n_images"] == 2 and dataset["split"] == "Test" and dataset["name"].startswith("synthetic")
     assert dataset["labels_sha256"] == file_sha256(ds.csv_path)
-    assert snapshot.summary["config_fingerprint"] == cfg.fingerprint() and snapshot.profile == "smoke"
+    from cam2seg_utils.experiments.config import ExperimentConfig
+
+    assert ExperimentConfig.from_dict(snapshot.summary["config"]).fingerprint() == cfg.fingerprint()
+    assert snapshot.profile == "smoke"
     # the whole-image-box baseline is in the grid and in the summarize table, same value
     whole = snapshot.grid[snapshot.grid["setting"] == "whole-image-box"]
     assert len(whole) == 2
