@@ -2,10 +2,9 @@
 
 Each CAM method has its own failure modes (Grad-CAM++ spreads, Grad-CAM peaks); averaging the
 ``[0, 1]`` maps keeps what they agree on. pytorch-grad-cam's ``aug_smooth`` (test-time
-augmentation) and ``eigen_smooth`` (first principal component of the weighted activations)
-are CAM options, not strategies: give the grid CAM names such as ``gradcam+eigen`` /
-``gradcam+aug`` (see :data:`cam2seg_utils.cams.CAM_METHODS`) and they arrive here as heatmaps
-like any other.
+augmentation) and ``eigen_smooth`` (first principal component of the weighted activations) are
+options of the CAM computation, not of this strategy; cam2seg's CAM extractor does not expose
+them yet, so this ensemble averages the plain maps only.
 """
 from __future__ import annotations
 
