@@ -290,7 +290,8 @@ def cam_rows(grid: pd.DataFrame, prompt_variant: str) -> pd.DataFrame:
     from .experiments.summary import common_images
 
     g = ok(grid)
-    return common_images(g[g["setting"].isin(["zero-shot", "fine-tuned"]) & (g["prompt_variant"] == prompt_variant)])
+    rows = g[g["setting"].isin(["zero-shot", "fine-tuned"]) & (g["prompt_variant"] == prompt_variant)]
+    return common_images(rows)
 
 
 def gt_rows(grid: pd.DataFrame) -> pd.DataFrame:
@@ -519,7 +520,8 @@ def example_cases(config, grid: pd.DataFrame) -> list[dict[str, Any]]:
     out = []
     for title, row in chosen:
         sample = data.load(row["image_id"])
-        heat = compute_heatmap(clf, sample.image, row["cam"], rng=make_rng(config.seed, row["image_id"], model, "randomcam"),
+        heat = compute_heatmap(clf, sample.image, row["cam"],
+                               rng=make_rng(config.seed, row["image_id"], model, "randomcam"),
                                **dataclasses.asdict(config.cam_options())).heatmap
         box = np.array([row["box_x0"], row["box_y0"], row["box_x1"], row["box_y1"]], dtype=float)
         pts = np.array(json.loads(row["points"]) or np.zeros((0, 2)), dtype=float).reshape(-1, 2)

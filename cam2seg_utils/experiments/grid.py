@@ -7,9 +7,8 @@ For each test image (outermost loop):
 2. for each setting (``zero-shot``: ImageNet / embedded weights, the CAM explains the predicted
    ImageNet class; ``fine-tuned``: the best fine-tuning checkpoint, the CAM explains the predicted
    benign/melanoma class) and model, the classifier predicts **once** (Algorithm 1, step 4);
-3. for each CAM, the CAM-resolution map comes from the on-disk cache (:mod:`.cache`) or is
-   computed (the classifier input shared by the image's CAMs) and stored, and becomes the
-   image-size heatmap (:meth:`_Grid.heatmap`); for each prompt-parameter combination (``percentile`` × ``num_points`` ×
+3. for each CAM, the heatmap comes from the on-disk cache (:mod:`.cache`) or is computed and
+   stored; for each prompt-parameter combination (``percentile`` × ``num_points`` ×
    ``amplification``) Algorithm 1 (:func:`cam2seg_utils.prompts.generate_prompts`) makes a box
    and points with ``rng = make_rng(seed, image_id, setting, model, cam, params_key)`` — one
    draw shared by the ``box``, ``box+points`` and ``points`` variants, so that they differ only
@@ -30,8 +29,9 @@ RandomCAM draws from ``make_rng(seed, image_id, model, "randomcam")``. ScoreCAM'
 ``slow_cams_max_images`` set, ScoreCAM / AblationCAM (``slow_cams``) only run on the first that
 many images of the sorted test ids (no profile but ``smoke`` sets it); the run summary records it.
 
-Resolution: heatmaps, prompts and metrics are at each image's own size (the ground truth's), as
-the paper measures; ``max_side`` downsizes larger images (and masks) first. Per image the grid
+Resolution: the cache holds each CAM at the resolution it is computed and
+:meth:`_Grid.heatmap` makes the image-size heatmap from it; heatmaps, prompts and metrics are at
+each image's own size (the ground truth's), as the paper measures; ``max_side`` downsizes larger images (and masks) first. Per image the grid
 holds the image, its mask, one heatmap at a time (float32 ``(H, W)``; 12 bytes per pixel while
 it is made) and the masks of the decoder batch; ``benchmarks/bench_fullres.py`` measures time,
 peak memory and cache bytes per image up to 6688 x 4439.
@@ -536,6 +536,6 @@ def load_table(output_dir: str | os.PathLike) -> pd.DataFrame:
     return coerce_table(pd.read_parquet(p))
 
 
-__all__ = ["COLUMNS", "CAM_PARAM_COLUMNS", "cam_param_values", "TIMING_COLUMNS", "SORT_KEY", "GridResult", "GridCounters", "LoadedClassifier",
-           "run_grid", "load_classifiers", "load_table", "coerce_table", "rows_to_frame", "gt_box",
-           "gt_point", "shard_name", "params_key", "git_commit"]
+__all__ = ["COLUMNS", "CAM_PARAM_COLUMNS", "cam_param_values", "TIMING_COLUMNS", "SORT_KEY", "GridResult",
+           "GridCounters", "LoadedClassifier", "run_grid", "load_classifiers", "load_table", "coerce_table",
+           "rows_to_frame", "gt_box", "gt_point", "shard_name", "params_key", "git_commit"]
