@@ -15,9 +15,9 @@ measures. ``--max-side-run N`` adds a row for the largest size with ``max_side=N
 downsized route).
 
 Columns: ``CPU s / image`` (process time of the grid / images; one torch thread, so that the
-load of a shared machine does not blur the comparison), ``wall s / image``, ``peak RSS MB`` (the child's maximum resident
-set), ``above models MB`` (peak minus the RSS after loading the models and the first warm-up
-image, i.e. the per-image working memory), ``cache bytes / image`` (heatmap-cache files written,
+load of a shared machine does not blur the comparison), ``wall s / image``, ``peak RSS MB`` (the
+child's maximum resident set), ``working MB`` (that peak minus the resting RSS after the models
+are loaded and the warm-up image is done: the memory one image needs at its peak), ``cache bytes / image`` (heatmap-cache files written,
 all CAMs of an image) and, for scale, what the cache held per image before (float32 heatmaps at
 the image size, uncompressed ``.npz``).
 """
@@ -150,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
         rows.append({"image size": r["size"] + (f" (max_side {r['max_side']})" if r["max_side"] else ""),
                      "megapixels": w * h / 1e6, "CPU s / image": r["cpu_s"] / n, "wall s / image": r["wall_s"] / n,
                      "peak RSS MB": r["peak_rss_mb"],
-                     "above models MB": r["peak_rss_mb"] - r["base_rss_mb"],
+                     "working MB": r["peak_rss_mb"] - r["base_rss_mb"],
                      "cache bytes / image": r["cache_bytes"] / n,
                      "old cache bytes / image": 5 * (w * h * 4 + 1000) if not r["max_side"] else float("nan"),
                      "CAM calls": r["cam_calls"], "errors": r["n_errors"], "mean IoU (box)": r["mean_iou_box"]})

@@ -96,7 +96,11 @@ def _target_channels(clf, image: np.ndarray) -> int:
     import torch
 
     seen = {}
-    handle = clf.cam_target_layers()[0].register_forward_hook(lambda m, i, o: seen.setdefault("c", o.shape[1]))
+
+    def keep(module, inputs, output) -> None:  # returns None: the output is not replaced
+        seen["c"] = output.shape[1]
+
+    handle = clf.cam_target_layers()[0].register_forward_hook(keep)
     try:
         with torch.no_grad():
             clf.model(clf.preprocess(image))

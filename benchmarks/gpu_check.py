@@ -87,6 +87,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workdir", default=None, help="default: a temporary folder")
     ap.add_argument("--json", default=None, help="also write the table as JSON here")
     args = ap.parse_args(argv)
+    if args.images < 1 or (args.train_images is not None and args.train_images < 2):
+        ap.error("--images must be >= 1 and --train-images >= 2")
 
     import numpy as np
     import pandas as pd

@@ -31,8 +31,10 @@ while [ $# -gt 0 ]; do
 done
 
 PYTHON="${PYTHON:-python}"
-echo "== gpu_check: device $device, $($PYTHON -c 'import torch; print("torch", torch.__version__, "cuda", torch.cuda.is_available())')"
-if [ "$device" = cuda ] && ! $PYTHON -c 'import sys, torch; sys.exit(0 if torch.cuda.is_available() else 1)'; then
+if ! $PYTHON -c '
+import sys, torch
+print(f"== gpu_check: device {sys.argv[1]}, torch {torch.__version__}, CUDA available {torch.cuda.is_available()}")
+sys.exit(1 if sys.argv[1] == "cuda" and not torch.cuda.is_available() else 0)' "$device"; then
   echo "gpu_check: --device cuda but no CUDA device is visible (run with --device cpu for the CPU path)" >&2
   exit 2
 fi

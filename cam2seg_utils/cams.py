@@ -278,6 +278,10 @@ class FastAblationCAM(BaseCAM):
     """
 
     ABLATION_OFFSET = 1e7  # upstream's ABLATION_VALUE
+    # Ablated copies per pass on the tail route: at least batch_size, and as many as fit in this
+    # many bytes of target activations (256 for Lite0's 1280 x 7 x 7), since each pass re-runs
+    # the network up to the target layer once and the layers after it are cheap.
+    TAIL_BATCH_BYTES = 64 * 2**20
 
     def __init__(self, model: nn.Module, target_layers: list[nn.Module], reshape_transform=None, *,
                  ratio: float = 1.0, batch_size: int = 32, channel_axis: int = 1) -> None:
@@ -298,11 +302,11 @@ class FastAblationCAM(BaseCAM):
 
     def get_cam_weights(self, input_tensor, target_layer, targets, activations, grads):
         captured: dict[str, torch.Tensor] = {}
-        replacement: dict[str, torch.Tensor] = {}
+        self._replacement: dict[str, torch.Tensor] = {}
 
         def hook(module, inputs, output):
-            if "batch" in replacement:
-                return replacement["batch"]
+            if "batch" in self._replacement:
+                return self._replacement["batch"]
             captured["out"] = output.detach()
             return None
 
@@ -312,47 +316,55 @@ class FastAblationCAM(BaseCAM):
             with torch.no_grad():
                 for b, (target, image) in enumerate(zip(targets, input_tensor)):
                     x1 = image[None]
-                    replacement.clear()
+                    self._replacement.clear()
                     original = float(target(self.model(x1)[0]).cpu().item())
                     out = captured["out"]
                     lowest = out.min()
                     value = 0.0 if float(lowest) == 0.0 else float(lowest) - self.ABLATION_OFFSET
                     idx = self.channels_to_ablate(activations[b])
                     new_scores = np.full(activations.shape[1], original, dtype=np.float32)
-                    starts = range(0, len(idx), self.batch_size)
+                    per_pass = max(self.batch_size, self.TAIL_BATCH_BYTES // max(1, out.numel() * out.element_size()))
+                    starts = range(0, len(idx), per_pass)
                     for start in progress_bar(starts, self.progress, desc="ablationcam", unit="batch", leave=False):
-                        chunk = idx[start:start + self.batch_size]
+                        chunk = idx[start:start + per_pass]
                         batch = out.expand(len(chunk), *out.shape[1:]).clone()
                         rows = torch.arange(len(chunk), device=batch.device)
                         batch.movedim(self.channel_axis, 1)[rows, torch.from_numpy(chunk).to(batch.device)] = value
-                        replacement["batch"] = batch
-                        new_scores[chunk] = self._scores(x1, len(chunk), target)
+                        new_scores[chunk] = self._scores(x1, batch, target)
                     original32 = np.float32(original)
                     weights[b] = (original32 - new_scores) / original32
         finally:
             handle.remove()
-            replacement.clear()
+            self._replacement.clear()
         return weights
 
-    def _scores(self, x1: torch.Tensor, n: int, target) -> np.ndarray:
-        """Target scores of ``n`` ablated copies: the batch-1 input runs up to the target layer
-        and the hook's batch of ``n`` runs on from there; models whose later layers cannot
-        broadcast that batch get ``n`` copies of the input instead (whole-network passes)."""
-        if self.tail_only is None:  # first pass: find out whether the later layers broadcast
+    def _scores(self, x1: torch.Tensor, ablated: torch.Tensor, target) -> np.ndarray:
+        """Target scores of the ablated copies ``ablated`` (``n`` target-layer outputs): the
+        batch-1 input runs up to the target layer and the hook hands on all ``n`` copies; models
+        whose later layers cannot broadcast that batch get ``batch_size`` copies of the input per
+        pass instead (whole-network passes, upstream's cost)."""
+        n = ablated.shape[0]
+        if self.tail_only is not False:
+            self._replacement["batch"] = ablated
             try:
                 outputs = self.model(x1)
-                self.tail_only = outputs.shape[0] == n
+                fits = outputs.shape[0] == n
             except RuntimeError:
-                self.tail_only = False
-            if self.tail_only:
-                return np.float32([target(o).cpu().item() for o in outputs])
-        elif self.tail_only:
-            outputs = self.model(x1)
-            if outputs.shape[0] != n:
+                if self.tail_only:  # worked before: a real error, not a layout problem
+                    raise
+                fits = False
+            if self.tail_only and not fits:
                 raise RuntimeError(f"ablation pass gave {outputs.shape[0]} outputs for {n} ablated copies")
-            return np.float32([target(o).cpu().item() for o in outputs])
-        outputs = self.model(x1.expand(n, *x1.shape[1:]))
-        return np.float32([target(o).cpu().item() for o in outputs])
+            self.tail_only = fits
+            if fits:
+                return np.float32([target(o).cpu().item() for o in outputs])
+        scores = []
+        for start in range(0, n, self.batch_size):
+            part = ablated[start:start + self.batch_size]
+            self._replacement["batch"] = part
+            outputs = self.model(x1.expand(part.shape[0], *x1.shape[1:]))
+            scores.extend(target(o).cpu().item() for o in outputs)
+        return np.float32(scores)
 
 
 # --------------------------------------------------------------------------------------------
