@@ -72,6 +72,7 @@ folder against the full methods: ``benchmarks/bench_slow_cams.py``, summarised i
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -104,8 +105,11 @@ from cam2seg_utils.models import Classifier
 from cam2seg_utils.registry import Registry
 
 __all__ = [
+    "AUG_SMOOTH_TRANSFORMS",
     "CAM_METHODS",
     "PAPER_CAMS",
+    "SMOOTHED_METHODS",
+    "SMOOTHINGS",
     "SCORECAM_SELECTIONS",
     "DEFAULT_SCORECAM_CHANNELS",
     "DEFAULT_SCORECAM_SELECTION",
@@ -382,7 +386,8 @@ class CamMethod:
     ``build(model, target_layers, reshape_transform, family, options: CamOptions)`` returns a
     fresh pytorch-grad-cam object. ``uses_gradients``: needs a backward pass (``"scorecam"``
     with ``scorecam_selection="gradient"`` adds one itself). ``needs_rng``: the ``rng`` argument
-    is required.
+    is required. ``aug_smooth`` / ``eigen_smooth``: pytorch-grad-cam's two smoothings (see
+    :data:`SMOOTHINGS`), applied by :class:`CamExtractor` around ``build``'s object.
     """
 
     name: str
@@ -390,6 +395,9 @@ class CamMethod:
     uses_gradients: bool
     needs_rng: bool = False
     description: str = ""
+    aug_smooth: bool = False
+    eigen_smooth: bool = False
+    base: str = ""  # the plain method a smoothed variant derives from ("" = itself)
 
 
 def _simple(cls: type[BaseCAM]) -> CamBuilder:
@@ -424,6 +432,29 @@ for _m in (
     CamMethod("layercam", _simple(LayerCAM), True, description="LayerCAM (Jiang et al. 2021)"),
 ):
     CAM_METHODS.register(_m.name, _m)
+
+#: Smoothed variants, registered as ``<method>@<suffix>`` (e.g. ``"gradcam@aug"``), so that a
+#: config's ``cams`` list and :mod:`cam2seg_utils.prompting.cam_ensemble` can mix plain and smoothed
+#: maps. ``aug``: pytorch-grad-cam's ``aug_smooth`` -- the mean of the CAMs of six test-time
+#: augmentations of the classifier input (horizontal flip x intensity factor 0.9 / 1 / 1.1, as
+#: upstream's default ``ttach`` set), each flipped back and min-max scaled before averaging;
+#: 6 passes. ``eigen``: ``eigen_smooth`` -- the first principal component of the weighted
+#: activations instead of their sum (upstream's ``get_2d_projection``; its sign is the SVD's).
+SMOOTHINGS: dict[str, tuple[bool, bool]] = {"aug": (True, False), "eigen": (False, True),
+                                            "aug-eigen": (True, True)}
+#: the methods that get smoothed variants: the two CAMs the prompting strategies use by default
+SMOOTHED_METHODS: tuple[str, ...] = ("gradcam", "gradcam++")
+for _base in SMOOTHED_METHODS:
+    _m = CAM_METHODS.get(_base)
+    for _suffix, (_aug, _eigen) in SMOOTHINGS.items():
+        CAM_METHODS.register(f"{_base}@{_suffix}", dataclasses.replace(
+            _m, name=f"{_base}@{_suffix}", aug_smooth=_aug, eigen_smooth=_eigen, base=_base,
+            description=f"{_m.description}, {_suffix.replace('-', ' + ')} smoothing"))
+
+#: test-time augmentations of ``aug`` smoothing: (horizontal flip, intensity factor); the
+#: identity first (its logits and predicted class are the result's)
+AUG_SMOOTH_TRANSFORMS: tuple[tuple[bool, float], ...] = (
+    (False, 1.0), (False, 0.9), (False, 1.1), (True, 0.9), (True, 1.0), (True, 1.1))
 
 
 # --------------------------------------------------------------------------------------------
@@ -575,9 +606,40 @@ class CamExtractor:
         target_class: int | None,
         rng: np.random.Generator | None,
     ) -> HeatmapResult:
-        model = self.classifier.model
         if isinstance(cam, SeededRandomCAM):
             cam.rng = rng
+        try:
+            raw, logits, cls = self._raw_map(cam, x, target_class)
+            if self.method.aug_smooth:
+                # every augmentation explains the class predicted on the plain input (upstream
+                # re-takes the argmax per augmented copy, so its maps could mix two classes)
+                maps = [_unit_range(raw)]
+                for flip, factor in AUG_SMOOTH_TRANSFORMS[1:]:
+                    augmented = x * factor
+                    if flip:
+                        augmented = torch.flip(augmented, dims=[-1])
+                    m, _, _ = self._raw_map(cam, augmented, cls)
+                    maps.append(_unit_range(m[:, ::-1] if flip else m))
+                raw = np.mean(maps, axis=0)
+        finally:
+            if isinstance(cam, SeededRandomCAM):
+                cam.rng = None
+        heatmap = normalize_heatmap(raw, raw.shape if size_hw is None else size_hw)
+        return HeatmapResult(
+            heatmap=heatmap,
+            target_class=cls,
+            raw_min=float(raw.min()),
+            raw_max=float(raw.max()),
+            method=self.method.name,
+            cam_size=(int(raw.shape[0]), int(raw.shape[1])),
+            logits=logits,
+            raw=raw,
+        )
+
+    def _raw_map(self, cam: BaseCAM, x: torch.Tensor, target_class: int | None) -> tuple[np.ndarray, np.ndarray, int]:
+        """One pass of the method on ``x`` ``(1, 3, h_in, w_in)``: ``(raw (h, w) float64 map after
+        ReLU, finite; logits (num_classes,); explained class)``."""
+        model = self.classifier.model
         try:
             with torch.set_grad_enabled(cam.uses_gradients):
                 outputs = cam.activations_and_grads(x)
@@ -604,26 +666,22 @@ class CamExtractor:
                             f"{None if a is None else a.shape}; expected (B, C, h, w) after the reshape transform"
                         )
                     with torch.no_grad(), np.errstate(divide="ignore", invalid="ignore"):  # non-finite -> 0 below
-                        m = cam.get_cam_image(x, layer, targets, a, g, False)
+                        m = cam.get_cam_image(x, layer, targets, a, g, self.method.eigen_smooth)
                     maps.append(np.maximum(np.asarray(m, dtype=np.float64)[0], 0.0))
         finally:
             cam.activations_and_grads.clear()
             model.zero_grad(set_to_none=True)
-            if isinstance(cam, SeededRandomCAM):
-                cam.rng = None
         raw = maps[0] if len(maps) == 1 else _mean_resized(maps)
-        raw = np.where(np.isfinite(raw), raw, 0.0)
-        heatmap = normalize_heatmap(raw, raw.shape if size_hw is None else size_hw)
-        return HeatmapResult(
-            heatmap=heatmap,
-            target_class=cls,
-            raw_min=float(raw.min()),
-            raw_max=float(raw.max()),
-            method=self.method.name,
-            cam_size=(int(raw.shape[0]), int(raw.shape[1])),
-            logits=logits,
-            raw=raw,
-        )
+        return np.where(np.isfinite(raw), raw, 0.0), logits, cls
+
+
+def _unit_range(raw: np.ndarray) -> np.ndarray:
+    """``raw`` min-max scaled to ``[0, 1]`` (a flat map becomes zeros), as upstream scales each
+    augmented CAM before ``aug_smooth`` averages them."""
+    lo, hi = float(raw.min()), float(raw.max())
+    if hi - lo <= _FLAT_RTOL * max(abs(lo), abs(hi)) or hi - lo == 0.0:  # flat, as normalize_heatmap
+        return np.zeros_like(raw)
+    return (raw - lo) / (hi - lo)
 
 
 class _DiscardList(list):

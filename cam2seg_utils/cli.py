@@ -238,7 +238,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.environ["TQDM_DISABLE"] = "1"
     try:
         return _run(args)
-    except (ResultsMismatchError, DataError) as exc:
+    except (ResultsMismatchError, DataError, ValueError) as exc:
+        # bad input (config values, unknown names, data problems): one line naming it, no traceback
         print(f"cam2seg: error: {exc}", file=sys.stderr)
         return 2
 

@@ -534,6 +534,57 @@ def test_gradcam_on_chelsea_highlights_the_cat(embedded_classifier):
     assert 60 <= y < 260 and 120 <= x < 340
 
 
+# ------------------------------------------------------------- aug_smooth / eigen_smooth variants
+
+
+def test_smoothed_variants_are_registered_for_the_strategy_cams():
+    for base in ("gradcam", "gradcam++"):
+        for suffix, (aug, eigen) in {"aug": (True, False), "eigen": (False, True),
+                                     "aug-eigen": (True, True)}.items():
+            m = CAM_METHODS.get(f"{base}@{suffix}")
+            assert (m.aug_smooth, m.eigen_smooth, m.base) == (aug, eigen, base)
+            assert m.uses_gradients
+    assert not CAM_METHODS.get("gradcam").aug_smooth and not CAM_METHODS.get("gradcam").eigen_smooth
+
+
+def test_eigen_smooth_is_upstreams_first_principal_component(embedded_classifier):
+    """``gradcam@eigen``: ReLU of pytorch-grad-cam's ``get_2d_projection`` of the Grad-CAM-weighted
+    activations (real Lite0 weights, a real photograph)."""
+    from pytorch_grad_cam.utils.svd_on_activations import get_2d_projection
+
+    clf = embedded_classifier
+    img = skdata.chelsea()[::2, ::2].copy()
+    x, acts, grads, cls = _target_activations(clf, img)
+    weights = grads.mean(axis=(2, 3))  # Grad-CAM's channel weights
+    expected = np.maximum(get_2d_projection(weights[:, :, None, None] * acts)[0], 0.0)
+    res = compute_heatmap(clf, img, "gradcam@eigen")
+    assert res.target_class == cls and res.cam_size == expected.shape
+    np.testing.assert_allclose(res.raw, expected, rtol=1e-4, atol=1e-6 * expected.max())
+    plain = compute_heatmap(clf, img, "gradcam")
+    assert not np.allclose(plain.raw / plain.raw.max(), res.raw / res.raw.max(), atol=1e-3)
+
+
+def test_aug_smooth_equals_upstreams_test_time_augmentation(embedded_classifier):
+    """``gradcam@aug`` against pytorch-grad-cam's own ``aug_smooth=True`` (ttach's flips x
+    intensity factors), explaining the same class: equal after min-max scaling (upstream leaves the
+    mean of the scaled maps unscaled)."""
+    from pytorch_grad_cam import GradCAM
+    from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+
+    clf = embedded_classifier
+    img = skdata.chelsea()[::2, ::2].copy()
+    res = compute_heatmap(clf, img, "gradcam@aug")
+    x = clf.preprocess(img)
+    with GradCAM(clf.model, clf.cam_target_layers(), clf.cam_reshape_transform()) as cam:
+        ref = cam(x, [ClassifierOutputTarget(res.target_class)], aug_smooth=True)[0]
+    ref = (ref - ref.min()) / (ref.max() - ref.min())
+    np.testing.assert_allclose(normalize_heatmap(res.raw, ref.shape), ref, atol=2e-3)
+    plain = compute_heatmap(clf, img, "gradcam")
+    assert res.target_class == plain.target_class
+    assert np.abs(normalize_heatmap(plain.raw, ref.shape) - ref).max() > 0.05  # smoothing changed the map
+    assert _hook_count(clf.model) == 0
+
+
 def test_cam_target_follows_the_embedded_prediction(embedded_classifier):
     img = skdata.coffee()[::2, ::2].copy()
     pred = embedded_classifier.predict(img)

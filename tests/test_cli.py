@@ -43,6 +43,19 @@ def test_profiles():
         get_profile("nope")
 
 
+def test_bad_config_values_and_unknown_cams_stop_before_any_work(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["grid", "--profile", "smoke", "--output-dir", str(out), "--quiet",
+                 "--set", "percentile=[150]"]) == 2
+    assert "percentile 150.0 outside [0, 100]" in capsys.readouterr().err
+    # a typo in a CAM name is refused up front (not one error row per image), naming the choices
+    assert main(["grid", "--profile", "smoke", "--output-dir", str(out), "--quiet", "--data-root",
+                 str(tmp_path / "no-data"), "--cams", "gradcam", "gradcamx"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown CAM method(s) ['gradcamx']" in err and "gradcam@aug" in err
+    assert not out.exists()
+
+
 def test_generate_data(tmp_path, capsys):
     root = tmp_path / "d"
     assert main(["generate-data", "--profile", "smoke", "--data-root", str(root), "--quiet",

@@ -605,6 +605,18 @@ def build_grid(config: ExperimentConfig, split_name: str, segmenter=None,
                  counters if counters is not None else GridCounters(), split_name)
 
 
+def check_cam_names(config: ExperimentConfig) -> None:
+    """Raise ``ValueError`` before any work for a CAM name in ``cams`` / ``strategy_cams`` that
+    the registry does not know (a typo would otherwise become an error row per image).
+    ``strategy_cams`` outside ``cams`` are allowed: the strategies use those of them the grid
+    computes."""
+    from ..cams import CAM_METHODS
+
+    bad = [c for c in [*config.cams, *config.strategy_cams] if c not in CAM_METHODS]
+    if bad:
+        raise ValueError(f"cams / strategy_cams: unknown CAM method(s) {bad}; known: {', '.join(CAM_METHODS.names())}")
+
+
 def run_grid(config: ExperimentConfig, *, segmenter=None, classifiers: Sequence[LoadedClassifier] | None = None,
              dataset=None, image_ids: Sequence[str] | None = None, resume: bool = True,
              progress: bool | None = None, shard: str | tuple[int, int] | ShardSpec | None = None,
@@ -641,6 +653,7 @@ def run_grid(config: ExperimentConfig, *, segmenter=None, classifiers: Sequence[
     if workers > 1 and (segmenter is not None or classifiers is not None):
         raise ValueError("workers > 1 builds the models in each worker from the config: "
                          "do not pass segmenter / classifiers")
+    check_cam_names(config)
     store = ShardStore(config.output_dir)
 
     split_name = config.test_split
@@ -805,7 +818,7 @@ def load_table(output_dir: str | os.PathLike) -> pd.DataFrame:
 
 
 __all__ = ["COLUMNS", "CAM_PARAM_COLUMNS", "cam_param_values", "TIMING_COLUMNS", "SORT_KEY", "GridResult",
-           "GridCounters", "LoadedClassifier", "ImageJob", "run_grid", "merge_grid", "grid_needs_merge", "plan_images",
+           "GridCounters", "LoadedClassifier", "ImageJob", "check_cam_names", "run_grid", "merge_grid", "grid_needs_merge", "plan_images",
            "compute_image", "build_grid", "load_classifiers", "load_table", "coerce_table", "rows_to_frame", "gt_box",
            "whole_image_box",
            "gt_point", "shard_name", "params_key", "git_commit"]

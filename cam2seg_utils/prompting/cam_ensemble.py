@@ -1,10 +1,12 @@
 """``cam-ensemble``: Algorithm 1 on the mean of the (already min-max normalised) heatmaps.
 
 Each CAM method has its own failure modes (Grad-CAM++ spreads, Grad-CAM peaks); averaging the
-``[0, 1]`` maps keeps what they agree on. pytorch-grad-cam's ``aug_smooth`` (test-time
-augmentation) and ``eigen_smooth`` (first principal component of the weighted activations) are
-options of the CAM computation, not of this strategy; cam2seg's CAM extractor does not expose
-them yet, so this ensemble averages the plain maps only.
+``[0, 1]`` maps keeps what they agree on. The ensemble averages every heatmap it is given (the
+grid's ``strategy_cams``). pytorch-grad-cam's ``aug_smooth`` (test-time augmentation) and
+``eigen_smooth`` (first principal component of the weighted activations) act inside the CAM
+computation, so they are CAM variants of their own (``"gradcam@aug"``, ``"gradcam++@eigen"``,
+``"gradcam@aug-eigen"``; :data:`cam2seg_utils.cams.SMOOTHINGS`): put them in ``cams`` and
+``strategy_cams`` and the ensemble averages smoothed maps, alone or beside the plain ones.
 """
 from __future__ import annotations
 
