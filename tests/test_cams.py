@@ -131,6 +131,7 @@ def test_registry_lists_all_methods():
     assert set(CAM_METHODS.names()) == {
         "gradcam", "gradcam++", "ablationcam", "scorecam", "randomcam",
         "hirescam", "xgradcam", "eigencam", "layercam",
+        *(f"{m}@{s}" for m in ("gradcam", "gradcam++") for s in ("aug", "eigen", "aug-eigen")),
     }
     with pytest.raises(KeyError, match="gradcam"):
         CamExtractor(tiny_classifier("resnet50"), "grad-cam")
