@@ -180,6 +180,27 @@ def test_litemedsam_batch_equals_single(litemedsam, disk_image):
     assert litemedsam.segment_batch(emb, boxes=np.zeros((0, 4))) == []
 
 
+def test_full_size_masks_are_made_a_few_prompts_at_a_time(litemedsam, disk_image, monkeypatch):
+    """The bounded-memory path (full-size logits for a few prompts at a time, as for 64 candidates
+    of a 6688 x 4439 original) gives the same masks as the whole batch at once."""
+    import cam2seg_utils.segmenters.base as seg_base
+
+    img, _ = disk_image
+    emb = cached_embed(litemedsam, img)
+    boxes = np.array([DISK_BOX, [0.0, 0.0, 319.0, 239.0], [100.0, 60.0, 200.0, 160.0], [20.0, 30.0, 90.0, 70.0]])
+    whole = litemedsam.segment_batch(emb, boxes=boxes)
+    seen = []
+    original = type(litemedsam).postprocess_logits
+    monkeypatch.setattr(seg_base, "POSTPROCESS_BYTES", 2 * 4 * img.shape[0] * img.shape[1])  # 2 masks a time
+    monkeypatch.setattr(type(litemedsam), "postprocess_logits",
+                        lambda self, low, e: seen.append(low.shape[0]) or original(self, low, e))
+    chunked = litemedsam.segment_batch(emb, boxes=boxes)
+    assert seen == [2, 2]
+    for a, b in zip(whole, chunked):
+        np.testing.assert_array_equal(a.mask, b.mask)
+        assert a.mask.shape == img.shape[:2] and a.mask.any()
+
+
 def test_litemedsam_one_encoder_pass_per_image(litemedsam, disk_image):
     img, _ = disk_image
     before = litemedsam.encoder_calls

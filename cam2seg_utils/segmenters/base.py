@@ -317,9 +317,16 @@ class Segmenter(ABC):
                 multimask_output=False,
             )
             low_res = low_res.float()
-            logits = self.postprocess_logits(low_res, embedding)
-            masks = torch.sigmoid(logits) > 0.5
-        masks_np = masks[:, 0].cpu().numpy()
+            # full-size logits for a few prompts at a time: 64 candidates of a 6688 x 4439 image
+            # would be 7.6 GB of float32 at once (plus as much for the sigmoid); the bool masks
+            # (1 byte per pixel each) are what is kept
+            H, W = embedding.original_size
+            per_chunk = max(1, POSTPROCESS_BYTES // max(1, 4 * int(H) * int(W)))
+            masks_np = np.empty((batch, int(H), int(W)), dtype=bool)
+            for start in range(0, batch, per_chunk):
+                logits = self.postprocess_logits(low_res[start:start + per_chunk], embedding)
+                masks_np[start:start + per_chunk] = (torch.sigmoid(logits) > 0.5)[:, 0].cpu().numpy()
+                del logits
         low_np = low_res[:, 0].cpu().numpy().astype(np.float32)
         iou_np = iou[:, 0].float().cpu().numpy()
         return [
@@ -329,6 +336,10 @@ class Segmenter(ABC):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, device={str(self.device)!r})"
+
+
+#: bytes of full-size float32 logits that :meth:`Segmenter.segment_batch` makes at a time
+POSTPROCESS_BYTES = 256 * 2**20
 
 
 def resize_logits(logits: torch.Tensor, size_hw: Tuple[int, int]) -> torch.Tensor:
@@ -376,4 +387,5 @@ __all__ = [
     "load_strict",
     "resize_logits",
     "LOW_RES_SIZE",
+    "POSTPROCESS_BYTES",
 ]
