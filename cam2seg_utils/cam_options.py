@@ -4,9 +4,13 @@ Plain Python (no torch), so that the experiment config can validate and record t
 importing the CAM stack. :mod:`cam2seg_utils.cams` explains what each parameter does.
 
 The defaults were chosen on 20 **validation** images of the real ISIC 2017 folder against the
-full methods (``benchmarks/bench_slow_cams.py``; the table is ``book/scaling.md``): the
-smallest k whose mean LiteMedSAM box-mask IoU stays within 0.01 of full ScoreCAM's, and
-AblationCAM on every channel, which :class:`cam2seg_utils.cams.FastAblationCAM` makes cheap.
+full methods (``benchmarks/bench_slow_cams.py``; the table is ``book/scaling.md``): ScoreCAM's
+k = 64 variance-ranked channels is the only tried k (16 / 32 / 64, variance or gradient
+ranking) whose heatmaps correlate >= 0.99 with full ScoreCAM's; its masks overlap the full
+method's with IoU 0.93, no image's mask IoU drops by more than 0.026 and the mean rises by 0.021,
+at 1/19 of pytorch-grad-cam's ScoreCAM CPU time. AblationCAM runs on every channel: it is the
+full method's arithmetic, and :class:`cam2seg_utils.cams.FastAblationCAM` makes it 178x cheaper
+than upstream's.
 """
 from __future__ import annotations
 

@@ -356,7 +356,11 @@ def test_toc_and_config():
             assert (REPO / "notebooks" / (Path(f).name + ".py")).is_file(), f
         else:
             assert (REPO / (f + ".md")).is_file(), f
-    assert len(files) == len(set(files)) == 1 + len(NOTEBOOK_SOURCES) + 4
+    assert len(files) == len(set(files)) == 1 + len(NOTEBOOK_SOURCES) + 5
+    # every hand-written page is in the book, and none still holds a draft's fill-in marker
+    assert {f"book/{p.stem}" for p in (REPO / "book").glob("*.md")} <= set(files)
+    for page in (REPO / "book").glob("*.md"):
+        assert not re.search(r"__[A-Z_]+__", page.read_text()), f"{page.name} has an unfilled __MARKER__"
     bib = (REPO / "book" / "references.bib").read_text()
     for key in ("codella2018isic", "ma2024medsam", "kirillov2023sam", "selvaraju2017gradcam"):
         assert "{" + key + "," in bib
@@ -477,11 +481,15 @@ def test_smoke_book_in_chromium(smoke_book):
             out = REPO / "test-artifacts" / "book_results.png"
             out.parent.mkdir(exist_ok=True)
             page.screenshot(path=str(out), full_page=True)
-            published_text = None
+            published_text = strategies_text = None
             if (smoke_book / PUBLISHED_TABLE2).is_file():
                 page.goto(base + PUBLISHED_TABLE2, wait_until="load")
                 published_text = page.inner_text("main")
                 page.screenshot(path=str(REPO / "test-artifacts" / "book_published_table2.png"), full_page=True)
+            if (smoke_book / PUBLISHED_STRATEGIES).is_file():
+                page.goto(base + PUBLISHED_STRATEGIES, wait_until="load")
+                strategies_text = page.inner_text("main")
+                page.screenshot(path=str(REPO / "test-artifacts" / "book_published_strategies.png"), full_page=True)
             browser.close()
     finally:
         server.shutdown()
@@ -489,9 +497,29 @@ def test_smoke_book_in_chromium(smoke_book):
     assert (REPO / "test-artifacts" / "book_results.png").stat().st_size > 10_000
     if published_text is not None:
         _assert_published_table2(published_text)
+    if strategies_text is not None:
+        _assert_published_strategies(strategies_text)
 
 
 PUBLISHED_TABLE2 = "book/generated/published/local-isic/05_best_method.html"
+PUBLISHED_STRATEGIES = "book/generated/published/local-isic/09_beyond_the_paper.html"
+
+
+def _assert_published_strategies(text: str) -> None:
+    """The rendered "Beyond the paper" page of the local-isic snapshot shows every strategy's
+    ISIC IoU with its CI (recomputed here from the committed tables), the oracle and floor rows
+    among them, and the verdict on whether the CAM earns its keep."""
+    from cam2seg_utils import book as cb
+    from cam2seg_utils.publish import load_snapshot
+
+    folder = _committed_snapshot()
+    snap = load_snapshot(folder)
+    table = cb.strategy_summary(snap.grid, cb.published_config(folder))
+    assert {"algorithm1", "candidates", "image-prior", "whole-image", "oracle-gt-box"} <= set(table["strategy"])
+    for value in table["iou [95% CI]"]:
+        assert value in text, value
+    assert "Provenance: profile local-isic" in text
+    assert "beats every CAM strategy" in text or "a CAM strategy leads" in text
 
 
 def _assert_published_table2(text: str) -> None:
