@@ -209,7 +209,9 @@ def _published_provenance(config, snap, params: dict[str, Any], extra: Mapping[s
 def _slow_cam_label(config) -> str:
     k = "every channel" if config.scorecam_channels is None else (
         f"top {config.scorecam_channels} channels by {config.scorecam_selection}")
-    return f"ScoreCAM on {k}; AblationCAM on {config.ablation_ratio:g} of the channels"
+    ratio = 1.0 if config.ablation_ratio is None else float(config.ablation_ratio)
+    ablation = "every channel" if ratio >= 1.0 else f"upstream's channel subset, ratio {ratio:g}"
+    return f"ScoreCAM on {k}; AblationCAM on {ablation}"
 
 
 class Stopwatch:

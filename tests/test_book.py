@@ -543,3 +543,13 @@ def _assert_published_table2(text: str) -> None:
     assert f"ISIC 2017 ({ds['data_root']}), split {ds['split']} ({ds['n_images']} images)" in text
     assert str(snap.summary["git_commit"])[:12] in text and "results/published/local-isic" in text
     assert "whole-image-box" in text and "gt-box" in text
+
+
+def test_provenance_names_the_slow_cam_parameters_in_words():
+    from cam2seg_utils import book as cb
+    from cam2seg_utils.profiles import get_profile
+
+    cfg = get_profile("local-isic")
+    assert cb._slow_cam_label(cfg) == "ScoreCAM on top 64 channels by variance; AblationCAM on every channel"
+    cfg.scorecam_channels, cfg.ablation_ratio = None, 0.25
+    assert cb._slow_cam_label(cfg) == "ScoreCAM on every channel; AblationCAM on upstream's channel subset, ratio 0.25"
