@@ -134,6 +134,11 @@ PAPER_CAMS: tuple[str, ...] = ("gradcam", "gradcam++", "ablationcam", "scorecam"
 _FLAT_RTOL = 1e-6  # float32 carries ~7 significant digits: smaller spreads are rounding noise
 
 
+def _is_flat(lo: float, hi: float) -> bool:
+    """A map with range ``[lo, hi]`` is flat: its spread is rounding noise (or exactly 0)."""
+    return hi - lo <= _FLAT_RTOL * max(abs(lo), abs(hi)) or hi - lo == 0.0
+
+
 def normalize_heatmap(raw: np.ndarray, size_hw: tuple[int, int]) -> np.ndarray:
     """Resize a raw CAM ``(h, w)`` to ``size_hw = (H, W)`` and min-max scale it to ``[0, 1]``.
 
@@ -156,8 +161,7 @@ def normalize_heatmap(raw: np.ndarray, size_hw: tuple[int, int]) -> np.ndarray:
         raise ValueError("raw heatmap is empty")
     arr = np.where(np.isfinite(arr), arr, 0.0)
     lo, hi = float(arr.min()), float(arr.max())
-    scale = max(abs(lo), abs(hi))
-    if hi - lo <= _FLAT_RTOL * scale or hi - lo == 0.0:
+    if _is_flat(lo, hi):
         return np.zeros((H, W), dtype=np.float32)
     arr = (arr - lo) / (hi - lo)
     if arr.shape != (H, W):
@@ -679,7 +683,7 @@ def _unit_range(raw: np.ndarray) -> np.ndarray:
     """``raw`` min-max scaled to ``[0, 1]`` (a flat map becomes zeros), as upstream scales each
     augmented CAM before ``aug_smooth`` averages them."""
     lo, hi = float(raw.min()), float(raw.max())
-    if hi - lo <= _FLAT_RTOL * max(abs(lo), abs(hi)) or hi - lo == 0.0:  # flat, as normalize_heatmap
+    if _is_flat(lo, hi):
         return np.zeros_like(raw)
     return (raw - lo) / (hi - lo)
 
