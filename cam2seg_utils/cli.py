@@ -237,15 +237,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.quiet:
         os.environ["TQDM_DISABLE"] = "1"
     try:
-        return _run(args)
-    except (ResultsMismatchError, DataError, ValueError) as exc:
-        # bad input (config values, unknown names, data problems): one line naming it, no traceback
+        # bad config values and unknown CAM names: one line naming them, before any work (a
+        # ValueError from deeper down keeps its traceback)
+        config = build_config(args)
+        if args.command == "grid":
+            from .experiments.grid import check_cam_names
+
+            check_cam_names(config)
+    except ValueError as exc:
+        print(f"cam2seg: error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        return _run(args, config)
+    except (ResultsMismatchError, DataError) as exc:
         print(f"cam2seg: error: {exc}", file=sys.stderr)
         return 2
 
 
-def _run(args) -> int:
-    config = build_config(args)
+def _run(args, config) -> int:
     if args.command == "generate-data":
         root = _generate(config)
         print(f"synthetic data ready under {root}")
