@@ -197,7 +197,8 @@ def slice_scores(chosen: pd.DataFrame) -> dict[str, float]:
 
 def label_efficiency(fit_table: pd.DataFrame, eval_table: pd.DataFrame, ks: Sequence[int | None] = DEFAULT_KS,
                      draws: int = DEFAULT_DRAWS, seed: int = 0, tau: float = DEFAULT_TAU,
-                     lam: float = DEFAULT_LAM) -> tuple[pd.DataFrame, dict[int, dict[str, float]]]:
+                     lam: float = DEFAULT_LAM, features: Sequence[str] = FIT_FEATURES
+                     ) -> tuple[pd.DataFrame, dict[int, dict[str, float]]]:
     """Refit on ``k`` fitting images for each ``k`` (``draws`` seeded subsets when ``k`` is
     below the number of images; one otherwise) and score each weight set.
 
@@ -214,7 +215,7 @@ def label_efficiency(fit_table: pd.DataFrame, eval_table: pd.DataFrame, ks: Sequ
         n_draws = 1 if kk in (0, len(ids)) else int(draws)
         for d in range(n_draws):
             pick = ids if kk == len(ids) else make_rng(seed, "label-efficiency", kk, d).choice(ids, kk, replace=False)
-            w = fit_weights(fit_table[fit_table["image_id"].isin(pick)], tau=tau, lam=lam)
+            w = fit_weights(fit_table[fit_table["image_id"].isin(pick)], features, tau=tau, lam=lam)
             weights.setdefault(kk, w)
             held = fit_table[~fit_table["image_id"].isin(pick)]
             for setting in sorted(eval_table["setting"].unique()):

@@ -104,7 +104,7 @@ def candidate_features(masks: Sequence[np.ndarray], boxes: Sequence[np.ndarray],
             f["outside_fov"] = float((m & ~prior.fov).sum() / m.sum())
             f["artefact"] = float((m & prior.artefacts).sum() / m.sum())
             f["centrality"] = centrality(m)
-            f["sides"] = float(m[0].any() + m[-1].any() + m[:, 0].any() + m[:, -1].any()) / 4.0
+            f["sides"] = sum(int(side.any()) for side in (m[0], m[-1], m[:, 0], m[:, -1])) / 4.0
             if grad is not None:
                 outline = m & ~ndimage.binary_erosion(m)
                 outline[[0, -1], :] = False
