@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
                                                 whole_image_box)
     from cam2seg_utils.metrics import segmentation_metrics
     from cam2seg_utils.models import build_classifier
-    from cam2seg_utils.prompts import PromptParams, generate_prompts
+    from cam2seg_utils.prompting.algorithm1 import PromptParams, generate_prompts
     from cam2seg_utils.seeding import make_rng
     from cam2seg_utils.segmenters import build_segmenter
 

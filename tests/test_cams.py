@@ -21,6 +21,7 @@ from cam2seg_utils.cams import (
     normalize_heatmap,
 )
 from cam2seg_utils.models import PAPER_CLASSIFIERS, Classifier, get_spec
+from cam2seg_utils.prompting.algorithm1 import PromptParams, generate_prompts
 from cam2seg_utils.seeding import make_rng
 
 NUM_CLASSES = 5
@@ -471,10 +472,9 @@ def test_nan_entries_count_as_zero():
 
 
 def test_degenerate_heatmaps_still_give_prompts():
-    prompts = pytest.importorskip("cam2seg_utils.prompts")
     for raw in (np.zeros((7, 7)), np.full((7, 7), np.nan), np.full((7, 7), 2.0)):
         heat = normalize_heatmap(raw, (40, 60))
-        p = prompts.generate_prompts(heat, prompts.PromptParams(), np.random.default_rng(0))
+        p = generate_prompts(heat, PromptParams(), np.random.default_rng(0))
         assert p.box.shape == (4,) and np.all(np.isfinite(p.box))
         assert np.all(p.box >= 0) and p.box[2] <= 59 and p.box[3] <= 39
         assert np.all(np.isfinite(p.points))
@@ -492,8 +492,7 @@ def test_flat_cam_from_a_model_gives_zero_heatmap():
     res = compute_heatmap(flat, _image(), "gradcam")
     assert res.raw_min == pytest.approx(res.raw_max)
     assert not res.heatmap.any()
-    prompts = pytest.importorskip("cam2seg_utils.prompts")
-    p = prompts.generate_prompts(res.heatmap, prompts.PromptParams(), np.random.default_rng(1))
+    p = generate_prompts(res.heatmap, PromptParams(), np.random.default_rng(1))
     assert np.all(np.isfinite(p.box))
 
 

@@ -251,7 +251,7 @@ def test_load_image_file_rejections(tmp_path):
 
 
 def test_analyse_image_automatic_prompts_and_embedding_reuse(embedded_classifier, litemedsam, disk):
-    from cam2seg_utils.prompts import PromptParams
+    from cam2seg_utils.prompting.algorithm1 import PromptParams
 
     image = disk[0]
     cache = EmbeddingCache()

@@ -13,7 +13,7 @@ from cam2seg_utils.data.isic import Sample
 from cam2seg_utils.experiments.config import PAPER_CAMS, ExperimentConfig
 from cam2seg_utils.experiments.grid import CAM_PARAM_COLUMNS, TIMING_COLUMNS, LoadedClassifier, params_key, run_grid
 from cam2seg_utils.metrics import segmentation_metrics
-from cam2seg_utils.prompts import PromptParams, generate_prompts
+from cam2seg_utils.prompting.algorithm1 import PromptParams, generate_prompts
 from cam2seg_utils.seeding import make_rng
 
 LITE0 = "tf_efficientnet_lite0"

@@ -68,7 +68,7 @@ configure_environment()
 import gradio as gr  # noqa: E402
 import numpy as np  # noqa: E402
 
-from ..prompts import PromptParams  # noqa: E402
+from ..prompting.algorithm1 import PromptParams  # noqa: E402
 from .resources import (  # noqa: E402
     ClassifierChoice,
     DemoConfig,

@@ -36,7 +36,7 @@ from typing import Any, Literal
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from ..prompts import PromptParams, Prompts, generate_prompts
+from ..prompting.algorithm1 import PromptParams, Prompts, generate_prompts
 from ..seeding import make_rng
 
 PROMPTS_JSON_FORMAT = "cam2seg-demo-prompts/1"
@@ -637,7 +637,7 @@ def analyse_image(image: np.ndarray, classifier: Any, segmenter: Any, *, cam_met
     """Algorithm 1 on one image, then the first mask: returns a ready :class:`RefinementSession`.
 
     Steps: classifier prediction (argmax = CAM target), CAM heatmap at the original size,
-    :func:`~cam2seg_utils.prompts.generate_prompts` (rng from :func:`prompt_rng`), image embedding
+    :func:`~cam2seg_utils.prompting.algorithm1.generate_prompts` (rng from :func:`prompt_rng`), image embedding
     (taken from ``embeddings`` when this image was embedded before), first decoder call.
 
     Args:

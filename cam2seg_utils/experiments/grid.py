@@ -10,7 +10,7 @@ For each test image (outermost loop):
 3. for each CAM, the CAM-resolution map comes from the on-disk cache (:mod:`.cache`) or is
    computed (the classifier input shared by the image's CAMs) and stored, and becomes the
    image-size heatmap (:meth:`_Grid.heatmap`); for each prompt-parameter combination (``percentile`` × ``num_points`` ×
-   ``amplification``) Algorithm 1 (:func:`cam2seg_utils.prompts.generate_prompts`) makes a box
+   ``amplification``) Algorithm 1 (:func:`cam2seg_utils.prompting.algorithm1.generate_prompts`) makes a box
    and points with ``rng = make_rng(seed, image_id, setting, model, cam, params_key)`` — one
    draw shared by the ``box``, ``box+points`` and ``points`` variants, so that they differ only
    in what is sent to the segmenter; the step-7 noisy mask itself gives a ``cam-mask`` row
@@ -338,7 +338,7 @@ class _Grid:
     # ---------------------------------------------------------------------------------------
     def image_rows(self, index: int, image_id: str, dataset) -> list[dict[str, Any]]:
         from ..metrics import segmentation_metrics
-        from ..prompts import PromptParams, generate_prompts
+        from ..prompting.algorithm1 import PromptParams, generate_prompts
 
         cfg = self.cfg
         base_img = {"image_id": image_id, "split": self.split_name, **cam_param_values(cfg)}
