@@ -13,7 +13,7 @@ Variants (each computed once per image; raw CAM maps are kept under ``--workdir`
 killed run resumes and a rerun only re-scores):
 
 * ``scorecam full``: every channel of the target layer (1280 for Lite0) -- the fidelity
-  reference; pytorch-grad-cam's ``ScoreCAM`` numbers (tests/test_cams.py), with the constant
+  reference; pytorch-grad-cam's ``ScoreCAM`` numbers (tests/test_cams_topk_scorecam.py), with the constant
   (dead) channels scored in one shared pass;
 * ``scorecam k=K (variance|gradient)``: :class:`cam2seg_utils.cams.TopKScoreCAM`;
 * ``ablationcam ratio=1``: :class:`cam2seg_utils.cams.FastAblationCAM` on every channel -- the
