@@ -206,7 +206,9 @@ def summarize(config, out_dir: Path | None = None) -> dict[str, "Any"]:
 def _grid(args, config) -> None:
     import time
 
-    from .experiments.grid import COUNT_KEYS, merge_grid, run_grid
+    from .experiments.engine import COUNT_KEYS
+    from .experiments.merge import merge_grid
+    from .experiments.run import run_grid
 
     t0 = time.perf_counter()
     if args.merge:
@@ -241,7 +243,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # ValueError from deeper down keeps its traceback)
         config = build_config(args)
         if args.command == "grid":
-            from .experiments.grid import check_cam_names
+            from .experiments.run import check_cam_names
 
             check_cam_names(config)
     except ValueError as exc:
