@@ -12,8 +12,11 @@ import pandas as pd
 import pytest
 
 from cam2seg_utils.cli import build_config, main, make_parser
-from cam2seg_utils.experiments.grid import TIMING_COLUMNS, LoadedClassifier, run_grid
+from cam2seg_utils.experiments.engine import LoadedClassifier
+from cam2seg_utils.experiments.run import run_grid
+from cam2seg_utils.experiments.table import TIMING_COLUMNS
 from cam2seg_utils.profiles import get_profile, list_profiles
+from conftest import smoke_config_file
 
 LITE0 = "tf_efficientnet_lite0"
 
@@ -112,3 +115,27 @@ def test_grid_killed_with_sigkill_resumes_to_the_same_table_as_a_fresh_run(tmp_p
     # per image: 2 CAMs x (cam-mask + box+points) + gt-box
     assert len(ref.table) == 3 * 2 * 2 + 3 and ref.table["error"].isna().all()
     assert not list(out.rglob(".tmp-*"))
+
+
+@pytest.mark.slow
+def test_summarize_refuses_parameters_the_grid_never_ran(tmp_path, embedded_classifier, litemedsam, capsys):
+    cfg_file, overrides = smoke_config_file(tmp_path, settings=["zero-shot"], synthetic_test_images=2)
+    out = tmp_path / "results"
+    cfg = get_profile("smoke", **overrides, output_dir=str(out), progress=False)
+    run_grid(cfg, segmenter=litemedsam,
+             classifiers=[LoadedClassifier("zero-shot", LITE0, embedded_classifier, "embedded", "embedded")])
+    summarize = ["summarize", "--config", str(cfg_file), "--output-dir", str(out), "--quiet"]
+    assert main(summarize) == 0
+    tables = {p.name: p.read_bytes() for p in (out / "tables").glob("*.csv")}
+    assert len(tables) >= 6
+    assert all(len(v.splitlines()) > 1 for k, v in tables.items() if k != "errors.csv")   # no error rows
+    capsys.readouterr()
+
+    assert main(summarize + ["--percentile", "70"]) == 2
+    err = capsys.readouterr().err
+    assert "the grid was not run with percentile 70 (the grid has percentile [50])" in err
+    assert main(summarize + ["--set", "main_prompt_variant=points", "--set", "prompt_variants=[points]"]) == 2
+    assert "prompt variant 'points' (the grid has ['box'])" in capsys.readouterr().err
+    assert main(summarize + ["--set", "settings=[zero-shot, fine-tuned]"]) == 2
+    assert "setting 'fine-tuned' (the grid has ['zero-shot'])" in capsys.readouterr().err
+    assert {p.name: p.read_bytes() for p in (out / "tables").glob("*.csv")} == tables   # untouched

@@ -227,7 +227,8 @@ class GridEngine:
                     strategy_cams=[c for c in cams if c in cfg.strategy_cams], embedding=embedding, shared=shared,
                     heatmap=functools.partial(self.heatmap, lc, computer, image_id, image_sha, image.shape[:2]),
                     strategy_rng=functools.partial(_strategy_rng, cfg.seed, image_id, (lc.setting, lc.model)),
-                    on_heatmap=functools.partial(self.algorithm1_rows, lc, base_model, image_id, gt, a1_rows, requests))
+                    on_heatmap=functools.partial(self.algorithm1_rows, lc, base_model, image_id, gt, a1_rows,
+                                                 requests))
             except ClassifierFailed as exc:
                 rows.append({**base_model, "error": str(exc)})
                 continue
@@ -286,7 +287,8 @@ class GridEngine:
                 for variant in cfg.prompt_variants:
                     use_box = box if variant in ("box", "box+points") else None
                     use_pts = pts if variant in ("points", "box+points") else None
-                    requests.append(({**row, "prompt_variant": variant, "segmenter": self.seg.name}, use_box, use_pts))
+                    requests.append(({**row, "prompt_variant": variant, "segmenter": self.seg.name},
+                                     use_box, use_pts))
         except Exception as exc:  # noqa: BLE001 - this CAM fails, the others go on
             rows.append({**base_cam, "error": f"{type(exc).__name__}: {exc}"})
 
