@@ -1,6 +1,7 @@
 """Command line: ``cam2seg <command>`` / ``python -m cam2seg_utils <command>``.
 
-Commands: ``generate-data``, ``download``, ``finetune``, ``grid``, ``summarize``, ``publish``.
+Commands: ``generate-data``, ``download``, ``finetune``, ``grid``, ``summarize``, ``publish``,
+``tune-strategies``.
 
 The configuration of every command is built in three layers: the ``--profile`` (default
 ``embedded``; see :mod:`cam2seg_utils.profiles`), then a YAML/JSON ``--config`` file (any
@@ -19,6 +20,7 @@ Examples::
     cam2seg grid --profile paper --shard 3/20        # task 3 of 20 (SLURM array), same folder
     cam2seg grid --profile paper --merge             # grid.parquet + run_summary.json of the tasks
     cam2seg grid --profile embedded --workers 2      # a local process pool
+    cam2seg tune-strategies --profile local-isic --data-root ../shared/isic2017 --max-images 60
 
 Refusals (a results folder of another configuration, a merge with missing images, a summary of
 parameters the grid never ran) and bad input print ``cam2seg: error: ...`` and exit with 2.
@@ -32,7 +34,7 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-COMMANDS = ("generate-data", "download", "finetune", "grid", "summarize", "publish")
+COMMANDS = ("generate-data", "download", "finetune", "grid", "summarize", "publish", "tune-strategies")
 
 
 def _parse_set(items: Sequence[str]) -> dict[str, Any]:
@@ -139,6 +141,11 @@ def make_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("publish", help="copy a finished run's tidy tables (no pixels) into results/published/<profile>")
     _add_common(p)
     p.add_argument("--dest", help="snapshot folder (default: results/published/<profile>)")
+    p = sub.add_parser("tune-strategies", help="fit the prompting strategies' ranking weights on validation images "
+                                               "(writes <output_dir>/strategy_tuning/)")
+    _add_common(p)
+    p.add_argument("--max-images", dest="max_images", type=int, help="validation images to harvest (default 60)")
+    p.set_defaults(profile="local-isic", max_images=60)
     return ap
 
 
@@ -285,6 +292,11 @@ def _run(args, config) -> int:
                 print(f"\n== {name} ==")
                 print(df.to_string(index=False))
         print(f"\ntables written to {Path(config.output_dir) / 'tables'}")
+    elif args.command == "tune-strategies":
+        from .experiments.strategy_tuning import run as tune
+
+        result = tune(config, Path(config.output_dir) / "strategy_tuning", progress=config.progress)
+        print(json.dumps(result, indent=2))
     elif args.command == "publish":
         from .publish import publish
 

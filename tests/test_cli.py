@@ -139,3 +139,22 @@ def test_summarize_refuses_parameters_the_grid_never_ran(tmp_path, embedded_clas
     assert main(summarize + ["--set", "settings=[zero-shot, fine-tuned]"]) == 2
     assert "setting 'fine-tuned' (the grid has ['zero-shot'])" in capsys.readouterr().err
     assert {p.name: p.read_bytes() for p in (out / "tables").glob("*.csv")} == tables   # untouched
+
+
+@pytest.mark.slow
+def test_tune_strategies_fits_on_validation_images_only(tmp_path, capsys):
+    from cam2seg_utils.experiments.datasets import resolve_splits
+
+    cfg_file, overrides = smoke_config_file(tmp_path, synthetic_train_images=6, strategy_cams=["gradcam"])
+    out = tmp_path / "out"
+    capsys.readouterr()
+    assert main(["tune-strategies", "--config", str(cfg_file), "--output-dir", str(out), "--max-images", "2",
+                 "--quiet"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    written = json.loads((out / "strategy_tuning" / "strategy_tuning.json").read_text())
+    assert printed == written and written["split"] == "validation" and written["n_images"] == 2
+    assert set(written["strategies"]) == {"image-prior", "prior-cam", "candidates"}
+    for fit in written["strategies"].values():
+        assert fit["weights"]["pred_iou"] == 1.0 and 0.0 <= fit["mean_iou"] <= 1.0
+    val_ids = resolve_splits(get_profile("smoke", **overrides)).val_ids[:2]
+    assert sorted(p.stem for p in (out / "strategy_tuning" / "shards").glob("*.parquet")) == sorted(val_ids)

@@ -8,7 +8,7 @@ truth, one atomic parquet file per image (a killed run resumes). Then, per strat
 candidate sources and feature set), a coarse grid over weights picks the one with the highest
 mean IoU of the top-ranked candidate; ties go to the smallest weights (fewest features).
 
-    python -m cam2seg_utils.experiments.strategy_tuning --profile local-isic \\
+    python -m cam2seg_utils tune-strategies --profile local-isic \\
         --data-root ../shared/isic2017 --max-images 60
 
 prints the best weights per strategy and writes ``<output_dir>/strategy_tuning.json``; the
@@ -16,7 +16,6 @@ defaults in :mod:`cam2seg_utils.prompting.scoring` are copied from such a run (r
 """
 from __future__ import annotations
 
-import argparse
 import itertools
 import json
 from pathlib import Path
@@ -127,26 +126,3 @@ def run(config, out_dir: Path, progress: bool = True) -> dict:
     with atomic_open(out_dir / "strategy_tuning.json", "w") as fh:
         fh.write(json.dumps(result, indent=2))
     return result
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    from ..profiles import get_profile
-
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--profile", default="local-isic")
-    ap.add_argument("--data-root", default=None)
-    ap.add_argument("--max-images", type=int, default=60)
-    ap.add_argument("--output-dir", default=None, help="default: <profile output_dir>/strategy_tuning")
-    ap.add_argument("--quiet", action="store_true")
-    args = ap.parse_args(argv)
-    overrides = {"max_images": args.max_images}
-    if args.data_root:
-        overrides["data_root"] = args.data_root
-    cfg = get_profile(args.profile, **overrides)
-    out = Path(args.output_dir) if args.output_dir else Path(cfg.output_dir) / "strategy_tuning"
-    print(json.dumps(run(cfg, out, progress=not args.quiet), indent=2))
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
