@@ -134,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     from cam2seg_utils.atomic import atomic_open, progress_bar
     from cam2seg_utils.cams import CamExtractor, normalize_heatmap
     from cam2seg_utils.experiments.datasets import resolve_splits
-    from cam2seg_utils.experiments.grid import gt_box
+    from cam2seg_utils.experiments.baselines import gt_box
     from cam2seg_utils.metrics import segmentation_metrics
     from cam2seg_utils.models import build_classifier
     from cam2seg_utils.profiles import get_profile

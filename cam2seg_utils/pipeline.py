@@ -16,7 +16,7 @@ Steps of :func:`segment_image`, for one image ``(H, W, 3)`` uint8 RGB:
 
 1. the classifier predicts once; the argmax is the CAM target (Algorithm 1, step 4);
 2. each CAM of ``cams`` gives a ``(H, W)`` float32 heatmap in ``[0, 1]``; a failing CAM is
-   recorded (:attr:`CamMap.error`) and the others go on;
+   recorded (:attr:`SegmentedImage.cam_errors`) and the others go on;
 3. the segmenter's image encoder runs once, unless ``embedding`` is given;
 4. each strategy runs on the heatmaps of ``strategy_cams`` (a ``per_cam`` strategy once per
    heatmap, the others once on all of them, the floors that ignore the classifier once without
@@ -94,14 +94,16 @@ class SegmentedImage:
 
     ``prediction``: the classifier's :class:`~cam2seg_utils.models.Prediction` (``None``
     without a classifier). ``heatmaps``: CAM name -> ``(H, W)`` heatmap, the ``strategy_cams``
-    that were computed. ``cam_maps``: every CAM in order, with its seconds or error. ``runs``:
-    one :class:`StrategyRun` per strategy run. ``embedding``: the segmenter's image embedding.
-    ``seconds``: ``classify``, ``cams``, ``embed``, ``strategies``.
+    that were computed (the other heatmaps are only held while ``on_heatmap`` sees them, so an
+    image's memory holds one of them at a time). ``cam_seconds`` / ``cam_errors``: per CAM, in
+    the order of ``cams``. ``runs``: one :class:`StrategyRun` per strategy run. ``embedding``: the
+    segmenter's image embedding. ``seconds``: ``classify``, ``cams``, ``embed``, ``strategies``.
     """
 
     prediction: Any
     heatmaps: dict[str, np.ndarray]
-    cam_maps: list[CamMap]
+    cam_seconds: dict[str, float]
+    cam_errors: dict[str, BaseException]
     runs: list[StrategyRun]
     embedding: Any
     seconds: dict[str, float]
@@ -182,7 +184,7 @@ def segment_image(image: np.ndarray, classifier, segmenter, strategies: Sequence
     shared = shared if shared is not None else SharedDecodes()
     keep = set(cams if strategy_cams is None else strategy_cams)
     seconds = {"classify": 0.0, "cams": 0.0, "embed": 0.0, "strategies": 0.0}
-    prediction, heatmaps, cam_maps = None, {}, []
+    prediction, heatmaps, cam_seconds, cam_errors = None, {}, {}, {}
     if classifier is not None:
         with model_lock if model_lock is not None else nullcontext():
             t0 = time.perf_counter()
@@ -200,7 +202,9 @@ def segment_image(image: np.ndarray, classifier, segmenter, strategies: Sequence
                     cam_map = CamMap(cam, None, 0.0, exc)
                 if cam_map.error is None and cam in keep:
                     heatmaps[cam] = cam_map.heatmap
-                cam_maps.append(cam_map)
+                cam_seconds[cam] = cam_map.seconds
+                if cam_map.error is not None:
+                    cam_errors[cam] = cam_map.error
                 if on_heatmap is not None:
                     on_heatmap(cam_map, prediction)
             seconds["classify"], seconds["cams"] = t1 - t0, time.perf_counter() - t1
@@ -238,7 +242,7 @@ def segment_image(image: np.ndarray, classifier, segmenter, strategies: Sequence
         else:
             runs.append(run(strategy, heatmaps, None))
     seconds["strategies"] = time.perf_counter() - t0
-    return SegmentedImage(prediction, heatmaps, cam_maps, runs, embedding, seconds)
+    return SegmentedImage(prediction, heatmaps, cam_seconds, cam_errors, runs, embedding, seconds)
 
 
 __all__ = ["segment_image", "SegmentedImage", "CamMap", "StrategyRun", "SharedDecodes", "CamComputer",

@@ -34,7 +34,7 @@ def test_config_layers_profile_file_flags(tmp_path):
 
 
 def test_profiles():
-    assert set(list_profiles()) == {"smoke", "embedded", "paper", "local-isic"}
+    assert set(list_profiles()) == {"smoke", "embedded", "paper", "local-isic", "isic-official"}
     paper = get_profile("paper")
     assert (paper.epochs, paper.patience, paper.segmenter, paper.device) == (500, 20, "medsam_vit_b", "cuda")
     from cam2seg_utils.models import PAPER_CLASSIFIERS

@@ -30,7 +30,8 @@ def test_classify_cams_strategies_in_one_pass(embedded_disk, embedded_classifier
     assert list(res.heatmaps) == ["gradcam", "gradcam++"]     # the strategies' CAMs only
     for cam, heat in res.heatmaps.items():                     # = the extractor's own original-size heatmap
         np.testing.assert_array_equal(heat, compute_heatmap(embedded_classifier, image, cam, target_class=target).heatmap)
-    assert all(m.error is None and m.seconds > 0 for m in res.cam_maps)
+    assert list(res.cam_seconds) == ["gradcam", "eigencam", "gradcam++"] and not res.cam_errors
+    assert all(seconds > 0 for seconds in res.cam_seconds.values())
     # a multi-CAM strategy once on both maps, a per-CAM one once per map, the floor once without any
     assert [(r.strategy.name, r.cams) for r in res.runs] == [
         ("candidates", ("gradcam", "gradcam++")), ("component", ("gradcam",)), ("component", ("gradcam++",)),
@@ -51,7 +52,7 @@ def test_shared_decodes_and_no_classifier(embedded_disk, embedded_classifier, li
     calls = litemedsam.encoder_calls
     first = segment_image(image, None, litemedsam, ["image-prior", "centred-box", "refine"], embedding=embedding,
                           shared=shared, strategy_rng=_rng)
-    assert litemedsam.encoder_calls == calls and first.prediction is None and first.cam_maps == []
+    assert litemedsam.encoder_calls == calls and first.prediction is None and first.cam_seconds == {}
     # without a classifier there are no heatmaps: the strategies that need one do not run
     assert [r.strategy.name for r in first.runs] == ["image-prior", "centred-box"]
     assert first.runs[0].decoder_calls > 0 and shared.prior is not None
@@ -66,12 +67,11 @@ def test_failures_are_recorded_and_the_others_go_on(embedded_disk, embedded_clas
     image, _, embedding = embedded_disk
     res = segment_image(image, embedded_classifier, litemedsam, ["algorithm1", "component"],
                         cams=["randomcam", "gradcam"], embedding=embedding, strategy_rng=_rng)
-    bad, good = res.cam_maps
-    assert isinstance(bad.error, ValueError) and "needs rng" in str(bad.error) and bad.heatmap is None
-    assert good.error is None and list(res.heatmaps) == ["gradcam"]
+    assert list(res.cam_errors) == ["randomcam"] and "needs rng" in str(res.cam_errors["randomcam"])
+    assert isinstance(res.cam_errors["randomcam"], ValueError) and list(res.heatmaps) == ["gradcam"]
     seeded = segment_image(image, embedded_classifier, litemedsam, cams=["randomcam"], embedding=embedding,
                            cam_rng=lambda cam: make_rng("test-pipeline", cam))
-    assert seeded.cam_maps[0].error is None and seeded.heatmaps["randomcam"].shape == image.shape[:2]
+    assert not seeded.cam_errors and seeded.heatmaps["randomcam"].shape == image.shape[:2]
     # a strategy that fails (here: Algorithm 1 at a percentile the constructor accepts but the
     # parameters refuse) is recorded; the next one still runs
     res = segment_image(image, embedded_classifier, litemedsam, [build_strategy("algorithm1", percentile=150.0),

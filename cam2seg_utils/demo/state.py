@@ -126,7 +126,7 @@ def analyse_image(image: np.ndarray, classifier: Any, segmenter: Any, *, cam_met
                       embed_s=result.seconds["embed"], embedding_cached=cached is not None)
     if embeddings is not None and cached is None:
         embeddings.put(key, result.embedding)
-    heatmap = np.asarray(result.cam_maps[0].heatmap, dtype=np.float32)
+    heatmap = np.asarray(result.heatmaps[cam_method], dtype=np.float32)
     t0 = time.perf_counter()
     prompts = generate_prompts(heatmap, params, prompt_rng(sha, cam_method, params))
     timings.prompts_s = time.perf_counter() - t0
