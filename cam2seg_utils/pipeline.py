@@ -168,7 +168,8 @@ def segment_image(image: np.ndarray, classifier, segmenter, strategies: Sequence
             (default: all); the others only go to ``on_heatmap``.
         embedding: the segmenter's embedding of ``image``, if already computed.
         heatmap: where a heatmap comes from (default: a :class:`CamComputer` with ``cam_rng``).
-        strategy_rng: the generator of each run (default: ``numpy.random.default_rng(0)``).
+        strategy_rng: the generator of each run (required when there are strategies: randomness
+            only through generators passed in).
         shared: the prior and decode cache to share with other calls on the same embedding.
         on_heatmap: called with each :class:`CamMap` as soon as it is made (or has failed) and
             the prediction: ``on_heatmap(cam_map, prediction)``.
@@ -181,6 +182,8 @@ def segment_image(image: np.ndarray, classifier, segmenter, strategies: Sequence
     from .prompting import PromptContext, build_strategy
 
     strategies = [build_strategy(s) if isinstance(s, str) else s for s in strategies]
+    if strategies and strategy_rng is None:
+        raise TypeError("segment_image: strategies need strategy_rng(name, cam) -> numpy.random.Generator")
     shared = shared if shared is not None else SharedDecodes()
     keep = set(cams if strategy_cams is None else strategy_cams)
     seconds = {"classify": 0.0, "cams": 0.0, "embed": 0.0, "strategies": 0.0}
@@ -214,10 +217,8 @@ def segment_image(image: np.ndarray, classifier, segmenter, strategies: Sequence
         seconds["embed"] = time.perf_counter() - t0
 
     runs: list[StrategyRun] = []
-    rng_of = strategy_rng if strategy_rng is not None else (lambda name, cam: np.random.default_rng(0))
-
     def run(strategy, given: dict[str, np.ndarray], cam: str | None) -> StrategyRun:
-        ctx = PromptContext(image, embedding, segmenter, given, rng_of(strategy.name, cam), prior=shared.prior,
+        ctx = PromptContext(image, embedding, segmenter, given, strategy_rng(strategy.name, cam), prior=shared.prior,
                             decode_cache=shared.decode_cache)
         record = StrategyRun(strategy, tuple(sorted(given)), None)
         try:

@@ -29,7 +29,8 @@ def test_classify_cams_strategies_in_one_pass(embedded_disk, embedded_classifier
     assert seen == [("gradcam", target), ("eigencam", target), ("gradcam++", target)]   # in order, as made
     assert list(res.heatmaps) == ["gradcam", "gradcam++"]     # the strategies' CAMs only
     for cam, heat in res.heatmaps.items():                     # = the extractor's own original-size heatmap
-        np.testing.assert_array_equal(heat, compute_heatmap(embedded_classifier, image, cam, target_class=target).heatmap)
+        expected = compute_heatmap(embedded_classifier, image, cam, target_class=target).heatmap
+        np.testing.assert_array_equal(heat, expected)
     assert list(res.cam_seconds) == ["gradcam", "eigencam", "gradcam++"] and not res.cam_errors
     assert all(seconds > 0 for seconds in res.cam_seconds.values())
     # a multi-CAM strategy once on both maps, a per-CAM one once per map, the floor once without any
@@ -38,8 +39,8 @@ def test_classify_cams_strategies_in_one_pass(embedded_disk, embedded_classifier
         ("image-prior", ())]
     for run in res.runs:
         given = {c: res.heatmaps[c] for c in run.cams}
-        direct = build_strategy(run.strategy.name)(PromptContext(
-            image, embedding, litemedsam, given, _rng(run.strategy.name, run.cams[0] if len(run.cams) == 1 else None)))
+        rng = _rng(run.strategy.name, run.cams[0] if len(run.cams) == 1 else None)
+        direct = build_strategy(run.strategy.name)(PromptContext(image, embedding, litemedsam, given, rng))
         np.testing.assert_array_equal(run.outcome.mask, direct.mask)
         np.testing.assert_array_equal(run.outcome.box, direct.box)
     iou = (res.mask & gt).sum() / (res.mask | gt).sum()       # the first run's mask: `candidates`
@@ -82,5 +83,7 @@ def test_failures_are_recorded_and_the_others_go_on(embedded_disk, embedded_clas
     assert ok.error is None and ok.outcome.mask.shape == image.shape[:2]
     with pytest.raises(ClassifierFailed, match="classifier failed: ValueError: image must be uint8") as info:
         segment_image(image.astype(np.float32), embedded_classifier, litemedsam, ["component"], cams=["gradcam"],
-                      embedding=embedding)
+                      embedding=embedding, strategy_rng=_rng)
+    with pytest.raises(TypeError, match="strategy_rng"):
+        segment_image(image, embedded_classifier, litemedsam, ["component"], cams=["gradcam"], embedding=embedding)
     assert isinstance(info.value.__cause__, ValueError)

@@ -118,7 +118,7 @@ def analyse_image(image: np.ndarray, classifier: Any, segmenter: Any, *, cam_met
         result = segment_image(
             image, classifier, segmenter, [] if strategy is None else [strategy], cams=cams, embedding=cached,
             cam_rng=lambda cam: make_rng("demo-randomcam", sha) if cam.lower() == "randomcam" else None,
-            strategy_rng=lambda name, cam: make_rng("demo-strategy", sha, name, cam_method),
+            strategy_rng=lambda name, cam: make_rng("demo-strategy", sha, variant, cam_method),
             on_heatmap=_raise_failed_cam, model_lock=model_lock)
     except ClassifierFailed as exc:
         raise exc.__cause__ from None
