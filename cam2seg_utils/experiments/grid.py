@@ -3,16 +3,16 @@
 ``from cam2seg_utils.experiments.grid import run_grid`` (and every name listed in ``__all__``)
 keeps working. The grid itself lives in one module per job:
 
-=============  ==============================================================================
-module         what
-=============  ==============================================================================
-``table.py``   the table's schema (columns, dtypes, sort order) and parquet writing
-``baselines``  the ground-truth prompts (``gt_box``, ``gt_point``), the whole-image box and the
-               oracles' ``strategy`` names (``BASELINE_STRATEGY``)
-``engine.py``  the per-image evaluator (``GridEngine``, ``compute_image``; used by the pool)
-``run.py``     ``run_grid``: planning, shard tasks, the local pool, the task summary
-``merge.py``   ``merge_grid``, ``grid_needs_merge``, ``load_table``
-=============  ==============================================================================
+================  ===========================================================================
+module            what
+================  ===========================================================================
+``table.py``      the table's schema (columns, dtypes, sort order) and parquet writing
+``baselines.py``  the ground-truth prompts (``gt_box``, ``gt_point``), the whole-image box and
+                  the oracles' ``strategy`` names (``BASELINE_STRATEGY``)
+``engine.py``     the per-image evaluator (``GridEngine``, ``compute_image``; used by the pool)
+``run.py``        ``run_grid``: planning, shard tasks, the local pool, the task summary
+``merge.py``      ``merge_grid``, ``grid_needs_merge``, ``load_table``
+================  ===========================================================================
 
 New code imports from those modules.
 """
