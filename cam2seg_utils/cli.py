@@ -1,6 +1,7 @@
 """Command line: ``cam2seg <command>`` / ``python -m cam2seg_utils <command>``.
 
-Commands: ``generate-data``, ``download``, ``finetune``, ``grid``, ``summarize``, ``publish``.
+Commands: ``generate-data``, ``download``, ``finetune``, ``grid``, ``summarize``, ``publish``,
+``tune-strategies``.
 
 The configuration of every command is built in three layers: the ``--profile`` (default
 ``embedded``; see :mod:`cam2seg_utils.profiles`), then a YAML/JSON ``--config`` file (any
@@ -19,6 +20,7 @@ Examples::
     cam2seg grid --profile paper --shard 3/20        # task 3 of 20 (SLURM array), same folder
     cam2seg grid --profile paper --merge             # grid.parquet + run_summary.json of the tasks
     cam2seg grid --profile embedded --workers 2      # a local process pool
+    cam2seg tune-strategies --profile isic-official --data-root ../shared/isic2017
 
 Refusals (a results folder of another configuration, a merge with missing images, a summary of
 parameters the grid never ran) and bad input print ``cam2seg: error: ...`` and exit with 2.
@@ -32,7 +34,7 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-COMMANDS = ("generate-data", "download", "finetune", "grid", "summarize", "publish")
+COMMANDS = ("generate-data", "download", "finetune", "grid", "summarize", "publish", "tune-strategies")
 
 
 def _parse_set(items: Sequence[str]) -> dict[str, Any]:
@@ -139,6 +141,13 @@ def make_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("publish", help="copy a finished run's tidy tables (no pixels) into results/published/<profile>")
     _add_common(p)
     p.add_argument("--dest", help="snapshot folder (default: results/published/<profile>)")
+    p = sub.add_parser("tune-strategies", help="fit the ranked strategies' weights on k training masks (the images "
+                                               "fine-tuning holds out) and measure each k on the evaluation split "
+                                               "(writes <output_dir>/strategy_tuning/)")
+    _add_common(p)
+    p.add_argument("--max-images", dest="max_images", type=int,
+                   help="evaluation images to harvest (default: the profile's)")
+    p.set_defaults(profile="isic-official")
     return ap
 
 
@@ -206,7 +215,9 @@ def summarize(config, out_dir: Path | None = None) -> dict[str, "Any"]:
 def _grid(args, config) -> None:
     import time
 
-    from .experiments.grid import COUNT_KEYS, merge_grid, run_grid
+    from .experiments.engine import COUNT_KEYS
+    from .experiments.merge import merge_grid
+    from .experiments.run import run_grid
 
     t0 = time.perf_counter()
     if args.merge:
@@ -241,7 +252,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # ValueError from deeper down keeps its traceback)
         config = build_config(args)
         if args.command == "grid":
-            from .experiments.grid import check_cam_names
+            from .experiments.run import check_cam_names
 
             check_cam_names(config)
     except ValueError as exc:
@@ -283,6 +294,11 @@ def _run(args, config) -> int:
                 print(f"\n== {name} ==")
                 print(df.to_string(index=False))
         print(f"\ntables written to {Path(config.output_dir) / 'tables'}")
+    elif args.command == "tune-strategies":
+        from .experiments.strategy_tuning import run as tune
+
+        result = tune(config, Path(config.output_dir) / "strategy_tuning", progress=config.progress)
+        print(json.dumps(result, indent=2))
     elif args.command == "publish":
         from .publish import publish
 

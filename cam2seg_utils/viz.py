@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
-import subprocess
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import matplotlib
@@ -38,17 +36,10 @@ POINT_COLOR = "#ff1744"   # prompt points
 
 # ------------------------------------------------------------------------------ provenance
 def git_commit(repo: str | os.PathLike[str] | None = None) -> str:
-    """Short commit hash of ``repo`` (default: the checkout holding this file), with
-    ``"+dirty"`` when the tree has uncommitted changes; ``"unknown"`` outside a git checkout."""
-    cwd = Path(repo) if repo is not None else Path(__file__).resolve().parents[1]
-    try:
-        sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=cwd, capture_output=True,
-                             text=True, check=True, timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=cwd,
-                               capture_output=True, text=True, check=True, timeout=10).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    return sha + ("+dirty" if dirty else "") if sha else "unknown"
+    """Short commit hash of ``repo``: :func:`cam2seg_utils.revision.git_commit` with ``short=True``."""
+    from .revision import git_commit as commit_of
+
+    return commit_of(repo, short=True)
 
 
 def _fmt_value(value: Any) -> str:

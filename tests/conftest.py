@@ -69,3 +69,53 @@ def synthetic_disk_image(h: int = 240, w: int = 320, center=(150, 110), radius: 
 @pytest.fixture
 def disk_image():
     return synthetic_disk_image()
+
+
+#: tight box of the disk of :func:`synthetic_disk_image`, ``[x_min, y_min, x_max, y_max]``
+DISK_BOX = [95.0, 55.0, 205.0, 165.0]
+
+
+@pytest.fixture(scope="session")
+def embedded_disk(litemedsam):
+    """``(image, gt mask, LiteMedSAM embedding)`` of :func:`synthetic_disk_image`, embedded once."""
+    image, gt = synthetic_disk_image()
+    return image, gt, litemedsam.embed(image)
+
+
+def disk_session(embedded_disk, segmenter, box=DISK_BOX, points=(), labels=(), **kwargs):
+    """A demo :class:`~cam2seg_utils.demo.session.RefinementSession` on the embedded disk image
+    with the given automatic prompts."""
+    from cam2seg_utils.demo.session import PromptState, RefinementSession
+
+    image, _, emb = embedded_disk
+    auto = PromptState.make(box, np.asarray(points, dtype=np.float64).reshape(-1, 2), labels)
+    return RefinementSession(image=image, segmenter=segmenter, embedding=emb, auto=auto,
+                             meta={"cam": "manual", "model": {"name": "none"}}, **kwargs)
+
+
+def png_header(width: int, height: int) -> bytes:
+    """A PNG that only claims its size: signature, IHDR, IEND (45 bytes, no pixel data)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IEND", b""))
+
+
+def smoke_config_file(tmp: Path, **extra) -> tuple[Path, dict]:
+    """``(config file, its overrides)``: the smoke profile on 3 synthetic test images generated
+    under ``tmp / "data"`` (Grad-CAM, box prompts, Algorithm 1 and the ground-truth box only)."""
+    import json
+
+    from cam2seg_utils.cli import main
+
+    overrides = {**dict(data_root=str(tmp / "data"), synthetic_train_images=3, synthetic_test_images=3,
+                        cams=["gradcam"], prompt_variants=["box"], strategies=["algorithm1"], gt_baselines=["gt-box"],
+                        seed=2, cache_dir=str(tmp / "cache")), **extra}
+    path = tmp / "exp.json"
+    path.write_text(json.dumps({"profile": "smoke", **overrides}))
+    assert main(["generate-data", "--config", str(path), "--quiet"]) == 0
+    return path, overrides

@@ -12,8 +12,11 @@ import pandas as pd
 import pytest
 
 from cam2seg_utils.cli import build_config, main, make_parser
-from cam2seg_utils.experiments.grid import TIMING_COLUMNS, LoadedClassifier, run_grid
+from cam2seg_utils.experiments.engine import LoadedClassifier
+from cam2seg_utils.experiments.run import run_grid
+from cam2seg_utils.experiments.table import TIMING_COLUMNS
 from cam2seg_utils.profiles import get_profile, list_profiles
+from conftest import smoke_config_file
 
 LITE0 = "tf_efficientnet_lite0"
 
@@ -31,7 +34,7 @@ def test_config_layers_profile_file_flags(tmp_path):
 
 
 def test_profiles():
-    assert set(list_profiles()) == {"smoke", "embedded", "paper", "local-isic"}
+    assert set(list_profiles()) == {"smoke", "embedded", "paper", "local-isic", "isic-official"}
     paper = get_profile("paper")
     assert (paper.epochs, paper.patience, paper.segmenter, paper.device) == (500, 20, "medsam_vit_b", "cuda")
     from cam2seg_utils.models import PAPER_CLASSIFIERS
@@ -112,3 +115,59 @@ def test_grid_killed_with_sigkill_resumes_to_the_same_table_as_a_fresh_run(tmp_p
     # per image: 2 CAMs x (cam-mask + box+points) + gt-box
     assert len(ref.table) == 3 * 2 * 2 + 3 and ref.table["error"].isna().all()
     assert not list(out.rglob(".tmp-*"))
+
+
+@pytest.mark.slow
+def test_summarize_refuses_parameters_the_grid_never_ran(tmp_path, embedded_classifier, litemedsam, capsys):
+    cfg_file, overrides = smoke_config_file(tmp_path, settings=["zero-shot"], synthetic_test_images=2)
+    out = tmp_path / "results"
+    cfg = get_profile("smoke", **overrides, output_dir=str(out), progress=False)
+    run_grid(cfg, segmenter=litemedsam,
+             classifiers=[LoadedClassifier("zero-shot", LITE0, embedded_classifier, "embedded", "embedded")])
+    summarize = ["summarize", "--config", str(cfg_file), "--output-dir", str(out), "--quiet"]
+    assert main(summarize) == 0
+    tables = {p.name: p.read_bytes() for p in (out / "tables").glob("*.csv")}
+    assert len(tables) >= 6
+    assert all(len(v.splitlines()) > 1 for k, v in tables.items() if k != "errors.csv")   # no error rows
+    capsys.readouterr()
+
+    assert main(summarize + ["--percentile", "70"]) == 2
+    err = capsys.readouterr().err
+    assert "the grid was not run with percentile 70 (the grid has percentile [50])" in err
+    assert main(summarize + ["--set", "main_prompt_variant=points", "--set", "prompt_variants=[points]"]) == 2
+    assert "prompt variant 'points' (the grid has ['box'])" in capsys.readouterr().err
+    assert main(summarize + ["--set", "settings=[zero-shot, fine-tuned]"]) == 2
+    assert "setting 'fine-tuned' (the grid has ['zero-shot'])" in capsys.readouterr().err
+    assert {p.name: p.read_bytes() for p in (out / "tables").glob("*.csv")} == tables   # untouched
+
+
+@pytest.mark.slow
+def test_tune_strategies_fits_on_the_training_hold_out_and_reports_on_the_evaluation_split(tmp_path, capsys):
+    """The subcommand runs ``strategy_tuning.run`` into ``<output_dir>/strategy_tuning``: candidates
+    harvested on the images fine-tuning holds out (fit) and on the evaluation ids (report), the
+    k = 0 weight set is the a-priori one, and what it prints is what it wrote."""
+    from cam2seg_utils.experiments.datasets import evaluation_ids, resolve_splits
+    from cam2seg_utils.prompting.weights import A_PRIORI, RankingWeights
+
+    cfg_file, overrides = smoke_config_file(tmp_path, synthetic_train_images=6, strategy_cams=["gradcam"],
+                                            settings=["zero-shot"])
+    out = tmp_path / "out"
+    capsys.readouterr()
+    assert main(["tune-strategies", "--config", str(cfg_file), "--output-dir", str(out), "--max-images", "2",
+                 "--quiet"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    tuning = out / "strategy_tuning"
+    assert printed == json.loads((tuning / "strategy_tuning.json").read_text())
+    cfg = get_profile("smoke", **overrides, max_images=2)
+    fit_ids = resolve_splits(cfg).val_ids
+    _, eval_ids, eval_split = evaluation_ids(cfg)
+    assert (printed["n_fit_images"], printed["n_eval_images"], printed["eval_split"]) == (len(fit_ids), 2, eval_split)
+
+    def harvested(part):
+        return sorted(p.stem for p in (tuning / "harvest" / part / "zero-shot").glob("*.parquet"))
+
+    assert harvested("fit") == sorted(fit_ids) and harvested("eval") == sorted(eval_ids)
+    k0 = RankingWeights.from_json((tuning / "weights_k0.json").read_text())
+    assert k0.k_masks == 0 and dict(k0.weights) == dict(A_PRIORI.weights)
+    curve = pd.read_csv(tuning / "label_efficiency.csv")
+    assert set(curve["setting"]) == {"zero-shot"} and set(curve["eval_n_images"]) == {2}

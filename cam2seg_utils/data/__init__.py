@@ -1,5 +1,6 @@
-"""ISIC 2017 data: loader (real and synthetic share the official layout), synthetic generator,
-downloader and stratified split. See ``isic.py`` for the layout and the bad-input rules."""
+"""ISIC 2017 data: loader (real and synthetic share the official layout), synthetic images
+(``dermoscopy.py`` draws one, ``synthetic.py`` writes a data set), downloader and stratified
+split. See ``isic.py`` for the layout and the bad-input rules."""
 from cam2seg_utils.data.download import (
     DownloadError,
     UnverifiedDownloadError,
@@ -20,7 +21,8 @@ from cam2seg_utils.data.isic import (
 )
 from cam2seg_utils.data.preview import contact_sheet
 from cam2seg_utils.data.split import stratified_split
-from cam2seg_utils.data.synthetic import generate_synthetic, render_dermoscopy
+from cam2seg_utils.data.dermoscopy import render_dermoscopy
+from cam2seg_utils.data.synthetic import generate_synthetic
 
 __all__ = [
     "ISICDataset",

@@ -53,6 +53,8 @@ import numpy as np
 import pandas as pd
 from PIL import Image, UnidentifiedImageError
 
+from cam2seg_utils.atomic import progress_bar
+
 __all__ = [
     "DataError",
     "DataWarning",
@@ -180,16 +182,6 @@ def read_labels(csv_path: str | Path) -> pd.DataFrame:
                             path=csv_path)
         out[col] = vals.astype(np.int64)
     return out
-
-
-def progress_bar(iterable, progress: bool, **kwargs):
-    """``tqdm`` over ``iterable``; off when ``progress`` is False; when on, the ``TQDM_DISABLE``
-    environment variable still switches it off."""
-    from tqdm.auto import tqdm
-
-    if not progress:
-        kwargs["disable"] = True
-    return tqdm(iterable, **kwargs)
 
 
 def _short_list(items: Sequence[str], n: int = 10) -> str:

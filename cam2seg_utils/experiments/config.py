@@ -15,7 +15,7 @@ from typing import Any, Mapping
 
 from ..cam_options import (DEFAULT_ABLATION_CHANNELS, DEFAULT_SCORECAM_CHANNELS,
                            DEFAULT_SCORECAM_SELECTION, CamOptions)
-from ..prompts import PromptParams
+from ..prompting.algorithm1 import PromptParams
 
 PAPER_CAMS = ("gradcam", "gradcam++", "ablationcam", "scorecam", "randomcam")
 SLOW_CAMS = ("ablationcam", "scorecam")
@@ -120,7 +120,7 @@ class ExperimentConfig:
     # table compares all variants with a paired test, Algorithm 1's box+points included).
     # None = "box" when computed, else the first of prompt_variants.
     main_prompt_variant: str | None = None
-    # defaults = cam2seg_utils.prompts.PromptParams defaults (see prompts.py for why)
+    # defaults = cam2seg_utils.prompting.algorithm1.PromptParams defaults (see that module for why)
     percentile: list[float] = field(default_factory=lambda: [PromptParams().percentile])
     num_points: list[int] = field(default_factory=lambda: [PromptParams().num_points])
     amplification: list[float] = field(default_factory=lambda: [PromptParams().amplification])
