@@ -125,7 +125,7 @@ __all__ = [
     "normalize_heatmap",
 ]
 
-PAPER_CAMS: tuple[str, ...] = ("gradcam", "gradcam++", "ablationcam", "scorecam", "randomcam")
+from cam2seg_utils.names import PAPER_CAMS  # noqa: E402  (the paper's names have one home)
 
 # --------------------------------------------------------------------------------------------
 # normalisation
