@@ -29,7 +29,7 @@ LITE0 = "tf_efficientnet_lite0"
 @pytest.fixture(scope="module")
 def run(tmp_path_factory, embedded_classifier, litemedsam):
     """A finished zero-shot grid of the smoke profile on 2 synthetic test images (96-128 px)."""
-    from cam2seg_utils.book import ensure_data
+    from cam2seg_utils.report.steps import ensure_data
 
     tmp = tmp_path_factory.mktemp("publish")
     cfg = get_profile("smoke", data_root=str(tmp / "data"), output_dir=str(tmp / "results" / "smoke"),
