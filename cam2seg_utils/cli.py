@@ -141,6 +141,8 @@ def make_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("publish", help="copy a finished run's tidy tables (no pixels) into results/published/<profile>")
     _add_common(p)
     p.add_argument("--dest", help="snapshot folder (default: results/published/<profile>)")
+    p.add_argument("--tables-only", dest="tables_only", action="store_true",
+                   help="recompute the tables of the existing snapshot from its own grid.parquet (no run folder, no data)")
     p = sub.add_parser("tune-strategies", help="fit the ranked strategies' weights on k training masks (the images "
                                                "fine-tuning holds out) and measure each k on the evaluation split "
                                                "(writes <output_dir>/strategy_tuning/)")
@@ -152,64 +154,13 @@ def make_parser() -> argparse.ArgumentParser:
 
 
 def _generate(config) -> Path:
-    from .data.synthetic import generate_synthetic
+    from .experiments.datasets import generate_synthetic_data
 
     if config.dataset != "synthetic":
         raise SystemExit(f"profile/config {config.name!r} uses dataset={config.dataset!r}; "
                          "generate-data only writes synthetic data (use `download` for ISIC 2017)")
-    common = dict(melanoma_fraction=config.synthetic_melanoma_fraction,
-                  size_range=tuple(config.synthetic_size_range), progress=config.progress)
-    generate_synthetic(config.data_root, n_images=config.synthetic_train_images, seed=config.seed,
-                       split=config.train_split, **common)
-    if config.test_holdout_fraction is None:
-        generate_synthetic(config.data_root, n_images=config.synthetic_test_images, seed=config.seed + 1,
-                           split=config.test_split, **common)
+    generate_synthetic_data(config, progress=config.progress)
     return Path(config.data_root)
-
-
-def summarize(config, out_dir: Path | None = None) -> dict[str, "Any"]:
-    """Write every summary table of ``config``'s grid to ``<output_dir>/tables/*.csv``; return them.
-
-    Merges the shards first when ``grid.parquet`` is missing or older than them. Refuses
-    (:class:`~cam2seg_utils.experiments.identity.ResultsMismatchError`, nothing written) when the
-    grid was not run with the requested parameters, prompt variant or settings."""
-    from .atomic import atomic_open
-    from .experiments import summary
-    from .experiments.grid import grid_needs_merge, load_table, merge_grid
-    from .experiments.shards import IncompleteGridError
-
-    if grid_needs_merge(config.output_dir):
-        merge_grid(config.output_dir)
-    run = json.loads((Path(config.output_dir) / "run_summary.json").read_text(encoding="utf-8"))
-    if run.get("complete") is False:
-        missing = run.get("missing_images", [])
-        raise IncompleteGridError(
-            f"{config.output_dir}: grid.parquet is partial (merged with --allow-missing): {len(missing)} "
-            f"image(s) have no result: {', '.join(missing[:20])}; finish their shard tasks and merge again",
-            missing)
-    table = load_table(config.output_dir)
-    params = {"percentile": config.percentile[0], "num_points": config.num_points[0],
-              "amplification": config.amplification[0]}
-    variant = config.main_prompt_variant
-    summary.check_covers(table, prompt_variant=variant, settings=config.settings, **params)
-    tables = {
-        "table1_cam_mask": summary.cam_mask_table(table, **params),
-        "individual": summary.individual_table(table, prompt_variant=variant, ci=True, **params),
-        "best_method": summary.best_method_table(table, prompt_variant=variant, **params),
-        "zero_iou": summary.zero_iou_counts(table, prompt_variant=variant, **params),
-        "gt_baselines": summary.gt_baseline_table(table),
-        "errors": summary.error_counts(table),
-    }
-    if "strategy" in table.columns and (table["strategy"].fillna("") != "algorithm1").any():
-        tables["strategies"] = summary.strategy_table(table, prompt_variant=variant, percentile=params["percentile"])
-    for setting in config.settings:
-        tables[f"fig5_{setting}"] = summary.model_cam_matrix(table, setting, prompt_variant=variant, **params).reset_index()
-    out = out_dir or Path(config.output_dir) / "tables"
-    out.mkdir(parents=True, exist_ok=True)
-    for name, df in tables.items():
-        with atomic_open(out / f"{name}.csv", "w", encoding="utf-8") as fh:
-            df.to_csv(fh, index=False)
-    return tables
 
 
 def _grid(args, config) -> None:
@@ -288,6 +239,8 @@ def _run(args, config) -> int:
     elif args.command == "summarize":
         import pandas as pd
 
+        from .experiments.summarize import summarize
+
         tables = summarize(config)
         with pd.option_context("display.width", 200, "display.max_columns", 30):
             for name, df in tables.items():
@@ -300,10 +253,13 @@ def _run(args, config) -> int:
         result = tune(config, Path(config.output_dir) / "strategy_tuning", progress=config.progress)
         print(json.dumps(result, indent=2))
     elif args.command == "publish":
-        from .publish import publish
+        from .publish import PUBLISHED_ROOT, publish, regenerate_tables
 
-        snap = publish(args.profile, source_dir=args.output_dir or config.output_dir, dest=args.dest,
-                       data_root=args.data_root)
+        if args.tables_only:
+            snap = regenerate_tables(args.dest or PUBLISHED_ROOT / args.profile)
+        else:
+            snap = publish(args.profile, source_dir=args.output_dir or config.output_dir, dest=args.dest,
+                           data_root=args.data_root)
         files = snap.published["files"]
         print(f"snapshot {snap.folder}: {len(snap.grid)} rows, {snap.summary['n_images']} images, "
               f"{sum(f['bytes'] for f in files.values())} bytes in {len(files)} tables (+ run_summary.json, README.md)")

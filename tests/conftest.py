@@ -8,6 +8,10 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ.setdefault("TQDM_DISABLE", "1")
 
+import shutil  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -119,3 +123,50 @@ def smoke_config_file(tmp: Path, **extra) -> tuple[Path, dict]:
     path.write_text(json.dumps({"profile": "smoke", **overrides}))
     assert main(["generate-data", "--config", str(path), "--quiet"]) == 0
     return path, overrides
+
+
+# ------------------------------------------------------------------------------ the smoke book
+#: the smoke build: the smoke profile on 2 synthetic test images, two CAMs
+SMOKE_BOOK_ARGS = ["--profile", "smoke", "--param", "n_images=2", "--param", 'cams=["gradcam", "randomcam"]',
+                   "--jobs", "2"]
+
+
+@dataclass
+class SmokeBook:
+    html: Path          # _build/html
+    log: str            # what book/build.py printed (stdout + stderr)
+
+
+@pytest.fixture(scope="session")
+def smoke_book() -> SmokeBook:
+    """Every notebook run by papermill with the smoke profile (the published snapshots' pages in
+    a second process meanwhile) and the book built: once per test session, shared by
+    ``test_book_build.py`` and ``test_book_browser.py``."""
+    if shutil.which("jupyter-book") is None:
+        pytest.skip("jupyter-book not installed")
+    env = dict(os.environ, TQDM_DISABLE="1")
+    proc = subprocess.run([sys.executable, str(REPO_ROOT / "book" / "build.py"), *SMOKE_BOOK_ARGS],
+                          cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=1500)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    return SmokeBook(REPO_ROOT / "_build" / "html", proc.stdout + proc.stderr)
+
+
+@pytest.fixture(scope="session")
+def local_isic_snapshot() -> Path:
+    """The committed published snapshot of the ``local-isic`` run (real ISIC 2017 tables, no pixels)."""
+    from cam2seg_utils.publish import list_snapshots
+
+    found = list_snapshots(REPO_ROOT / "results" / "published")
+    if "local-isic" not in found:
+        pytest.skip("no committed local-isic snapshot")
+    return found["local-isic"]
+
+
+@pytest.fixture(scope="session")
+def local_isic_page(local_isic_snapshot):
+    """``(config, grid)`` of a book page rendering the local-isic snapshot."""
+    from cam2seg_utils.report.provenance import published_config
+    from cam2seg_utils.report.steps import ensure_grid
+
+    cfg = published_config(local_isic_snapshot)
+    return cfg, ensure_grid(cfg)

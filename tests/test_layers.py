@@ -3,8 +3,8 @@
 Every ``import`` / ``from ... import`` of every module of ``cam2seg_utils`` (lazy ones inside
 functions included) is read with :mod:`ast`. The test fails when a module imports a layer above
 its own, when a core package imports another core package the "Inside the core" table does not
-allow, when a module is in no layer of the document, or when the imports form a cycle. A package
-added later (``report/``) is held to the same rule through its row in the table.
+allow, when a module is in no layer of the document, or when the imports form a cycle. A new
+module or package is held to the same rule once it has its row in the table.
 """
 from __future__ import annotations
 
@@ -18,11 +18,6 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 PACKAGE = REPO / "cam2seg_utils"
 DOC = REPO / "docs" / "ARCHITECTURE.md"
-
-#: Imports the other half of issue 17 removes (``publish`` imports ``cli.summarize``: a cycle and
-#: an upward import). Each entry must still exist: once it is gone, delete it here.
-ALLOWED_UNTIL_MERGE = {("cam2seg_utils.publish", "cam2seg_utils.cli")}
-
 
 def _table_rows(text: str, heading: str) -> list[list[str]]:
     """The cells of the first markdown table after ``heading`` (header and rule rows dropped)."""
@@ -112,8 +107,6 @@ def test_no_module_imports_a_layer_above_it_and_the_core_stays_apart():
     bad = []
     for module, deps in import_graph().items():
         for dep in deps:
-            if (module, dep) in ALLOWED_UNTIL_MERGE:
-                continue
             a, b = unit(module), unit(dep)
             if known[b] > known[a]:
                 bad.append(f"{module} (layer {known[a]}) imports {dep} (layer {known[b]})")
@@ -123,7 +116,7 @@ def test_no_module_imports_a_layer_above_it_and_the_core_stays_apart():
 
 
 def test_no_import_cycle():
-    graph = {m: {d for d in deps if (m, d) not in ALLOWED_UNTIL_MERGE} for m, deps in import_graph().items()}
+    graph = import_graph()
     index: dict[str, int] = {}
     low: dict[str, int] = {}
     stack: list[str] = []
@@ -152,12 +145,6 @@ def test_no_import_cycle():
         if node not in index:
             visit(node)
     assert not cycles, f"import cycles: {cycles}"
-
-
-def test_allowances_until_merge_still_exist():
-    graph = import_graph()
-    stale = [edge for edge in ALLOWED_UNTIL_MERGE if edge[1] not in graph.get(edge[0], set())]
-    assert not stale, f"{stale} no longer exist: remove them from ALLOWED_UNTIL_MERGE"
 
 
 def test_the_checker_sees_upward_imports_and_cycles(monkeypatch, tmp_path):

@@ -15,20 +15,15 @@ from typing import Any, Mapping
 
 from ..cam_options import (DEFAULT_ABLATION_CHANNELS, DEFAULT_SCORECAM_CHANNELS,
                            DEFAULT_SCORECAM_SELECTION, CamOptions)
+from ..names import BASELINES, PAPER_CAMS, PAPER_MODELS, SETTINGS, SLOW_CAMS  # noqa: F401  (re-exported)
 from ..prompting.algorithm1 import PromptParams
 
-PAPER_CAMS = ("gradcam", "gradcam++", "ablationcam", "scorecam", "randomcam")
-SLOW_CAMS = ("ablationcam", "scorecam")
-PAPER_MODELS = ("resnet50", "mobilenetv2_100", "efficientnet_b0", "vit_base_patch16_224",
-                "swin_base_patch4_window7_224")
 PROMPT_VARIANTS = ("box", "box+points", "points")
-SETTINGS = ("zero-shot", "fine-tuned")
 # The strategies every profile runs by default: the paper's, the new ones, and the floors that
 # ignore the classifier (see cam2seg_utils/prompting and the book's "Beyond the paper" chapter).
 # The whole-image box is not among them: the grid's `whole-image-box` baseline is that floor.
 DEFAULT_STRATEGIES = ("algorithm1", "component", "refine", "cam-ensemble", "candidates", "prior-cam",
                       "image-prior", "centred-box")
-BASELINES = ("gt-box", "gt-point", "whole-image-box")
 
 # Fields that change how a run executes but never what it computes; they are left out of the
 # grid's config fingerprint so that e.g. resuming on another device or with progress bars off is

@@ -55,6 +55,24 @@ def resolve_splits(config: ExperimentConfig) -> DataSplits:
     return DataSplits(train_ds, sorted(train_ids), sorted(val_ids), test_ds, test_ids)
 
 
+def generate_synthetic_data(config: ExperimentConfig, progress: bool = False) -> None:
+    """Write the synthetic images of a ``dataset="synthetic"`` config under its ``data_root``
+    (idempotent: :func:`cam2seg_utils.data.synthetic.generate_synthetic` keeps finished files):
+    ``synthetic_train_images`` in ``train_split`` (seed ``seed``) and, without a test hold-out,
+    ``synthetic_test_images`` in ``test_split`` (seed ``seed + 1``)."""
+    from ..data.synthetic import generate_synthetic
+
+    if config.dataset != "synthetic":
+        raise ValueError(f"config {config.name!r} uses dataset={config.dataset!r}, not synthetic data")
+    common = dict(melanoma_fraction=config.synthetic_melanoma_fraction,
+                  size_range=tuple(config.synthetic_size_range), progress=progress)
+    generate_synthetic(config.data_root, n_images=config.synthetic_train_images, seed=config.seed,
+                       split=config.train_split, **common)
+    if config.test_holdout_fraction is None:
+        generate_synthetic(config.data_root, n_images=config.synthetic_test_images, seed=config.seed + 1,
+                           split=config.test_split, **common)
+
+
 def evaluation_ids(config: ExperimentConfig) -> tuple[object, list[str], str]:
     """``(dataset, image ids, split label)`` the grid evaluates: the test ids, or with
     ``evaluate_on="val"`` the validation ids (first ``max_images``) for tuning prompt parameters."""
@@ -68,4 +86,4 @@ def evaluation_ids(config: ExperimentConfig) -> tuple[object, list[str], str]:
     return splits.test_dataset, splits.test_ids, label
 
 
-__all__ = ["DataSplits", "resolve_splits", "evaluation_ids"]
+__all__ = ["DataSplits", "resolve_splits", "generate_synthetic_data", "evaluation_ids"]
