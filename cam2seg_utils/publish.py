@@ -264,7 +264,7 @@ def load_snapshot(folder: str | os.PathLike) -> Snapshot:
 # ------------------------------------------------------------------------------ publishing
 def _dataset_identity(config, image_ids: list[str], split_label: str, data_root: str | None) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Per-image file digests (``images.csv``) and the dataset record of ``run_summary.json``."""
-    from .experiments.datasets import evaluation_ids
+    from .experiments.datasets import dataset_name, evaluation_ids
 
     cfg = config.replace(data_root=data_root) if data_root else config
     dataset, ids, _ = evaluation_ids(cfg)
@@ -282,7 +282,7 @@ def _dataset_identity(config, image_ids: list[str], split_label: str, data_root:
                      "mask_sha256": _sha256_file(dataset.mask_path(image_id))})
     images = pd.DataFrame(rows)
     record = {
-        "name": "synthetic (cam2seg_utils.data.synthetic)" if config.dataset == "synthetic" else "ISIC 2017",
+        "name": "synthetic (cam2seg_utils.data.synthetic)" if config.dataset == "synthetic" else dataset_name(config),
         "data_root": str(cfg.data_root), "split": split_label, "split_folder": dataset.split,
         "n_images": len(image_ids), "n_melanoma": int(images["melanoma"].sum()),
         "labels_csv": dataset.csv_path.name, "labels_sha256": _sha256_file(dataset.csv_path),
@@ -305,6 +305,13 @@ def _readme(summary: dict[str, Any]) -> str:
                    "`grid.parquet` (`publish --tables-only`) |\n") if regen else ""
     isic = ("\nThe images are ISIC 2017 (Codella et al., ISBI 2018); cite the challenge with any result "
             "from this snapshot. They are not redistributed here.\n") if ds["name"] == "ISIC 2017" else ""
+    if ds["name"] == "PH2":
+        isic = ("\nThe images are PH2 (Mendonça et al., EMBC 2013); cite it with any result from this snapshot. "
+                "They are not redistributed here.\n")
+    from .experiments.identity import recorded_source_label
+
+    seg = summary.get("segmenter_checkpoint") or {}
+    seg_text = f" ({recorded_source_label(seg.get('file'), seg.get('id'))})" if seg else ""
     return f"""# Published snapshot: profile `{pub['profile']}`
 
 The tidy tables of one finished run of cam2seg, committed so that the book shows these results
@@ -316,8 +323,8 @@ without re-running them. No image, mask, heatmap or other pixel data is stored h
 | profile | `{pub['profile']}` ({cfg.get('description', '')}) |
 | data | {ds['name']}, split `{ds['split']}`: {ds['n_images']} images ({ds['n_melanoma']} melanoma) from `{ds['data_root']}` |
 | dataset identity | ids `{ds['ids_sha256'][:16]}`, image files `{ds['images_sha256'][:16]}`, masks `{ds['masks_sha256'][:16]}`, labels `{ds['labels_sha256'][:16]}` (SHA-256; per image in `images.csv`) |
-| classifiers | {', '.join(f"`{c['model']}` {c['setting']} ({c['weights']})" for c in summary.get('classifiers', []))} |
-| segmenter | `{summary.get('segmenter', cfg.get('segmenter'))}` |
+| classifiers | {', '.join(f"`{c['model']}` {c['setting']} ({recorded_source_label(c.get('weights'), c.get('weights_id'))})" for c in summary.get('classifiers', []))} |
+| segmenter | `{summary.get('segmenter', cfg.get('segmenter'))}`{seg_text} |
 | CAMs | {', '.join(cfg.get('cams', []))} |
 | grid | {summary['n_rows']} rows, {summary['n_errors']} errors{'; ' + summary['slow_cams_note'] if summary.get('slow_cams') else ''} |
 | run at commit | `{summary['git_commit']}` |

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -54,6 +55,15 @@ def _fmt_value(value: Any) -> str:
     return str(value)
 
 
+_SHA256 = re.compile(r"\bsha256[ :]([0-9a-f]{16})[0-9a-f]{48}\b")
+
+
+def short_digests(text: str, digits: int = 16) -> str:
+    """``text`` with each full SHA-256 (``sha256 <64 hex>`` / ``sha256:<64 hex>``) cut to its
+    first 16 hex digits and ``…`` (a box stays narrow; run summaries keep the full digest)."""
+    return _SHA256.sub(lambda m: f"sha256 {m.group(1)[:digits]}…", str(text))
+
+
 def provenance_markdown(
     *,
     profile: str,
@@ -81,14 +91,14 @@ def provenance_markdown(
     date = date if date is not None else _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     synthetic = ("synthetic" in dataset.lower()) if synthetic is None else synthetic
     if isinstance(models, Mapping):
-        model_text = "; ".join(f"`{m}` ({w})" for m, w in models.items()) or "(none)"
+        model_text = "; ".join(f"`{m}` ({short_digests(w)})" for m, w in models.items()) or "(none)"
     else:
         model_text = "; ".join(f"`{m}`" for m in models) or "(none)"
     rows = [
         ("Profile", f"`{profile}`"),
         ("Dataset", f"{dataset} ({n_images} image{'' if n_images == 1 else 's'})"),
         ("Classifiers (weights)", model_text),
-        ("Segmenter (checkpoint)", f"`{segmenter}`" + (f" ({checkpoint})" if checkpoint else "")),
+        ("Segmenter (checkpoint)", f"`{segmenter}`" + (f" ({short_digests(checkpoint)})" if checkpoint else "")),
     ]
     if parameters:
         rows.append(("Parameters", ", ".join(f"{k} = {_fmt_value(v)}" for k, v in parameters.items())))
@@ -242,6 +252,6 @@ def contact_sheet(images: Sequence[np.ndarray], masks: Sequence[np.ndarray] | No
 
 __all__ = [
     "SYNTHETIC_NOTE", "GT_COLOR", "PRED_COLOR", "BOX_COLOR", "POINT_COLOR", "git_commit", "provenance_markdown",
-    "display_markdown", "display_provenance", "format_ci", "comparison_frame", "overlay_heatmap", "box_rectangle",
-    "draw_prompts", "draw_mask_contour", "clean_axes", "contact_sheet",
+    "short_digests", "display_markdown", "display_provenance", "format_ci", "comparison_frame", "overlay_heatmap",
+    "box_rectangle", "draw_prompts", "draw_mask_contour", "clean_axes", "contact_sheet",
 ]

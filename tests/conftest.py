@@ -170,3 +170,43 @@ def local_isic_page(local_isic_snapshot):
 
     cfg = published_config(local_isic_snapshot)
     return cfg, ensure_grid(cfg)
+
+
+# PH2 in its distributed layout (cam2seg_utils/data/ph2.py): (id, clinical diagnosis, (h, w),
+# lesion centre (x, y), radius). Real PH2 is not on this machine; these folders are written by
+# the tests with real BMP files.
+PH2_CASES = (("IMD002", 0, (150, 200), (90, 70), 40),
+             ("IMD003", 1, (160, 180), (100, 85), 35),
+             ("IMD010", 2, (150, 210), (120, 70), 45))
+PH2_TXT_HEADER = ("||   Name || Histological Diagnosis || Clinical Diagnosis || Asymmetry | Pigment Network | "
+                  "Dots/Globules | Streaks | Regression Areas | Blue-Whitish Veil ||           Colors ||")
+
+
+def ph2_txt_row(image_id: str, code: int, histology: str = "") -> str:
+    """A row of PH2_dataset.txt as the distribution writes it (padded fields, '||' between the
+    groups, '|' between the dermoscopic criteria)."""
+    return (f"|| {image_id} || {histology:>22} || {code:>18} ||         0 |               T |"
+            "             A |       A |                A |                 A ||             3  4 ||")
+
+
+def write_ph2_folder(root: Path, cases=PH2_CASES, table: str = "txt") -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Write ``root`` in PH2's layout (``PH2 Dataset images/IMDxxx/IMDxxx_Dermoscopic_Image/IMDxxx.bmp``,
+    ``IMDxxx_lesion/IMDxxx_lesion.bmp`` 8-bit 0/255, an ``IMDxxx_roi`` folder, and the diagnosis
+    table ``PH2_dataset.txt`` (``table="txt"``) or none (``table=None``)); each image is a dark disc
+    (the lesion) on skin. Returns ``{id: (image (H,W,3) uint8, mask (H,W) bool)}``."""
+    from PIL import Image
+
+    out = {}
+    for image_id, _code, (h, w), centre, radius in cases:
+        image, mask = synthetic_disk_image(h=h, w=w, center=centre, radius=radius)
+        case = root / "PH2 Dataset images" / image_id
+        (case / f"{image_id}_Dermoscopic_Image").mkdir(parents=True, exist_ok=True)
+        (case / f"{image_id}_lesion").mkdir(parents=True, exist_ok=True)
+        (case / f"{image_id}_roi").mkdir(parents=True, exist_ok=True)
+        Image.fromarray(image).save(case / f"{image_id}_Dermoscopic_Image" / f"{image_id}.bmp")
+        Image.fromarray(mask.astype(np.uint8) * 255).save(case / f"{image_id}_lesion" / f"{image_id}_lesion.bmp")
+        out[image_id] = (image, mask)
+    if table == "txt":
+        rows = [ph2_txt_row(i, code, "Melanoma" if code == 2 else "") for i, code, *_ in cases]
+        (root / "PH2_dataset.txt").write_text("\n".join([PH2_TXT_HEADER, *rows, "", ""]), encoding="utf-8")
+    return out

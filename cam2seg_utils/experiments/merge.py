@@ -16,7 +16,7 @@ import pandas as pd
 
 from ..revision import git_commit
 from .engine import COUNT_KEYS, GridCounters
-from .identity import dataset_digest
+from .identity import ResultsMismatchError, dataset_digest
 from .shards import IncompleteGridError, ShardStore, write_json_atomic
 from .table import coerce_table, rows_to_frame, sort_table, write_parquet_atomic
 
@@ -129,12 +129,25 @@ def grid_needs_merge(output_dir: str | os.PathLike) -> bool:
     return merged_state != store.state()
 
 
+class UnreadableTableError(ResultsMismatchError):
+    """``grid.parquet`` exists but cannot be read (truncated, corrupt); the shards may be intact."""
+
+
 def load_table(output_dir: str | os.PathLike) -> pd.DataFrame:
-    """Read ``<output_dir>/grid.parquet`` with the grid's dtypes."""
+    """Read ``<output_dir>/grid.parquet`` with the grid's dtypes; a file that cannot be read
+    (a copy cut short, a full disk) raises :class:`UnreadableTableError` in one line saying that
+    ``grid --merge`` rebuilds it from the shards."""
     p = Path(output_dir) / "grid.parquet"
     if not p.is_file():
         raise FileNotFoundError(f"{p} not found: run `cam2seg grid` first")
-    return coerce_table(pd.read_parquet(p))
+    try:
+        table = pd.read_parquet(p)
+    except Exception as exc:  # noqa: BLE001 - pyarrow raises several types for a damaged file
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise UnreadableTableError(
+            f"{p}: cannot be read ({type(exc).__name__}: {reason}); it is built from the per-image shards in "
+            f"{p.parent / 'shards'}: `cam2seg grid --merge` with the same config rebuilds it") from exc
+    return coerce_table(table)
 
 
-__all__ = ["GridResult", "merge_grid", "grid_needs_merge", "load_table"]
+__all__ = ["GridResult", "UnreadableTableError", "merge_grid", "grid_needs_merge", "load_table"]

@@ -2,7 +2,9 @@
 
 Plans the images of one task (:func:`plan_images`: those without a valid shard), computes them
 (:class:`.engine.GridEngine` in this process, or the pool of :mod:`.workers`), writes the task's
-summary and, for a plain run, merges at once (:func:`.merge.merge_grid`).
+summary and, for a plain run, merges at once (:func:`.merge.merge_grid`). The names a config
+must get right before any work (CAMs, classifiers, segmenter) are checked here too
+(:func:`check_cam_names`, :func:`check_model_names`, :func:`check_segmenter_name`).
 
 Robustness (files: :mod:`.shards`): each image's rows are written to
 ``<output_dir>/shards/<image>.parquet`` atomically, with the digest of the image's files and its
@@ -71,6 +73,15 @@ def plan_images(store: ShardStore, dataset, image_ids: Sequence[str], spec: Shar
     return jobs, resumed
 
 
+# --------------------------------------------------------------------------------------------
+# names checked before any work: a typo in a CAM, model or segmenter name would otherwise surface
+# deep in the run (an error row per image, a missing fine-tuned checkpoint); each check raises
+# ``ValueError`` with one line naming the unknown value and the valid choices, which the CLI
+# prints as ``cam2seg: error: ...`` (strategies and the other choice fields:
+# :meth:`~.config.ExperimentConfig.validate`)
+# --------------------------------------------------------------------------------------------
+
+
 def check_cam_names(config: ExperimentConfig) -> None:
     """Raise ``ValueError`` before any work for a CAM name in ``cams`` / ``strategy_cams`` that
     the registry does not know (a typo would otherwise become an error row per image).
@@ -81,6 +92,33 @@ def check_cam_names(config: ExperimentConfig) -> None:
     bad = [c for c in [*config.cams, *config.strategy_cams] if c not in CAM_METHODS]
     if bad:
         raise ValueError(f"cams / strategy_cams: unknown CAM method(s) {bad}; known: {', '.join(CAM_METHODS.names())}")
+
+
+def check_model_names(config: ExperimentConfig) -> None:
+    """``ValueError`` for a name in ``models`` that is neither a registered classifier nor a timm
+    architecture (``build_classifier`` accepts both)."""
+    import timm
+
+    from ..models import list_classifiers
+
+    known = list_classifiers()
+    bad = [m for m in config.models if m not in known and not timm.is_model(m)]
+    if bad:
+        raise ValueError(f"models: unknown classifier(s) {bad}; registered: {', '.join(known)} "
+                         "(or any timm architecture name, see timm.list_models())")
+
+
+def check_segmenter_name(config: ExperimentConfig) -> None:
+    """``ValueError`` for a ``segmenter`` the registry does not know."""
+    from ..segmenters import SEGMENTERS
+
+    if config.segmenter not in SEGMENTERS:
+        raise ValueError(f"segmenter: unknown segmenter {config.segmenter!r}; known: {', '.join(SEGMENTERS.names())}")
+
+
+# --------------------------------------------------------------------------------------------
+# the run
+# --------------------------------------------------------------------------------------------
 
 
 def run_grid(config: ExperimentConfig, *, segmenter=None, classifiers: Sequence[LoadedClassifier] | None = None,
@@ -173,4 +211,4 @@ def run_grid(config: ExperimentConfig, *, segmenter=None, classifiers: Sequence[
                               "n_errors": int(table["error"].notna().sum())}, counters)
 
 
-__all__ = ["run_grid", "plan_images", "check_cam_names"]
+__all__ = ["run_grid", "plan_images", "check_cam_names", "check_model_names", "check_segmenter_name"]

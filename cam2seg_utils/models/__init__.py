@@ -35,7 +35,8 @@ from .specs import (
     swin_reshape_transform,
     vit_reshape_transform,
 )
-from .weights import LITE0_EMBEDDED, EmbeddedWeights, WeightsUnavailableError, embedded_lite0_state_dict
+from .weights import (LITE0_EMBEDDED, EmbeddedWeights, WeightsUnavailableError, describe_embedded_weights,
+                      embedded_lite0_state_dict, embedded_weights_path)
 
 __all__ = [
     "ClassifierSpec",
@@ -51,6 +52,8 @@ __all__ = [
     "EmbeddedWeights",
     "LITE0_EMBEDDED",
     "build_classifier",
+    "describe_embedded_weights",
+    "embedded_weights_path",
     "list_classifiers",
     "get_spec",
     "infer_spec",

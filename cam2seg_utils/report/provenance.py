@@ -70,22 +70,41 @@ def regenerate_note(config) -> None:
 
 # ------------------------------------------------------------------------------ the provenance box
 def dataset_label(config) -> str:
-    """``"synthetic (data/synthetic)"`` or ``"ISIC 2017 (<root>)"``."""
-    name = "synthetic" if config.dataset == "synthetic" else "ISIC 2017"
-    return f"{name} ({config.data_root})"
+    """``"synthetic (data/synthetic)"``, ``"ISIC 2017 (<root>)"`` or ``"PH2 (<root>)"``."""
+    from ..experiments.datasets import dataset_name
+
+    return f"{dataset_name(config)} ({config.data_root})"
 
 
 def weights_map(config, setting: str | None = None) -> dict[str, str]:
-    """Classifier -> weight source(s) of ``config`` (zero-shot and/or fine-tuned checkpoint)."""
+    """Classifier -> weight source(s) of ``config`` (zero-shot and/or fine-tuned checkpoint; the
+    embedded weights by package, version and SHA-256)."""
     out = {}
     for m in config.models:
         parts = []
         if setting in (None, "zero-shot") and "zero-shot" in config.settings:
-            parts.append(f"zero-shot: {config.zero_shot_weights}")
+            parts.append(f"zero-shot: {config.zero_shot_weights}" + (
+                f" ({_embedded_description()})" if config.zero_shot_weights == "embedded" else ""))
         if setting in (None, "fine-tuned") and "fine-tuned" in config.settings:
             parts.append(f"fine-tuned: {config.finetuned_checkpoint(m)}")
         out[m] = "; ".join(parts) or config.zero_shot_weights
     return out
+
+
+def _embedded_description() -> str:
+    from ..models import describe_embedded_weights
+
+    return describe_embedded_weights()
+
+
+def _segmenter_description(config) -> str:
+    """The segmenter checkpoint by package, version and SHA-256 (or its configured path)."""
+    from ..experiments.identity import describe_segmenter_checkpoint
+
+    try:
+        return describe_segmenter_checkpoint(config)
+    except FileNotFoundError:
+        return config.segmenter_checkpoint or "default checkpoint of the segmenter (not found here)"
 
 
 def slow_cam_label(config) -> str:
@@ -123,8 +142,7 @@ def provenance(config, n_images: int, wall_time_s: float | None = None, include_
     params.update(extra)
     viz.display_provenance(
         profile=config.name, dataset=dataset_label(config), n_images=n_images,
-        models=weights_map(config), segmenter=config.segmenter,
-        checkpoint=config.segmenter_checkpoint or "default checkpoint of the segmenter",
+        models=weights_map(config), segmenter=config.segmenter, checkpoint=_segmenter_description(config),
         parameters=params, wall_time_s=wall_time_s, synthetic=config.dataset == "synthetic")
 
 
@@ -139,15 +157,20 @@ def _published_provenance(config, snap, params: dict[str, Any], extra: Mapping[s
     params["images"] = (f"{ds['n_images']} ({ds['n_melanoma']} melanoma); SHA-256 of the ids {ds['ids_sha256'][:12]}, "
                         f"of the image files {ds['images_sha256'][:12]} (per image: images.csv)")
     params.update({k: v for k, v in extra.items() if k != "split"})
-    # the weights the run used, as its grid recorded them (checkpoints with their SHA-256 prefix)
-    models = {m: "; ".join(f"{c['setting']}: {c['weights']}" for c in run.get("classifiers", []) if c["model"] == m)
+    # the weights the run used, as its grid recorded them (package + version + SHA-256, or the
+    # checkpoint path and SHA-256; never a local path of the machine that ran it)
+    from ..experiments.identity import recorded_source_label
+
+    models = {m: "; ".join(f"{c['setting']}: {recorded_source_label(c.get('weights'), c.get('weights_id'))}"
+                           for c in run.get("classifiers", []) if c["model"] == m)
               or weights_map(config)[m] for m in config.models}
+    seg = run.get("segmenter_checkpoint") or {}
     viz.display_provenance(
         profile=config.name, dataset=f"{ds['name']} ({ds['data_root']}), split {ds['split']}",
         n_images=int(ds["n_images"]), models=models, segmenter=run.get("segmenter", config.segmenter),
-        checkpoint=config.segmenter_checkpoint or "default checkpoint of the segmenter", parameters=params,
-        commit=str(run["git_commit"])[:12], date=f"run published {pub['published_at']}", wall_time_s=None,
-        synthetic=config.dataset == "synthetic")
+        checkpoint=recorded_source_label(seg.get("file"), seg.get("id")) if seg else _segmenter_description(config),
+        parameters=params, commit=str(run["git_commit"])[:12], date=f"run published {pub['published_at']}",
+        wall_time_s=None, synthetic=config.dataset == "synthetic")
     regenerate_note(config)
 
 
