@@ -44,7 +44,7 @@ from cam2seg_utils.data.isic import split_paths  # noqa: E402
 from cam2seg_utils.demo.app import MODE_NEGATIVE, MODE_POSITIVE, VIEW_FORMAT, DemoApp  # noqa: E402
 from cam2seg_utils.demo.resources import DemoConfig  # noqa: E402
 from cam2seg_utils.demo.state import UserState  # noqa: E402
-from cam2seg_utils.prompts import PromptParams  # noqa: E402
+from cam2seg_utils.prompting.algorithm1 import PromptParams  # noqa: E402
 from cam2seg_utils.seeding import make_rng  # noqa: E402
 
 FIRST_MASK_BUDGET_S = 3.0

@@ -31,6 +31,7 @@ replaces the old snapshot, so a failed or killed publish leaves the previous one
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import hashlib
 import json
@@ -178,7 +179,7 @@ def _check_cells(df: pd.DataFrame, path: Path) -> None:
 
 
 def _check_grid(path: Path) -> pd.DataFrame:
-    from .experiments.grid import COLUMNS, coerce_table
+    from .experiments.table import COLUMNS, coerce_table
 
     try:
         raw = pd.read_parquet(path)
@@ -263,7 +264,7 @@ def load_snapshot(folder: str | os.PathLike) -> Snapshot:
 # ------------------------------------------------------------------------------ publishing
 def _dataset_identity(config, image_ids: list[str], split_label: str, data_root: str | None) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Per-image file digests (``images.csv``) and the dataset record of ``run_summary.json``."""
-    from .experiments.datasets import evaluation_ids
+    from .experiments.datasets import dataset_name, evaluation_ids
 
     cfg = config.replace(data_root=data_root) if data_root else config
     dataset, ids, _ = evaluation_ids(cfg)
@@ -281,7 +282,7 @@ def _dataset_identity(config, image_ids: list[str], split_label: str, data_root:
                      "mask_sha256": _sha256_file(dataset.mask_path(image_id))})
     images = pd.DataFrame(rows)
     record = {
-        "name": "synthetic (cam2seg_utils.data.synthetic)" if config.dataset == "synthetic" else "ISIC 2017",
+        "name": "synthetic (cam2seg_utils.data.synthetic)" if config.dataset == "synthetic" else dataset_name(config),
         "data_root": str(cfg.data_root), "split": split_label, "split_folder": dataset.split,
         "n_images": len(image_ids), "n_melanoma": int(images["melanoma"].sum()),
         "labels_csv": dataset.csv_path.name, "labels_sha256": _sha256_file(dataset.csv_path),
@@ -299,8 +300,18 @@ def _readme(summary: dict[str, Any]) -> str:
     cfg = summary["config"]
     cmds = "\n".join(pub["commands"])
     files = "\n".join(f"| `{name}` | {meta['bytes']} | {meta['what']} |" for name, meta in pub["files"].items())
+    regen = pub.get("tables_regenerated")
+    regenerated = (f"| tables recomputed | {regen['at']} at commit `{regen['by_commit']}` from this snapshot's "
+                   "`grid.parquet` (`publish --tables-only`) |\n") if regen else ""
     isic = ("\nThe images are ISIC 2017 (Codella et al., ISBI 2018); cite the challenge with any result "
             "from this snapshot. They are not redistributed here.\n") if ds["name"] == "ISIC 2017" else ""
+    if ds["name"] == "PH2":
+        isic = ("\nThe images are PH2 (Mendonça et al., EMBC 2013); cite it with any result from this snapshot. "
+                "They are not redistributed here.\n")
+    from .experiments.identity import recorded_source_label
+
+    seg = summary.get("segmenter_checkpoint") or {}
+    seg_text = f" ({recorded_source_label(seg.get('file'), seg.get('id'))})" if seg else ""
     return f"""# Published snapshot: profile `{pub['profile']}`
 
 The tidy tables of one finished run of cam2seg, committed so that the book shows these results
@@ -312,13 +323,13 @@ without re-running them. No image, mask, heatmap or other pixel data is stored h
 | profile | `{pub['profile']}` ({cfg.get('description', '')}) |
 | data | {ds['name']}, split `{ds['split']}`: {ds['n_images']} images ({ds['n_melanoma']} melanoma) from `{ds['data_root']}` |
 | dataset identity | ids `{ds['ids_sha256'][:16]}`, image files `{ds['images_sha256'][:16]}`, masks `{ds['masks_sha256'][:16]}`, labels `{ds['labels_sha256'][:16]}` (SHA-256; per image in `images.csv`) |
-| classifiers | {', '.join(f"`{c['model']}` {c['setting']} ({c['weights']})" for c in summary.get('classifiers', []))} |
-| segmenter | `{summary.get('segmenter', cfg.get('segmenter'))}` |
+| classifiers | {', '.join(f"`{c['model']}` {c['setting']} ({recorded_source_label(c.get('weights'), c.get('weights_id'))})" for c in summary.get('classifiers', []))} |
+| segmenter | `{summary.get('segmenter', cfg.get('segmenter'))}`{seg_text} |
 | CAMs | {', '.join(cfg.get('cams', []))} |
 | grid | {summary['n_rows']} rows, {summary['n_errors']} errors{'; ' + summary['slow_cams_note'] if summary.get('slow_cams') else ''} |
 | run at commit | `{summary['git_commit']}` |
 | published | {pub['published_at']} at commit `{pub['published_by_commit']}` from `{pub['source']}` |
-{isic}
+{regenerated}{isic}
 ## Regenerate
 
 From the repository root, with the data at `{ds['data_root']}`:
@@ -357,10 +368,11 @@ def publish(profile: str, source_dir: str | os.PathLike | None = None, dest: str
     The run's own config (``run_summary.json``) must be of ``profile``; its grid must be complete
     (every evaluation id of its config has rows, config fingerprint unchanged). ``data_root``
     overrides where the images are read for their digests (default: the run's)."""
-    from .cli import summarize
     from .experiments.config import ExperimentConfig
-    from .experiments.grid import git_commit, load_table
+    from .experiments.merge import load_table
+    from .experiments.summarize import summarize
     from .profiles import get_profile
+    from .revision import git_commit
     from . import __version__
 
     source = Path(source_dir) if source_dir is not None else Path(get_profile(profile).output_dir)
@@ -385,12 +397,7 @@ def publish(profile: str, source_dir: str | os.PathLike | None = None, dest: str
         raise SnapshotError(f"{summary_path}: counts differ from grid.parquet: rerun the grid to finish it")
     images, dataset = _dataset_identity(config, ids, "; ".join(splits), data_root)
 
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    staging = dest.parent / f".{dest.name}.tmp-{os.getpid()}"
-    if staging.exists():
-        shutil.rmtree(staging)
-    staging.mkdir()
-    try:
+    with _building(dest) as staging:
         shutil.copy2(source / "grid.parquet", staging / "grid.parquet")
         images.to_csv(staging / "images.csv", index=False)
         notes = dict(FILE_NOTES)
@@ -421,10 +428,25 @@ def publish(profile: str, source_dir: str | os.PathLike | None = None, dest: str
             "commands": regeneration_commands(config, profile, str(source), str(dest)),
             "files": files,
         }
-        from .experiments.grid import write_json_atomic
+        _write_record(staging, summary)
+    return validate_snapshot(dest)
 
-        write_json_atomic(summary, staging / "run_summary.json")
-        (staging / "README.md").write_text(_readme(summary), encoding="utf-8")
+
+@contextlib.contextmanager
+def _building(dest: Path, copy_of: Path | None = None):
+    """Yield a staging folder beside ``dest`` (empty, or a copy of ``copy_of``) to build a
+    snapshot in; when the block ends without error, validate it and put it in place of ``dest``
+    (the old one is removed only once the new one is there). The staging folder never stays."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    staging = dest.parent / f".{dest.name}.tmp-{os.getpid()}"
+    if staging.exists():
+        shutil.rmtree(staging)
+    if copy_of is None:
+        staging.mkdir()
+    else:
+        shutil.copytree(copy_of, staging)
+    try:
+        yield staging
         validate_snapshot(staging)
         old = dest.parent / f".{dest.name}.old-{os.getpid()}"
         if dest.exists():
@@ -435,9 +457,49 @@ def publish(profile: str, source_dir: str | os.PathLike | None = None, dest: str
     finally:
         if staging.exists():
             shutil.rmtree(staging)
+
+
+def _write_record(staging: Path, summary: dict[str, Any]) -> None:
+    """``run_summary.json`` (atomically) and ``README.md`` of a snapshot being built."""
+    from .experiments.shards import write_json_atomic
+
+    write_json_atomic(summary, staging / "run_summary.json")
+    (staging / "README.md").write_text(_readme(summary), encoding="utf-8")
+
+
+def regenerate_tables(folder: str | os.PathLike) -> Snapshot:
+    """Recompute the ``summarize`` tables (``tables/*.csv``) of the snapshot ``folder`` from its
+    committed ``grid.parquet`` and its recorded config, and record their new sizes and SHA-256 in
+    ``run_summary.json`` (``published.files``, plus ``published.tables_regenerated``: when, at
+    which commit) and ``README.md``; returns the snapshot, validated.
+
+    Reads nothing but the snapshot (no data folder, no run folder), so the tables of a committed
+    snapshot can be brought up to date with the code that computes them (e.g. a new CI scheme)
+    while the grid, the images' identity and the fine-tuning history stay byte for byte as
+    published. ``python -m cam2seg_utils publish --profile P --tables-only``."""
+    from .experiments.config import ExperimentConfig
+    from .revision import git_commit
+    from .experiments.summarize import summary_tables, write_tables
+
+    dest = Path(folder)
+    snap = validate_snapshot(dest)
+    summary = snap.summary
+    tables = summary_tables(snap.grid, ExperimentConfig.from_dict(summary["config"]))
+    with _building(dest, copy_of=dest) as staging:
+        shutil.rmtree(staging / "tables", ignore_errors=True)
+        write_tables(tables, staging / "tables")
+        files = {k: v for k, v in summary["published"]["files"].items() if not k.startswith("tables/")}
+        for p in sorted((staging / "tables").glob("*.csv")):
+            rel = p.relative_to(staging).as_posix()
+            files[rel] = {"bytes": p.stat().st_size, "sha256": _sha256_file(p), "what": f"`summarize` table {p.stem}"}
+        summary["published"]["files"] = dict(sorted(files.items()))
+        summary["published"]["tables_regenerated"] = {
+            "at": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "by_commit": git_commit(),
+            "from": "grid.parquet of this snapshot (`publish --tables-only`)"}
+        _write_record(staging, summary)
     return validate_snapshot(dest)
 
 
 __all__ = ["PUBLISHED_ROOT", "MAX_SNAPSHOT_BYTES", "Snapshot", "SnapshotError", "is_snapshot", "snapshot_folder",
            "list_snapshots", "config_overrides", "regeneration_commands", "validate_snapshot", "load_snapshot",
-           "publish"]
+           "publish", "regenerate_tables"]

@@ -36,48 +36,21 @@
 # also reported on two hard slices: small lesions (< 10 % of the image) and lesions touching the
 # border. If a floor that ignores the classifier beats a CAM strategy, the table says so.
 
-# %% tags=["remove-cell"]
-# Colab: install cam2seg first (a no-op everywhere else). book/build.py writes the repository URL
-# in from `repository.url` of _config.yml when it generates the notebook.
-import subprocess
-import sys
-
-REPOSITORY_URL = ""
-if "google.colab" in sys.modules:
-    if not REPOSITORY_URL:
-        raise RuntimeError("No repository URL was set when this notebook was generated: set `repository.url` in "
-                           "_config.yml (see the README) and run `python book/build.py` again, or pip-install "
-                           "cam2seg from its repository yourself before running this notebook.")
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", f"cam2seg[book] @ git+{REPOSITORY_URL}"], check=True)
-
 # %% tags=["parameters", "hide-input"]
-profile = "embedded"   # smoke | embedded | paper | local-isic
-dataset = None         # None = from the profile
-data_root = None
-device = None
-models = None
-cams = None
-n_images = None
-percentile = None
-num_points = None
-amplification = None
-epochs = None
-patience = None
-seed = None
-output_dir = None
-published = None       # a published snapshot folder (results/published/<profile>) to render instead of running
+# Papermill parameters. book/build.py writes the common ones in above this page's own when it
+# generates the notebook: `profile = "embedded"`, then `dataset`, `data_root`, `device`, `models`,
+# `cams`, `n_images`, `percentile`, `num_points`, `amplification`, `epochs`, `patience`, `seed`,
+# `output_dir`, all None: the profile's value (cam2seg_utils.report.notebook.NOTEBOOK_PARAMETERS).
+# `published`: a published snapshot folder (results/published/<profile>) to render instead of running.
+published = None
 
 # %% tags=["hide-input"]
-from IPython.display import Markdown, display
+from cam2seg_utils.report import notebook as nb
+from cam2seg_utils.report import strategies
 
-from cam2seg_utils import book as cb
-from cam2seg_utils import viz
-from cam2seg_utils.experiments import summary
-from cam2seg_utils.prompting import DEFAULT_STRATEGY
-
-cfg = cb.notebook_config(globals())
-grid = cb.grid_page(cfg)
-table = cb.strategy_summary(grid, cfg)
+cfg = nb.notebook_config(globals())
+grid = nb.grid_page(cfg)
+table = strategies.summary_table(grid, cfg)
 
 # %% [markdown]
 # ## Strategies, all images and the hard slices
@@ -87,47 +60,23 @@ table = cb.strategy_summary(grid, cfg)
 # the same images. `uses_ground_truth` marks the oracle row.
 
 # %% tags=["hide-input"]
-cols = ["slice", "strategy", "cam", "uses_ground_truth", "n", "iou [95% CI]", "dice [95% CI]", "n_zero_iou",
-        "delta_iou", "p_vs_reference"]
-if table.empty:
-    display(Markdown("*This grid has no strategy rows.*"))
-else:
-    for (setting, model), t in table.groupby(["setting", "model"], sort=True):
-        display(Markdown(f"### {setting} · {model}"))
-        t = t.sort_values(["slice", "iou"], ascending=[True, False])
-        display(cb.show(t[cols]))
+strategies.show_tables(table)
 
 # %% [markdown]
 # ## IoU per image, per strategy
 
 # %% tags=["hide-input"]
-rows = summary.strategy_rows(cb.ok(grid), cb.main_variant(cfg), cfg.percentile[0]) if len(grid) else grid
-if len(rows):
-    rows = rows.assign(label=rows["strategy"] + rows["cam"].map(lambda c: f" ({c})" if c else ""))
-    cb.show_figure(viz.strategy_iou_plot(rows))
+strategies.show_iou_plot(grid, cfg)
 
 # %% [markdown]
 # ## Does the CAM earn its keep?
 #
 # The best strategy that uses the classifier against the best floor that does not, per slice.
+# The floors are the registered strategies that use no classifier (`uses_classifier = False`
+# in `cam2seg_utils.prompting`) and the whole-image-box baseline.
 
 # %% tags=["hide-input"]
-if not table.empty:
-    t = table[~table["uses_ground_truth"]].copy()
-    t["uses_cam"] = ~t["strategy"].isin(["whole-image", "centred-box", "image-prior"])
-    best = (t.sort_values("iou", ascending=False).groupby(["setting", "model", "slice", "uses_cam"], sort=True)
-            .head(1)[["setting", "model", "slice", "uses_cam", "strategy", "cam", "iou", "n"]])
-    display(cb.show(best.sort_values(["setting", "model", "slice", "uses_cam"])))
-    verdicts = []
-    for (setting, model, sl), g in best.groupby(["setting", "model", "slice"], sort=True):
-        cam_iou = g.loc[g["uses_cam"], "iou"].max()
-        floor_iou = g.loc[~g["uses_cam"], "iou"].max()
-        if cam_iou >= floor_iou:
-            verdicts.append(f"- {setting} · {model} · {sl}: a CAM strategy leads ({cam_iou:.3f} vs floor {floor_iou:.3f}).")
-        else:
-            verdicts.append(f"- {setting} · {model} · {sl}: **a floor that ignores the classifier beats every CAM "
-                            f"strategy** ({floor_iou:.3f} vs {cam_iou:.3f}).")
-    display(Markdown("\n".join(verdicts)))
+strategies.show_verdict(table, grid)
 
 # %% [markdown]
 # ## Worked examples: where the default strategy wins and fails
@@ -135,14 +84,7 @@ if not table.empty:
 # Ground truth in green, the final mask in red, the last box sent to the segmenter in yellow.
 
 # %% tags=["hide-input"]
-try:
-    cases = cb.strategy_examples(cfg, grid, DEFAULT_STRATEGY) if len(grid) else []
-    if cases:
-        cb.show_figure(viz.strategy_examples_figure(cases))
-    else:
-        display(Markdown("*No strategy rows to draw examples from.*"))
-except cb.FigureUnavailable as why:
-    display(Markdown(f"*The worked examples are not drawn in this build: {why}.*"))
+strategies.show_examples(cfg, grid)
 
 # %% [markdown]
 # ## How the parameters were chosen (validation images only)

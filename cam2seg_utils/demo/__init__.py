@@ -37,8 +37,11 @@ refused with a message naming the file; uploads and exports stay in a private te
 each browser session has its own state (image, embedding, undo history); gradio analytics are off
 and the page loads no external resource.
 
-Structure: :mod:`.state` (pure logic, no gradio: :class:`~.state.RefinementSession`),
-:mod:`.resources` (configuration, model pool, examples), :mod:`.app` (the gradio UI).
+Structure (pure logic without gradio, then the UI): :mod:`.upload` (an uploaded file -> a checked
+image), :mod:`.state` (the automatic pass through :func:`cam2seg_utils.pipeline.segment_image`,
+per-user state), :mod:`.session` (:class:`~.session.RefinementSession`: prompts, undo, exports),
+:mod:`.render` (the view), :mod:`.resources` (configuration, model pool, examples), :mod:`.app`
+(the gradio UI).
 The speed budget is measured by ``benchmarks/bench_demo.py``.
 """
 from __future__ import annotations

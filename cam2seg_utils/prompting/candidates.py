@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..prompts import noisy_mask  # .algorithm1 once merged
+from .algorithm1 import noisy_mask
 from .base import PromptContext, register
 from .geometry import mass_component, tight_box
 from .image_prior import image_boxes

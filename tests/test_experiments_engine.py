@@ -1,6 +1,7 @@
-"""The grid on the real embedded stack (EfficientNet-Lite0 ImageNet weights + LiteMedSAM) and
-tiny synthetic images: one encoder pass per image, error rows, heatmap cache, slow-CAM limit,
-GT prompts. Determinism (same seed -> same table, RandomCAM and point sampling included) is
+"""The grid's per-image engine (experiments/engine.py) through run_grid, on the real embedded stack
+(EfficientNet-Lite0 ImageNet weights + LiteMedSAM) and tiny synthetic images: one encoder pass per
+image, error rows, heatmap cache, slow-CAM limit, the baselines' rows, a row per strategy.
+Determinism (same seed -> same table, RandomCAM and point sampling included) is
 tested in tests/test_cli.py, where a killed-and-resumed CLI run is compared with a fresh run."""
 from __future__ import annotations
 
@@ -14,8 +15,8 @@ import pytest
 from cam2seg_utils.data.isic import ISICDataset
 from cam2seg_utils.data.synthetic import generate_synthetic
 from cam2seg_utils.experiments.config import ExperimentConfig
-from cam2seg_utils.experiments.grid import (LoadedClassifier, gt_box, gt_point,
-                                            run_grid)
+from cam2seg_utils.experiments.engine import LoadedClassifier
+from cam2seg_utils.experiments.run import run_grid
 
 LITE0 = "tf_efficientnet_lite0"
 
@@ -141,22 +142,6 @@ def test_slow_cams_only_on_first_images(syn, embedded_classifier, litemedsam, tm
     assert set(t[t["cam"] == "gradcam"]["image_id"]) == set(ids)
     assert t["error"].isna().all() and res.summary["cam_calls"] == 3
     assert "first 1 of 2 images" in res.summary["slow_cams_note"]
-
-
-def test_gt_prompts():
-    mask = np.zeros((10, 12), dtype=bool)
-    mask[2:5, 3:9] = True
-    assert gt_box(mask).tolist() == [3.0, 2.0, 8.0, 4.0]
-    assert gt_point(mask).tolist() == [[6.0, 3.0]]        # centroid (5.5, 3) rounds to x=6 (banker's: 6)
-    ring = np.zeros((21, 21), dtype=bool)                  # an annulus: centroid in the hole
-    yy, xx = np.mgrid[:21, :21]
-    r = np.hypot(yy - 10, xx - 10)
-    ring[(r >= 4) & (r <= 9)] = True
-    (x, y), = gt_point(ring)
-    assert ring[int(y), int(x)]
-    assert 6 <= np.hypot(x - 10, y - 10) <= 7             # the middle of the ring (deepest)
-    with pytest.raises(ValueError, match="empty"):
-        gt_box(np.zeros((3, 3), bool))
 
 
 def test_strategy_axis_one_embedding_and_a_row_per_strategy(syn, embedded_classifier, litemedsam, tmp_path):
