@@ -210,8 +210,9 @@ def label_efficiency(fit_table: pd.DataFrame, eval_table: pd.DataFrame, ks: Sequ
 
     ids = np.array(sorted(fit_table["image_id"].unique()))
     rows, weights = [], {}
-    for k in ks:
-        kk = len(ids) if k is None else int(k)
+    # A k above the fitting images on hand (a smoke run) would repeat the all-images point; skip it.
+    ks = list(dict.fromkeys(len(ids) if k is None else int(k) for k in ks if k is None or int(k) <= len(ids)))
+    for kk in ks:
         n_draws = 1 if kk in (0, len(ids)) else int(draws)
         for d in range(n_draws):
             pick = ids if kk == len(ids) else make_rng(seed, "label-efficiency", kk, d).choice(ids, kk, replace=False)
