@@ -17,6 +17,7 @@ from ..cam_options import (DEFAULT_ABLATION_CHANNELS, DEFAULT_SCORECAM_CHANNELS,
                            DEFAULT_SCORECAM_SELECTION, CamOptions)
 from ..names import BASELINES, PAPER_CAMS, PAPER_MODELS, SETTINGS, SLOW_CAMS  # noqa: F401  (re-exported)
 from ..prompting.algorithm1 import PromptParams
+from ..prompting.weights import DEFAULT_WEIGHTS
 
 PROMPT_VARIANTS = ("box", "box+points", "points")
 # "synthetic" (generated), "isic" (ISIC 2017, official layout), "ph2" (PH2, evaluation only:
@@ -130,6 +131,15 @@ class ExperimentConfig:
     # handed to the strategies that use the classifier (those of them that are in cams).
     strategies: list[str] = field(default_factory=lambda: list(DEFAULT_STRATEGIES))
     strategy_cams: list[str] = field(default_factory=lambda: ["gradcam", "gradcam++"])
+    # The named weight set (cam2seg_utils.prompting.weights.WEIGHT_SETS) that ranks the candidates
+    # of the ranked strategies (candidates, prior-cam, image-prior). Its k_masks (ground-truth masks
+    # used to fit it; 0 = a priori) is recorded in the run summary and in every strategy row.
+    ranking_weights: str = DEFAULT_WEIGHTS
+    # Reference rows "oracle-<strategy>" for each ranking strategy: the best box of its candidate
+    # set by ground truth (decoded already: no extra decoder call). They read the ground truth, so
+    # they are references, never results: GT box vs oracle = loss in generation, oracle vs chosen
+    # = loss in selection.
+    selection_oracles: bool = True
     # segmenter baselines on the same images: ground-truth prompts (the ceiling) and the
     # whole-image box (the floor: no localisation at all)
     gt_baselines: list[str] = field(default_factory=lambda: list(BASELINES))
@@ -182,6 +192,10 @@ class ExperimentConfig:
         bad = [s for s in self.strategies if s not in STRATEGIES]
         if bad:
             raise ValueError(f"strategies {bad} unknown; choose from {STRATEGIES.names()}")
+        from ..prompting.weights import WEIGHT_SETS
+
+        if self.ranking_weights not in WEIGHT_SETS:
+            raise ValueError(f"ranking_weights {self.ranking_weights!r} unknown; choose from {WEIGHT_SETS.names()}")
         bad = [g for g in self.gt_baselines if g not in BASELINES]
         if bad:
             raise ValueError(f"gt_baselines {bad} unknown; choose from {BASELINES}")

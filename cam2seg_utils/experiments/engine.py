@@ -210,12 +210,15 @@ class GridEngine:
         requests: list[Request] = []
         slow_ok = cfg.slow_cams_max_images is None or index < cfg.slow_cams_max_images
         cams = [c for c in cfg.cams if slow_ok or c not in cfg.slow_cams]
-        strategies = [build_strategy(n) for n in cfg.strategies if n != "algorithm1"]
+        strategies = [build_strategy(n, cfg.ranking_weights) for n in cfg.strategies if n != "algorithm1"]
         shared = SharedDecodes()   # the image prior and decode cache, shared by every strategy run
 
-        def scored(run: StrategyRun, base: dict[str, Any]) -> dict[str, Any]:
+        def scored(run: StrategyRun, base: dict[str, Any]) -> list[dict[str, Any]]:
             self.counters.decoder_calls += run.decoder_calls
-            return _strategy_row(run, base, gt)
+            out = [_strategy_row(run, base, gt)]
+            if cfg.selection_oracles and run.outcome is not None and run.outcome.candidate_boxes is not None:
+                out.append(_selection_oracle_row(run, base, gt, image, embedding, self.seg, shared))
+            return out
 
         for lc in self.classifiers:
             base_model = {**base_img, "setting": lc.setting, "model": lc.model, "weights": lc.weights_label}
@@ -235,12 +238,13 @@ class GridEngine:
             self.counters.classifier_calls += 1
             rows.extend(a1_rows)
             base_pred = {**_predicted(base_model, result.prediction), "segmenter": seg_name}
-            rows.extend(scored(run, base_pred) for run in result.runs)
+            rows.extend(r for run in result.runs for r in scored(run, base_pred))
 
         floors = segment_image(image, None, self.seg, [s for s in strategies if not s.uses_classifier],
                                embedding=embedding, shared=shared,
                                strategy_rng=functools.partial(_strategy_rng, cfg.seed, image_id, (NO_CLASSIFIER,)))
-        rows.extend(scored(run, {**base_img, "setting": NO_CLASSIFIER, "segmenter": seg_name}) for run in floors.runs)
+        rows.extend(r for run in floors.runs
+                    for r in scored(run, {**base_img, "setting": NO_CLASSIFIER, "segmenter": seg_name}))
 
         for setting in cfg.gt_baselines:
             base_gt = {**base_img, "setting": setting, "segmenter": seg_name, "used_fallback": False,
@@ -358,6 +362,35 @@ def _strategy_row(run: StrategyRun, base: dict[str, Any], gt: np.ndarray) -> dic
             **box_columns(out.box), "points": points_json(out.points if len(out.points) else None),
             "seg_predicted_iou": float(out.confidence), "t_prompt_s": run.seconds, "t_cam_s": 0.0, "t_decoder_s": 0.0,
             "strategy_details": json.dumps({"params": params, **out.details}, sort_keys=True, default=str),
+            **{k: m[k] for k in METRIC_KEYS}}
+
+
+def _selection_oracle_row(run: StrategyRun, base: dict[str, Any], gt: np.ndarray, image: np.ndarray, embedding,
+                         segmenter, shared) -> dict[str, Any]:
+    """The ``oracle-<strategy>`` reference row: of the boxes the ranking strategy chose among,
+    the one whose mask has the highest IoU with ``gt`` (ties: the first). The masks come from the
+    image's decode cache, where the strategy left them (no new decoder call)."""
+    from ..metrics import segmentation_metrics
+    from ..prompting import PromptContext
+
+    name = f"oracle-{run.strategy.name}"
+    row = {**base, "strategy": name, "cam": "+".join(run.cams)}
+    try:
+        boxes = run.outcome.candidate_boxes
+        ctx = PromptContext(image, embedding, segmenter, {}, np.random.default_rng(0),
+                            decode_cache=shared.decode_cache)
+        decoded = ctx.decode_boxes(list(boxes))
+        metrics = [segmentation_metrics(d.mask, gt) for d in decoded]
+        best = int(np.argmax([m["iou"] for m in metrics]))
+    except Exception as exc:  # noqa: BLE001 - the reference fails, the strategy's row stands
+        return {**row, "error": f"{name} failed: {type(exc).__name__}: {exc}"}
+    m = metrics[best]
+    return {**row, "cam": run.outcome.cam, "prompt_variant": "box", "num_points": 0, **box_columns(boxes[best]),
+            "points": points_json(None), "seg_predicted_iou": float(decoded[best].predicted_iou),
+            "t_prompt_s": 0.0, "t_cam_s": 0.0, "t_decoder_s": 0.0,
+            "strategy_details": json.dumps({"reads_ground_truth": True, "of": run.strategy.name,
+                                            "n_candidates": int(len(boxes)), "best_index": best,
+                                            "decoder_calls": int(ctx.decoder_calls)}, sort_keys=True),
             **{k: m[k] for k in METRIC_KEYS}}
 
 

@@ -106,6 +106,8 @@ def merge_grid(output_dir: str | os.PathLike, *, allow_missing: bool = False) ->
         "dataset_digest": dataset_digest({i: metas[i].get("input_sha256") for i in present}),
         "config": latest.get("config", cfg),
         "config_fingerprint": stored["fingerprint"],
+        # the ranked strategies' weight set and how many ground-truth masks fitted it (0 = a priori)
+        "ranking_weights": latest.get("ranking_weights"),
         "git_commit": latest.get("git_commit", git_commit()),
         "git_commits": sorted({str(t.get("git_commit")) for t in tasks}),
         "shards_state": state,

@@ -39,6 +39,7 @@ import pandas as pd
 
 from ..atomic import progress_bar
 from ..revision import git_commit
+from ..prompting.weights import get_weights
 from .config import ExperimentConfig
 from .engine import GridCounters, ImageJob, LoadedClassifier, build_engine, compute_image
 from .identity import grid_identity, input_digest
@@ -121,6 +122,7 @@ def check_segmenter_name(config: ExperimentConfig) -> None:
 # --------------------------------------------------------------------------------------------
 
 
+
 def run_grid(config: ExperimentConfig, *, segmenter=None, classifiers: Sequence[LoadedClassifier] | None = None,
              dataset=None, image_ids: Sequence[str] | None = None, resume: bool = True,
              progress: bool | None = None, shard: str | tuple[int, int] | ShardSpec | None = None,
@@ -147,6 +149,7 @@ def run_grid(config: ExperimentConfig, *, segmenter=None, classifiers: Sequence[
     invocation that finds every image done changes neither the task summary nor the merge).
     """
     t_start, started_at = time.perf_counter(), time.time()
+    commit_at_start = git_commit()   # the code that computes the rows, not a later merge's
     progress = config.progress if progress is None else progress
     spec = ShardSpec.parse(shard)
     if int(workers) < 1:
@@ -194,7 +197,8 @@ def run_grid(config: ExperimentConfig, *, segmenter=None, classifiers: Sequence[
             "retried": [{"image_id": j.image_id, "reason": j.reason} for j in jobs if j.reason != "new"][:200],
             "workers": int(workers), "wall_time_s": time.perf_counter() - t_start,
             "started_at": started_at, "finished_at": time.time(), "host": socket.gethostname(),
-            "git_commit": git_commit(), "config": config.to_dict()}
+            "git_commit": commit_at_start, "config": config.to_dict(),
+            "ranking_weights": get_weights(config.ranking_weights).summary()}
     # an invocation with nothing to do keeps the task summary of the one that did the work (so
     # e.g. the book reading back a SLURM array's results does not replace the array's counts)
     if jobs or spec not in {ShardSpec(int(t["shard_index"]), int(t["num_shards"])) for t in store.tasks()}:

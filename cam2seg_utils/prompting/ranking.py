@@ -32,6 +32,8 @@ class RankedStrategy(PromptingStrategy):
     per_cam = False
     cam_votes = True
 
+    takes_ranking_weights = True
+
     def __init__(self, weights: str | RankingWeights | None = None, rounds: int = 0) -> None:
         self.weights = get_weights(weights).name if not isinstance(weights, RankingWeights) else weights.name
         self._weights = get_weights(weights)
@@ -68,7 +70,8 @@ class RankedStrategy(PromptingStrategy):
         ranking = self.ranking()
         return StrategyOutcome(dec.mask, box, pts, labels, dec.predicted_iou, "+".join(sorted(ctx.heatmaps)),
                                {"chosen": sources[best], "score": float(scores[best]), "n_candidates": len(boxes),
-                                "rounds": done, "ranking": ranking.name, "k_masks": int(ranking.k_masks)})
+                                "rounds": done, "ranking": ranking.name, "k_masks": int(ranking.k_masks)},
+                               candidate_boxes=np.asarray(boxes, dtype=np.float64).reshape(-1, 4))
 
     def params(self) -> dict:
         return {"weights": self.weights, "rounds": self.rounds}
