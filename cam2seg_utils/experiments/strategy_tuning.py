@@ -53,20 +53,29 @@ DEFAULT_DRAWS = 5
 # --------------------------------------------------------------------------------------------
 
 
-def harvest_image(image: np.ndarray, gt: np.ndarray, embedding, segmenter, heatmaps: dict) -> pd.DataFrame:
+def harvest_image(image: np.ndarray, gt: np.ndarray, embedding, segmenter, heatmaps: dict,
+                  shared=None) -> pd.DataFrame:
     """Decode every ``candidates`` box of one image; one row per candidate with its ``source``,
-    ``kind`` (``cam`` / ``image``), features, ``iou`` against ``gt`` and the image's slices."""
+    ``kind`` (``cam`` / ``image``), features, ``iou`` against ``gt`` and the image's slices.
+
+    ``shared``: a :class:`~cam2seg_utils.pipeline.SharedDecodes` kept across the settings of one
+    image, so the image prior and the image boxes (the same in every setting) are computed and
+    decoded once."""
     from ..metrics import segmentation_metrics
     from ..prompting import PromptContext, build_strategy
     from ..prompting.geometry import border_contact
     from ..prompting.scoring import candidate_features
 
-    ctx = PromptContext(image, embedding, segmenter, heatmaps, np.random.default_rng(0))
+    ctx = PromptContext(image, embedding, segmenter, heatmaps, np.random.default_rng(0),
+                        prior=None if shared is None else shared.prior,
+                        decode_cache=None if shared is None else shared.decode_cache)
     strategy = build_strategy("candidates")
     boxes, sources = strategy.candidate_boxes(ctx)
     decoded = ctx.decode_boxes(boxes)
     feats = candidate_features([d.mask for d in decoded], boxes, [d.predicted_iou for d in decoded], ctx.prior,
                                heatmaps, [d.low_res_logits for d in decoded])
+    if shared is not None:
+        shared.prior = ctx.computed_prior
     area, border = float(np.mean(gt)), border_contact(np.asarray(gt, dtype=bool))
     rows = [{"candidate": i, "source": src, "kind": "image" if src.startswith(("prior", "centred")) else "cam",
              **f, "iou": segmentation_metrics(d.mask, gt)["iou"], "gt_area_fraction": area,
@@ -81,10 +90,12 @@ def harvest(config, dataset, ids: Sequence[str], out_dir: Path, settings: Sequen
     setting: ``<out_dir>/<setting>/<image>.parquet``). ``classifiers``: setting -> classifier
     (built from ``config`` by default); heatmaps are the ``strategy_cams`` of ``config``."""
     from ..cams import CamExtractor
+    from ..pipeline import SharedDecodes
 
     settings = list(settings or config.settings)
     frames = []
-    todo = [(s, i) for s in settings for i in ids if not (out_dir / s / f"{i}.parquet").is_file()]
+    # image-major: the embedding, the prior and the image boxes' decodes serve every setting
+    todo = [(s, i) for i in ids for s in settings if not (out_dir / s / f"{i}.parquet").is_file()]
     if todo:
         if segmenter is None:
             from ..segmenters import build_segmenter
@@ -96,11 +107,11 @@ def harvest(config, dataset, ids: Sequence[str], out_dir: Path, settings: Sequen
             if s not in classifiers:
                 classifiers[s] = _classifier(config, s)
     cams = [c for c in config.strategy_cams if c != "randomcam"]
-    embedded: tuple[str, object] | None = None
+    embedded: tuple | None = None   # (image id, embedding, SharedDecodes)
     for setting, image_id in progress_bar(todo, progress, desc="harvest", unit="img"):
         sample = dataset.load(image_id)
         if embedded is None or embedded[0] != image_id:
-            embedded = (image_id, segmenter.embed(sample.image))
+            embedded = (image_id, segmenter.embed(sample.image), SharedDecodes())
         clf = classifiers[setting]
         target = clf.predict(sample.image).class_index
         x = clf.preprocess(sample.image)
@@ -108,7 +119,7 @@ def harvest(config, dataset, ids: Sequence[str], out_dir: Path, settings: Sequen
         for cam in cams:
             with CamExtractor(clf, cam, progress=False, **_cam_kwargs(config)) as ex:
                 heatmaps[cam] = ex(sample.image, target_class=target, input_tensor=x).heatmap
-        table = harvest_image(sample.image, sample.mask, embedded[1], segmenter, heatmaps)
+        table = harvest_image(sample.image, sample.mask, embedded[1], segmenter, heatmaps, embedded[2])
         path = out_dir / setting / f"{image_id}.parquet"
         path.parent.mkdir(parents=True, exist_ok=True)
         with atomic_open(path, "wb") as fh:
