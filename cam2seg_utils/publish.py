@@ -16,6 +16,8 @@ them (and without any image of the data set).
                                   the ``fine-tuned`` setting only)
 ``history/<model>.csv``           fine-tuning history per epoch (idem)
 ``tables/<name>.csv``             the ``summarize`` tables of the grid
+``strategy_tuning/*.csv``         ``label_efficiency.csv`` of ``tune-strategies``, when the
+                                  run folder has one (the ranking weights per k masks)
 ``run_summary.json``              the grid's run summary (config, commit, call counts) plus a
                                   ``published`` record (dataset identity, file digests, the
                                   commands that regenerate the snapshot)
@@ -49,7 +51,7 @@ MAX_SNAPSHOT_BYTES = 8 * 1024 * 1024      # a snapshot is tables, not data: a fe
 MAX_CELL_CHARS = 4096                      # longer strings are not tidy values (e.g. encoded pixels)
 MAX_POINTS = 64                            # point prompts per row
 TOP_FILES = ("grid.parquet", "images.csv", "classification.csv", "run_summary.json", "README.md")
-SUBFOLDERS = {"history": ".csv", "tables": ".csv"}
+SUBFOLDERS = {"history": ".csv", "tables": ".csv", "strategy_tuning": ".csv"}
 #: leading bytes of pixel or array files, whatever their name
 PIXEL_MAGIC = {b"\x89PNG": "PNG image", b"\xff\xd8\xff": "JPEG image", b"GIF8": "GIF image",
                b"II*\x00": "TIFF image", b"MM\x00*": "TIFF image", b"BM": "BMP image",
@@ -219,7 +221,7 @@ def validate_snapshot(folder: str | os.PathLike) -> Snapshot:
             len(rel.parts) == 2 and rel.parts[0] in SUBFOLDERS and rel.suffix == SUBFOLDERS[rel.parts[0]])
         if not allowed:
             raise SnapshotError(f"{p}: not a snapshot file (allowed: {', '.join(TOP_FILES)}, "
-                                "history/*.csv, tables/*.csv); a snapshot never holds images or pixel data")
+                                "history/*.csv, tables/*.csv, strategy_tuning/*.csv); a snapshot never holds images or pixel data")
         _check_bytes(p, str(rel))
         total += p.stat().st_size
         if p.suffix == ".csv":
@@ -410,6 +412,12 @@ def publish(profile: str, source_dir: str | os.PathLike | None = None, dest: str
                     (staging / "history").mkdir(exist_ok=True)
                     shutil.copy2(hist, staging / "history" / f"{model}.csv")
                     notes[f"history/{model}.csv"] = f"fine-tuning history of {model}, per epoch"
+        curve = source / "strategy_tuning" / "label_efficiency.csv"
+        if curve.is_file():   # written by `tune-strategies` into the same results folder
+            (staging / "strategy_tuning").mkdir(exist_ok=True)
+            shutil.copy2(curve, staging / "strategy_tuning" / "label_efficiency.csv")
+            notes["strategy_tuning/label_efficiency.csv"] = ("`tune-strategies`: the default's IoU on the evaluation "
+                                                             "split per k training masks that fitted its weights")
         summarize(config.replace(output_dir=str(source)), out_dir=staging / "tables")
         for p in sorted((staging / "tables").glob("*.csv")):
             notes[f"tables/{p.name}"] = f"`summarize` table {p.stem}"

@@ -156,7 +156,20 @@ def test_strategy_axis_one_embedding_and_a_row_per_strategy(syn, embedded_classi
     res = run_grid(cfg, segmenter=litemedsam, classifiers=_clf(embedded_classifier), dataset=ds)
     assert litemedsam.encoder_calls - before == 2 == res.summary["encoder_calls"]   # 2 readable images
     t = res.table[res.table["error"].isna()]
-    assert set(t["strategy"]) == (set(DEFAULT_STRATEGIES) | {"oracle-gt-box", "oracle-gt-point", "whole-image"})
+    ranked = [n for n in DEFAULT_STRATEGIES if getattr(STRATEGIES.get(n), "takes_ranking_weights", False)]
+    assert ranked == ["candidates", "prior-cam", "image-prior"]
+    assert set(t["strategy"]) == (set(DEFAULT_STRATEGIES) | {"oracle-gt-box", "oracle-gt-point", "whole-image"}
+                                  | {f"oracle-{n}" for n in ranked})
+    assert res.summary["ranking_weights"]["name"] == "a-priori" and res.summary["ranking_weights"]["k_masks"] == 0
+    # the selection oracles: the best of each ranked strategy's own candidates by ground truth,
+    # from the decode cache (no decoder call of their own), never below the strategy's choice
+    for name in ranked:
+        for (image_id, setting), g in t[t["strategy"].isin([name, f"oracle-{name}"])].groupby(["image_id", "setting"]):
+            chosen, best = (g.set_index("strategy").loc[n] for n in (name, f"oracle-{name}"))
+            assert best["iou"] >= chosen["iou"] - 1e-9
+            details = json.loads(best["strategy_details"])
+            assert details["reads_ground_truth"] and details["decoder_calls"] == 0 and details["of"] == name
+            assert json.loads(chosen["strategy_details"])["k_masks"] == 0
     for image_id, g in t.groupby("image_id"):
         for name in DEFAULT_STRATEGIES:
             rows = g[g["strategy"] == name]

@@ -68,3 +68,10 @@ def test_label_efficiency_rows_draws_and_held_out_images():
     again, _ = label_efficiency(fit, ev, **kw)
     pd.testing.assert_frame_equal(curve, again)                          # seeded draws
     assert set(weights) == {0, 2, 10}
+
+
+def test_label_efficiency_skips_k_above_the_fitting_images():
+    """A smoke run holds out fewer images than k = 8 or 32: those points would repeat k = all."""
+    curve, weights = label_efficiency(_table(3), _table(2), ks=(0, 8, 32, None), draws=2, seed=0,
+                                      features=("pred_iou", "stability"))
+    assert sorted(curve["k_masks"].unique()) == [0, 3] and set(weights) == {0, 3}
