@@ -16,6 +16,9 @@ module                            what                                          
 :mod:`.fig7`                      Fig. 7: good / median / failed cases, recomputed            07
 :mod:`.comparison`                our numbers beside the paper's, row by row                  08
 :mod:`.strategies`                prompting strategies beyond the paper, and the verdict      09
+:mod:`.headline`                  the headline table (README, real-data part): every prompt   09
+:mod:`.selection`                 lost in generation vs selection; the CAM's contribution      09
+:mod:`.label_efficiency`          the default's IoU per k training masks fitting its weights  09
 ================================  ==========================================================  ===========
 
 Shared: :mod:`.notebook` (the page's configuration from papermill parameters, display helpers),
