@@ -93,6 +93,9 @@ def merge_grid(output_dir: str | os.PathLike, *, allow_missing: bool = False) ->
         "tasks_without_summary": [f"{k}/{n_tasks}" for k in range(n_tasks) if k not in done_specs],
         "retried": [r for t in tasks for r in t.get("retried", [])],
         "wall_time_s": float(sum(float(t.get("wall_time_s", 0.0)) for t in tasks)),
+        "timing": stage_timing(table, float(sum(float(t.get("wall_time_s", 0.0)) for t in tasks)),
+                               int(counts.get("images_processed", 0))),
+        "machines": sorted({json.dumps(t.get("machine") or {"host": t.get("host")}, sort_keys=True) for t in tasks}),
         "slow_cams": [c for c in cfg["cams"] if c in cfg["slow_cams"]],
         "slow_cams_max_images": cfg.get("slow_cams_max_images"),
         "slow_cams_note": _slow_cams_note(cfg, len(ids)),
@@ -117,6 +120,31 @@ def merge_grid(output_dir: str | os.PathLike, *, allow_missing: bool = False) ->
     write_json_atomic(summary, store.summary_path)
     counters = GridCounters(**{k: counts[k] for k in COUNT_KEYS})
     return GridResult(table, summary, counters)
+
+
+def stage_timing(table: pd.DataFrame, wall_time_s: float, images_processed: int) -> dict:
+    """Seconds per image and stage, means over the images of ``table`` (each image's rows summed):
+    ``cams`` per CAM (``t_cam_s`` once per image x setting x CAM; a heatmap-cache hit costs ~0),
+    ``strategies`` per strategy (``t_prompt_s``: its prompts and decoder calls), ``algorithm1_decode``
+    (``t_decoder_s`` of Algorithm 1's prompts), and ``rest`` = wall time per processed image minus
+    those (the encoder, the classifier, I/O)."""
+    ok = table[table["error"].isna()] if "error" in table.columns else table
+    n = max(int(ok["image_id"].nunique()), 1) if len(ok) else 1
+    out: dict = {"wall_per_image_s": wall_time_s / images_processed if images_processed else None}
+    a1 = ok[(ok.get("strategy", pd.Series("", index=ok.index)).fillna("") == "algorithm1")] if len(ok) else ok
+    cams = {}
+    if len(a1):
+        once = a1.drop_duplicates(["image_id", "setting", "model", "cam"])
+        cams = {str(c): float(g["t_cam_s"].sum()) / n for c, g in once.groupby("cam")}
+    out["cams"] = cams
+    # the references (oracle-*, the whole-image box) are decoded with the baselines: no time of their own
+    strat = (ok[ok["strategy"].notna() & ~ok["strategy"].isin(["algorithm1", "", "whole-image"])
+                & ~ok["strategy"].fillna("").str.startswith("oracle-")] if "strategy" in ok.columns else ok.iloc[:0])
+    out["strategies"] = {str(k): float(g["t_prompt_s"].sum()) / n for k, g in strat.groupby("strategy")}
+    out["algorithm1_decode"] = float(a1["t_decoder_s"].sum()) / n if len(a1) else 0.0
+    staged = sum(cams.values()) + sum(out["strategies"].values()) + out["algorithm1_decode"]
+    out["rest"] = (out["wall_per_image_s"] - staged) if out["wall_per_image_s"] is not None else None
+    return out
 
 
 def grid_needs_merge(output_dir: str | os.PathLike) -> bool:

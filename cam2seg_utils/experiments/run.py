@@ -197,6 +197,7 @@ def run_grid(config: ExperimentConfig, *, segmenter=None, classifiers: Sequence[
             "retried": [{"image_id": j.image_id, "reason": j.reason} for j in jobs if j.reason != "new"][:200],
             "workers": int(workers), "wall_time_s": time.perf_counter() - t_start,
             "started_at": started_at, "finished_at": time.time(), "host": socket.gethostname(),
+            "machine": machine_description(config.device),
             "git_commit": commit_at_start, "config": config.to_dict(),
             "ranking_weights": get_weights(config.ranking_weights).summary()}
     # an invocation with nothing to do keeps the task summary of the one that did the work (so
@@ -215,4 +216,25 @@ def run_grid(config: ExperimentConfig, *, segmenter=None, classifiers: Sequence[
                               "n_errors": int(table["error"].notna().sum())}, counters)
 
 
-__all__ = ["run_grid", "plan_images", "check_cam_names", "check_model_names", "check_segmenter_name"]
+def machine_description(device: str) -> dict:
+    """What the run's timings were measured on: host, CPU model, cores, torch threads, device (and
+    the GPU's name on CUDA)."""
+    import os
+    import platform
+
+    import torch
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            cpu = next((ln.split(":", 1)[1].strip() for ln in fh if ln.startswith("model name")), cpu)
+    except OSError:
+        pass
+    out = {"host": socket.gethostname(), "cpu": cpu, "cpu_count": os.cpu_count(),
+           "torch_threads": torch.get_num_threads(), "device": device}
+    if str(device).startswith("cuda") and torch.cuda.is_available():
+        out["gpu"] = torch.cuda.get_device_name(0)
+    return out
+
+
+__all__ = ["run_grid", "machine_description", "plan_images", "check_cam_names", "check_model_names", "check_segmenter_name"]
