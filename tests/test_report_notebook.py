@@ -59,7 +59,8 @@ def test_show_shortens_the_selection_labels():
 
     html = nb.show(pd.DataFrame({"selection": [summary.ORACLE, summary.PREDICTED_IOU], "Wilcoxon p": [0.01234, 1.0],
                                  "iou": [0.12345, float("nan")]})).to_html()
-    assert "oracle (GT used)" in html and "predicted IoU (no GT)" in html and summary.ORACLE not in html
+    assert "oracle (GT used; RandomCAM among the candidates)" in html and summary.ORACLE not in html
+    assert "predicted IoU (no GT; RandomCAM among the candidates)" in html
     assert "0.123" in html and "0.012" in html and "–" in html
 
 

@@ -154,8 +154,9 @@ def show(df: pd.DataFrame, precision: int = 3):
 
     df = df.copy()
     if "selection" in df.columns:
-        df["selection"] = df["selection"].replace({summary.ORACLE: "oracle (GT used)",
-                                                   summary.PREDICTED_IOU: "predicted IoU (no GT)"})
+        df["selection"] = df["selection"].replace({summary.ORACLE: "oracle (GT used; RandomCAM among the candidates)",
+                                                   summary.PREDICTED_IOU: "predicted IoU (no GT; RandomCAM among "
+                                                                          "the candidates)"})
     ncol = _n_column(df)
     for c in [c for c in df.columns if isinstance(c, str) and P_COLUMN.search(c)]:
         df[c] = [format_p(v, r[ncol] if ncol else None) for v, (_, r) in zip(df[c], df.iterrows())]
