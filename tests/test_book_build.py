@@ -255,6 +255,16 @@ def test_intro_fragment_links_the_real_data_comparison_and_says_why_each_snapsho
         assert chapter in intro, chapter
 
 
+def test_chapter_09_shows_no_real_data_table_under_its_provenance_box():
+    """The ISIC validation record that chose chapter 09's parameters is a static page (the
+    chapter is rendered on synthetic runs too); the chapter links it and holds no table of it."""
+    src = (REPO / "notebooks" / "09_beyond_the_paper.py").read_text()
+    record = (REPO / "book" / "strategy_study.md").read_text()
+    assert "{doc}`/book/strategy_study`" in src
+    assert "official validation" in record and "| ingredient (official validation, 150) |" in record
+    assert "| ingredient (official validation" not in src and "| strategy (validation) |" not in src
+
+
 def test_toc_and_config():
     toc = yaml.safe_load((REPO / "_toc.yml").read_text())
     cfg = yaml.safe_load((REPO / "_config.yml").read_text())
@@ -266,7 +276,7 @@ def test_toc_and_config():
             assert (REPO / "notebooks" / (Path(f).name + ".py")).is_file(), f
         else:
             assert (REPO / (f + ".md")).is_file(), f
-    assert len(files) == len(set(files)) == 1 + len(NOTEBOOK_SOURCES) + 5
+    assert len(files) == len(set(files)) == 1 + len(NOTEBOOK_SOURCES) + 6
     # every hand-written page is in the book, and none still holds a draft's fill-in marker
     assert {f"book/{p.stem}" for p in (REPO / "book").glob("*.md")} <= set(files)
     for page in (REPO / "book").glob("*.md"):
@@ -324,3 +334,11 @@ def test_smoke_book_builds(smoke_book):
             html = (folder / f"{src.stem}.html").read_text()
             assert "Provenance: profile <code" in html and profile in html and "published snapshot" in html, src.stem
             assert "ISIC 2017" in html and "not comparable to the paper" not in html   # real data: no synthetic banner
+
+
+def test_demo_page_installs_from_the_repository():
+    """cam2seg is not on PyPI: the demo page's install works from a clone."""
+    demo = (REPO / "book" / "demo.md").read_text()
+    assert 'pip install -e ".[demo]"' in demo and 'pip install "cam2seg[demo]"' not in demo
+    extras = __import__("tomllib").loads((REPO / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    assert "demo" in extras
