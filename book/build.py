@@ -296,9 +296,45 @@ def snapshots() -> dict[str, Path]:
     return list_snapshots(SNAPSHOTS)
 
 
+#: The snapshot the book takes its real-data numbers from (its part comes first, the intro's
+#: paper-comparison link goes to it); any other snapshot gets a part after it.
+REFERENCE_SNAPSHOT = "isic-official"
+
+
+def split_phrase(dataset: dict[str, Any]) -> str:
+    """The split of a snapshot's ``published.dataset`` record in words: ``"official validation
+    split"`` (split folder ``Validation``), ``"training-split hold-out"`` (a hold-out of the
+    training folder), else ``"<split> split"``."""
+    split, folder = str(dataset.get("split", "")), str(dataset.get("split_folder", ""))
+    if folder == "Validation" or split == "Validation":
+        return "official validation split"
+    if folder == "Training" and "held-out" in split:
+        return "training-split hold-out"
+    return f"{split or folder or 'unknown'} split"
+
+
 def _snapshot_title(folder: Path) -> str:
+    """Plain text (a sidebar caption shows no markup): dataset, split in words, image count,
+    e.g. ``"ISIC 2017 official validation split, 150 images (published)"``."""
     summary = json.loads((folder / "run_summary.json").read_text(encoding="utf-8"))
-    return f"{summary['published']['dataset']['name']}, `{folder.name}` (published)"
+    ds = summary["published"]["dataset"]
+    return f"{ds['name']} {split_phrase(ds)}, {ds['n_images']} images (published)"
+
+
+def ordered_snapshots(found: dict[str, Path]) -> dict[str, Path]:
+    """``found`` with :data:`REFERENCE_SNAPSHOT` first, the others after it by name."""
+    return dict(sorted(found.items(), key=lambda kv: (kv[0] != REFERENCE_SNAPSHOT, kv[0])))
+
+
+def run_part_caption(profile: str, main_snapshot: Path | None) -> str:
+    """The sidebar caption of the part holding this build's own experiment pages: real data
+    when they render a snapshot, and the word "synthetic" when the profile's data is."""
+    if main_snapshot is not None:
+        return f"Real data: {_snapshot_title(main_snapshot)}"
+    dataset = _package_module("cam2seg_utils.profiles").get_profile(profile).dataset
+    if dataset == "synthetic":
+        return f"Synthetic data (profile {profile}): pipeline check, not the paper's numbers"
+    return f"This build's run: profile {profile}, {dataset} data"
 
 
 def label_title(path: Path, label: str) -> None:
@@ -327,31 +363,51 @@ def write_snapshot_index(profile: str, folder: Path, pages: list[str]) -> str:
         f"The pages of this part render the published snapshot `{folder.relative_to(REPO).as_posix()}`: the "
         "tables of a run on real images, committed to the repository (no image is). This build did not re-run "
         "them; each page's provenance box names the run, its commit and its images.\n\n"
-        f"{links}\n\n{readme}\n", encoding="utf-8")
+        + (f"Why this snapshot is here: {SNAPSHOT_ROLES[profile]}\n\n" if profile in SNAPSHOT_ROLES else "")
+        + f"{links}\n\n{readme}\n", encoding="utf-8")
     return f"book/generated/published/{profile}/index"
+
+
+#: Why a snapshot is in the book, by profile (the intro's list says it beside each part).
+SNAPSHOT_ROLES = {
+    "isic-official": "the official ISIC 2017 protocol: fine-tuned on the whole Training split, evaluated on all "
+                     "150 images of the official Validation split. **The book's reference for real-data numbers.**",
+    "local-isic": "an older, quicker run: 32 images of a hold-out of the *training* split (larger, more centred "
+                  "lesions than the official splits, so easier), made with older code. Kept as the record of "
+                  "that run; for numbers, read the official validation split.",
+}
 
 
 def write_snapshots_fragment(main_profile: str | None, extra: list[str]) -> None:
     """``book/generated/published_snapshots.md`` (included by the intro): where this build shows
-    real-data results, or that it has none."""
+    real-data results (each snapshot with why it is there, the reference one first) and the link
+    to the paper comparison on real data, or that it has none."""
     GENERATED.mkdir(parents=True, exist_ok=True)
     lines = []
     if main_profile:
         lines.append(f"- The experiment pages render the published snapshot of the `{main_profile}` profile "
-                     f"(`results/published/{main_profile}`).")
+                     f"(`results/published/{main_profile}`). {SNAPSHOT_ROLES.get(main_profile, '')}".rstrip())
     for p in extra:
-        lines.append(f"- {{doc}}`/book/generated/published/{p}/index`: the experiment pages of the published "
-                     f"`{p}` snapshot (`results/published/{p}`), beside this build's own pages.")
-    text = ("Real-data results in this build (tables committed under `results/published/`, regenerated with the "
-            "commands on each page; no image is committed):\n\n" + "\n".join(lines) + "\n") if lines else (
-        "*No published snapshot in this checkout (`results/published/` is empty): every page shows this build's "
-        "own run.*\n")
+        lines.append(f"- {{doc}}`/book/generated/published/{p}/index` (`results/published/{p}`): "
+                     f"{SNAPSHOT_ROLES.get(p, 'a published run on real images.')}")
+    reference = main_profile or (extra[0] if extra else None)
+    if lines:
+        page = ("/book/generated/08_paper_comparison" if main_profile
+                else f"/book/generated/published/{reference}/08_paper_comparison")
+        text = ("Real-data results in this build (tables committed under `results/published/`, regenerated with "
+                "the commands on each page; no image is committed):\n\n" + "\n".join(lines) + "\n\n"
+                f"Our numbers beside the paper's, row by row, on real images: {{doc}}`{page}`.\n")
+    else:
+        text = ("*No published snapshot in this checkout (`results/published/` is empty): every page shows this "
+                "build's own run, and its {doc}`paper comparison </book/generated/08_paper_comparison>` compares "
+                "that run with the paper.*\n")
     (GENERATED / "published_snapshots.md").write_text(text, encoding="utf-8")
 
 
-def write_toc(extra_parts: list[dict[str, Any]]) -> Path:
-    """``book/generated/_toc.yml``: ``_toc.yml`` with ``extra_parts`` after its last part that
-    holds a generated notebook page."""
+def write_toc(extra_parts: list[dict[str, Any]], run_caption: str | None = None) -> Path:
+    """``book/generated/_toc.yml``: ``_toc.yml`` with ``extra_parts`` (the published snapshots'
+    parts) *before* its last part that holds generated notebook pages (this build's own run), so
+    the real-data parts come first; that part's caption becomes ``run_caption`` when given."""
     import yaml
 
     toc = yaml.safe_load((REPO / "_toc.yml").read_text(encoding="utf-8"))
@@ -359,7 +415,9 @@ def write_toc(extra_parts: list[dict[str, Any]]) -> Path:
     last = max((i for i, part in enumerate(parts)
                 if any(str(ch.get("file", "")).startswith("book/generated/") for ch in part.get("chapters", []))),
                default=len(parts) - 1)
-    toc["parts"] = parts[:last + 1] + extra_parts + parts[last + 1:]
+    if run_caption and parts:
+        parts[last] = {**parts[last], "caption": run_caption}
+    toc["parts"] = parts[:last] + extra_parts + parts[last:]
     out = GENERATED / "_toc.yml"
     out.write_text("# written by book/build.py from _toc.yml; do not edit\n" + yaml.safe_dump(toc, sort_keys=False),
                    encoding="utf-8")
@@ -426,7 +484,8 @@ def main(argv: list[str] | None = None) -> int:
     found = snapshots()
     own = args.rerun or args.param or args.output_dir is not None
     main_snapshot = None if own else found.get(args.profile)
-    others = {p: f for p, f in found.items() if not (main_snapshot is not None and p == args.profile)}
+    others = ordered_snapshots({p: f for p, f in found.items()
+                                if not (main_snapshot is not None and p == args.profile)})
     sources = notebook_sources(args.only)
     twins = [src for src in sources if takes_published(src)]
     url = repository_url()
@@ -467,7 +526,7 @@ def main(argv: list[str] | None = None) -> int:
                             "chapters": [{"file": index}] + [{"file": f"book/generated/published/{profile}/{p}"}
                                                              for p in pages]})
     write_snapshots_fragment(args.profile if main_snapshot is not None else None, list(others))
-    toc, config = write_toc(extra_parts), write_config()
+    toc, config = write_toc(extra_parts, run_part_caption(args.profile, main_snapshot)), write_config()
     if args.no_build:
         return 0
     if args.clean and (REPO / "_build").exists():

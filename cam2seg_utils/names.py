@@ -47,7 +47,8 @@ PAPER_MODEL_BY_LABEL: dict[str, str] = {
 SETTINGS: tuple[str, ...] = ("zero-shot", "fine-tuned")
 
 #: The segmenter baselines prompted without a CAM, measured on the same images: the tight
-#: ground-truth box and one ground-truth point (oracles, the ceiling) and the whole-image box
+#: ground-truth box (oracle, the ceiling of box prompting), one ground-truth point (oracle prompt; no ceiling for
+#: LiteMedSAM, trained with boxes) and the whole-image box
 #: (no information, the floor). Not in the paper (its "ablation" rows are quoted from ref. [1]).
 BASELINES: tuple[str, ...] = ("gt-box", "gt-point", "whole-image-box")
 

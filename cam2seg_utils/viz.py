@@ -136,13 +136,33 @@ def display_provenance(**kwargs: Any) -> str:
 
 
 # ------------------------------------------------------------------------------ numbers
-def format_ci(mean: float, low: float, high: float, digits: int = 3) -> str:
-    """``"0.337 [0.310, 0.365]"``; NaN mean -> ``"n/a"``."""
+def format_ci(mean: float, low: float, high: float, digits: int = 3, n: int | None = None) -> str:
+    """``"0.337 [0.310, 0.365]"``; NaN mean -> ``"n/a"``; ``n`` (images) below
+    :data:`~cam2seg_utils.experiments.stats.MIN_N_INFERENCE` -> ``"0.337 (n too small)"``."""
+    from .experiments.stats import MIN_N_INFERENCE, N_TOO_SMALL
+
     if mean is None or not np.isfinite(mean):
         return "n/a"
+    if n is not None and np.isfinite(n) and n < MIN_N_INFERENCE:
+        return f"{mean:.{digits}f} ({N_TOO_SMALL})"
     if not (np.isfinite(low) and np.isfinite(high)):
         return f"{mean:.{digits}f}"
     return f"{mean:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"
+
+
+def format_p(p: Any, n: float | None = None) -> str:
+    """A p-value as every table shows it: ``"0.012"``, ``"< 0.001"``; NaN/None -> ``"–"``;
+    ``n`` (pairs) below :data:`~cam2seg_utils.experiments.stats.MIN_N_INFERENCE` -> ``"n too small"``.
+    A string (already a verdict such as "n too small") is kept."""
+    from .experiments.stats import MIN_N_INFERENCE, N_TOO_SMALL
+
+    if isinstance(p, str):
+        return p
+    if n is not None and pd.notna(n) and n < MIN_N_INFERENCE:
+        return N_TOO_SMALL
+    if p is None or pd.isna(p):
+        return "–"
+    return "< 0.001" if p < 0.001 else f"{p:.3f}"
 
 
 def comparison_frame(ours: pd.DataFrame, paper: pd.DataFrame, on: Sequence[str],
@@ -252,6 +272,6 @@ def contact_sheet(images: Sequence[np.ndarray], masks: Sequence[np.ndarray] | No
 
 __all__ = [
     "SYNTHETIC_NOTE", "GT_COLOR", "PRED_COLOR", "BOX_COLOR", "POINT_COLOR", "git_commit", "provenance_markdown",
-    "short_digests", "display_markdown", "display_provenance", "format_ci", "comparison_frame", "overlay_heatmap",
+    "short_digests", "display_markdown", "display_provenance", "format_ci", "format_p", "comparison_frame", "overlay_heatmap",
     "box_rectangle", "draw_prompts", "draw_mask_contour", "clean_axes", "contact_sheet",
 ]

@@ -41,8 +41,10 @@ nb.show_table(table1.table(grid, cfg), empty="This profile computed no noisy-mas
 
 # %% [markdown]
 # The same segmenter on the same images with prompts that are not from a CAM: the tight
-# ground-truth box and one ground-truth point (the ceiling) and the whole-image box (no
-# localisation at all). They say how hard these images are.
+# ground-truth box (the best a box prompt can do), one ground-truth point, and the whole-image
+# box (no localisation at all). They say how hard these images are. The `gt-point` row is not a
+# ceiling: LiteMedSAM was trained with box prompts, and for a single point it returns an (almost)
+# empty mask (chapter 06).
 
 # %% tags=["hide-input"]
 nb.show(baselines.beside(grid))

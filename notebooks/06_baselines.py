@@ -12,14 +12,19 @@
 # ---
 
 # %% [markdown]
-# # 06 · Ground-truth prompts: the ceiling
+# # 06 · Prompts without a CAM: ground-truth box, ground-truth point, whole image
 #
-# What the same segmenter reaches when the prompt comes from the ground truth instead of a CAM:
-# the tight box around the lesion (`gt-box`) or one point inside it (`gt-point`); and, as the
-# floor, the box of the whole image (`whole-image-box`, `[0, 0, W-1, H-1]`), which knows nothing
-# about where the lesion is. The paper's Table 2 quotes SAM-base and MedSAM-base numbers from
-# another paper; we measure the segmenter actually used, on the same test images as every CAM
-# result.
+# What the same segmenter reaches when the prompt does not come from a CAM: the tight box around
+# the lesion (`gt-box`, read from the ground truth: the best a box prompt can do), one point
+# inside the lesion (`gt-point`, at its centroid snapped inside it), and the box of the whole
+# image (`whole-image-box`, `[0, 0, W-1, H-1]`: the floor, it knows nothing about where the
+# lesion is). The paper's Table 2 quotes SAM-base and MedSAM-base numbers from another paper; we
+# measure the segmenter actually used, on the same test images as every CAM result.
+#
+# **`gt-point` is not a ceiling.** LiteMedSAM (the offline default) was trained with box prompts
+# only; given a single point it returns an empty or nearly empty mask, so its `gt-point` IoU is
+# close to 0 however good the point is. That row measures the segmenter's prompt type, not how
+# good a point prompt could be; a point-trained segmenter (SAM) would need its own row.
 
 # %% tags=["parameters", "hide-input"]
 # Papermill parameters. book/build.py writes the common ones in above this page's own when it

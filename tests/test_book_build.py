@@ -196,10 +196,13 @@ def test_no_placeholder_repository_url_anywhere():
 def test_build_writes_toc_and_config(build, tmp_path, monkeypatch):
     monkeypatch.setattr(build, "GENERATED", tmp_path)
     part = {"caption": "Real data: x", "chapters": [{"file": "book/generated/published/x/index"}]}
-    toc = yaml.safe_load(build.write_toc([part]).read_text())
+    source_parts = yaml.safe_load((REPO / "_toc.yml").read_text())["parts"]
+    toc = yaml.safe_load(build.write_toc([part], "Synthetic data (profile smoke): pipeline check").read_text())
     captions = [p["caption"] for p in toc["parts"]]
-    assert captions.index("Real data: x") == captions.index("Experiments") + 1      # right after the experiments
-    assert toc["parts"][captions.index("Experiments")] == yaml.safe_load((REPO / "_toc.yml").read_text())["parts"][1]
+    run = captions.index("Synthetic data (profile smoke): pipeline check")
+    assert captions.index("Real data: x") == run - 1 == 1              # real data first, after the method
+    assert toc["parts"][run]["chapters"] == source_parts[1]["chapters"]
+    assert not any("`" in c for c in captions)
     # no repository URL: the buttons that would point at it are off
     monkeypatch.setattr(build, "book_config", lambda: {"repository": {"url": ""}, "launch_buttons": {"colab_url": "x"},
                                                        "html": {"use_repository_button": True}})
@@ -210,6 +213,56 @@ def test_build_writes_toc_and_config(build, tmp_path, monkeypatch):
     cfg = yaml.safe_load(build.write_config().read_text())
     assert cfg["repository"]["url"] == "https://git.example.org/a/b" and cfg["launch_buttons"]["colab_url"] == "x"
     assert [build.takes_published(p) for p in NOTEBOOK_SOURCES] == [p.stem[:2] not in ("00", "01") for p in NOTEBOOK_SOURCES]
+
+
+def test_snapshot_captions_name_the_split_in_plain_text(build, tmp_path):
+    """The sidebar captions of the real-data parts say which split, without markup; the reference
+    snapshot (the official validation split) comes first; the run's own part says synthetic."""
+    def snapshot(name, split, folder, n):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "run_summary.json").write_text(json.dumps({"published": {"dataset": {
+            "name": "ISIC 2017", "split": split, "split_folder": folder, "n_images": n}}}))
+        return tmp_path / name
+
+    official = snapshot("isic-official", "Validation", "Validation", 150)
+    local = snapshot("local-isic", "Training (held-out test)", "Training", 32)
+    assert build._snapshot_title(official) == "ISIC 2017 official validation split, 150 images (published)"
+    assert build._snapshot_title(local) == "ISIC 2017 training-split hold-out, 32 images (published)"
+    assert list(build.ordered_snapshots({"local-isic": local, "isic-official": official})) == ["isic-official",
+                                                                                            "local-isic"]
+    assert build.run_part_caption("smoke", None).startswith("Synthetic data (profile smoke)")
+    assert build.run_part_caption("embedded", None).startswith("Synthetic data (profile embedded)")
+    assert build.run_part_caption("isic-official", official) == ("Real data: ISIC 2017 official validation split, "
+                                                                 "150 images (published)")
+    # the default toc (what `jupyter-book build .` alone shows) says synthetic too
+    toc = yaml.safe_load((REPO / "_toc.yml").read_text())
+    assert toc["parts"][1]["caption"] == build.run_part_caption("embedded", None)
+
+
+def test_intro_fragment_links_the_real_data_comparison_and_says_why_each_snapshot(build, tmp_path, monkeypatch):
+    monkeypatch.setattr(build, "GENERATED", tmp_path)
+    build.write_snapshots_fragment(None, ["isic-official", "local-isic"])
+    text = (tmp_path / "published_snapshots.md").read_text()
+    assert "{doc}`/book/generated/published/isic-official/08_paper_comparison`" in text
+    assert text.index("isic-official/index") < text.index("local-isic/index")
+    assert "150 images of the official Validation split" in text and "reference" in text
+    assert "hold-out of the *training* split" in text and "easier" in text
+    build.write_snapshots_fragment(None, [])
+    assert "08_paper_comparison" in (tmp_path / "published_snapshots.md").read_text()
+    intro = (REPO / "book" / "intro.md").read_text()
+    assert "generated/08_paper_comparison" not in intro            # the link is the fragment's: real data first
+    for chapter in ("(09)", "scaling page", "(06)"):
+        assert chapter in intro, chapter
+
+
+def test_chapter_09_shows_no_real_data_table_under_its_provenance_box():
+    """The ISIC validation record that chose chapter 09's parameters is a static page (the
+    chapter is rendered on synthetic runs too); the chapter links it and holds no table of it."""
+    src = (REPO / "notebooks" / "09_beyond_the_paper.py").read_text()
+    record = (REPO / "book" / "strategy_study.md").read_text()
+    assert "{doc}`/book/strategy_study`" in src
+    assert "official validation" in record and "| ingredient (official validation, 150) |" in record
+    assert "| ingredient (official validation" not in src and "| strategy (validation) |" not in src
 
 
 def test_toc_and_config():
@@ -223,7 +276,7 @@ def test_toc_and_config():
             assert (REPO / "notebooks" / (Path(f).name + ".py")).is_file(), f
         else:
             assert (REPO / (f + ".md")).is_file(), f
-    assert len(files) == len(set(files)) == 1 + len(NOTEBOOK_SOURCES) + 5
+    assert len(files) == len(set(files)) == 1 + len(NOTEBOOK_SOURCES) + 6
     # every hand-written page is in the book, and none still holds a draft's fill-in marker
     assert {f"book/{p.stem}" for p in (REPO / "book").glob("*.md")} <= set(files)
     for page in (REPO / "book").glob("*.md"):
@@ -281,3 +334,11 @@ def test_smoke_book_builds(smoke_book):
             html = (folder / f"{src.stem}.html").read_text()
             assert "Provenance: profile <code" in html and profile in html and "published snapshot" in html, src.stem
             assert "ISIC 2017" in html and "not comparable to the paper" not in html   # real data: no synthetic banner
+
+
+def test_demo_page_installs_from_the_repository():
+    """cam2seg is not on PyPI: the demo page's install works from a clone."""
+    demo = (REPO / "book" / "demo.md").read_text()
+    assert 'pip install -e ".[demo]"' in demo and 'pip install "cam2seg[demo]"' not in demo
+    extras = __import__("tomllib").loads((REPO / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    assert "demo" in extras

@@ -141,3 +141,17 @@ def test_torch_floor_is_2_6_where_weights_only_holds():
     assert floors == ["2.6", "2.6"]                               # pyproject and environment.yml
     major, minor = (int(x) for x in torch.__version__.split(".")[:2])
     assert (major, minor) >= (2, 6)
+
+
+def test_make_book_installs_no_browser_and_make_test_does():
+    """`make book` runs no apt-get (Chromium is for the browser tests alone); `make test` may."""
+    if not shutil.which("make"):
+        pytest.skip("make not installed")
+
+    def dry_run(target: str) -> str:
+        # -B: as on a fresh clone (no stamp yet); -n: print, run nothing
+        return subprocess.run(["make", "-n", "-B", target], cwd=REPO, capture_output=True, text=True,
+                              check=True).stdout
+
+    assert "apt-get" not in dry_run("book") and "chromium" not in dry_run("book")
+    assert "apt-get" in dry_run("test") and "chromium" in dry_run("test")

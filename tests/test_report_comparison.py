@@ -64,3 +64,11 @@ def test_difference_reasons_say_what_differs():
     assert any(r.startswith("models not run here: ") for r in reasons)
     assert any(r.startswith("the segmenter is litemedsam") for r in reasons)
     assert comparison.our_data(cfg, grid) == "synthetic, Test, 2 images"
+
+
+def test_quantity_labels_are_words_not_raw_keys():
+    from cam2seg_utils.report.comparison import quantity_label
+
+    assert quantity_label("fig4.fine_tuned.min_accuracy") == "Fig. 4: fine-tuned, min accuracy"
+    assert quantity_label("fig4.mobilenet_v2.accuracy_drop") == "Fig. 4: MobileNet-v2, accuracy drop"
+    assert quantity_label("table1.gradcam.iou") == "Table 1: Grad-CAM, IoU"

@@ -38,8 +38,9 @@ def test_accuracy_drop_table_hand_computed():
                         "accuracy": [0.8, 0.6, 0.5, 0.5]})
     t = fig4.accuracy_drop_table(clf).set_index("model")
     mob = t.loc["mobilenetv2_100"]
-    assert mob["paper model"] == "MobileNet_v2" and mob["drop (points)"] == pytest.approx(0.2)
-    assert mob["drop (relative)"] == pytest.approx(0.25) and mob["paper drop"] == 0.172
-    assert pd.isna(t.loc["convnext_tiny", "paper model"]) and t.loc["convnext_tiny", "drop (points)"] == 0
-    assert pd.isna(t.loc["convnext_tiny", "paper drop"])
+    assert mob["paper model"] == "MobileNet_v2" and mob["fine-tuned − zero-shot (points)"] == pytest.approx(0.2)
+    assert mob[fig4.GAIN_RELATIVE] == pytest.approx(0.25) and mob["paper: drop without fine-tuning"] == 0.172
+    assert pd.isna(t.loc["convnext_tiny", "paper model"]) and t.loc["convnext_tiny", fig4.GAIN_POINTS] == 0
+    assert pd.isna(t.loc["convnext_tiny", "paper: drop without fine-tuning"])
+    assert not any("drop (points)" == c for c in t.columns)       # no "drop" column whose sign reads backwards
     assert list(fig4.classification_table(clf).columns) == ["model", "setting", "accuracy"]

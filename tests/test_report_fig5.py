@@ -29,3 +29,33 @@ def test_prompt_variant_table_pairs_by_image_and_cam():
     assert t.loc["box", "mean IoU"] == pytest.approx(0.7) and t.loc["box", "n"] == 2
     assert t.loc["box", "vs box+points: mean diff"] == pytest.approx(0.25)
     assert np.isnan(t.loc["box+points", "vs box+points: mean diff"])
+
+
+def test_prompt_variant_means_and_tests_use_the_same_rows():
+    """Issue 19: the `box` mean took every strategy's box rows (384) while `box+points` had
+    Algorithm 1's (160), so the means disagreed with the paired difference. Now the rows of
+    other strategies are out, and a variant's row that the others lack is out too."""
+    base = {"setting": "fine-tuned", "model": "m", "percentile": 50.0, "num_points": 3, "amplification": 1.0,
+            "error": None, "strategy": "algorithm1"}
+    rows = []
+    for i in range(6):
+        rows.append(dict(base, image_id=str(i), cam="gradcam", prompt_variant="box", iou=0.5 + 0.01 * i))
+        rows.append(dict(base, image_id=str(i), cam="gradcam", prompt_variant="box+points", iou=0.4 + 0.02 * i))
+    rows.append(dict(base, strategy="image-prior", image_id="0", cam="", prompt_variant="box", iou=0.99))
+    rows.append(dict(base, image_id="6", cam="gradcam", prompt_variant="box", iou=0.0))     # no box+points twin
+    t = fig5.prompt_variant_table(pd.DataFrame(rows)).set_index("prompt variant")
+    box, bp = np.array([0.5 + 0.01 * i for i in range(6)]), np.array([0.4 + 0.02 * i for i in range(6)])
+    assert t.loc["box", "n"] == t.loc["box+points", "n"] == 6
+    assert t.loc["box", "mean IoU"] == pytest.approx(box.mean()) and t.loc["box+points", "mean IoU"] == pytest.approx(bp.mean())
+    diff = t.loc["box", "vs box+points: mean diff"]
+    assert diff == pytest.approx(t.loc["box", "mean IoU"] - t.loc["box+points", "mean IoU"]) == pytest.approx(0.075)
+    assert isinstance(t.loc["box", "vs box+points: Wilcoxon p"], float)
+
+
+def test_prompt_variant_test_below_five_pairs_says_n_too_small():
+    base = {"setting": "zero-shot", "model": "m", "percentile": 50.0, "num_points": 3, "amplification": 1.0,
+            "error": None, "strategy": "algorithm1", "cam": "gradcam"}
+    rows = [dict(base, image_id=str(i), prompt_variant=v, iou=iou)
+            for i in range(3) for v, iou in (("box", 0.6 + 0.1 * i), ("box+points", 0.5))]
+    t = fig5.prompt_variant_table(pd.DataFrame(rows)).set_index("prompt variant")
+    assert t.loc["box", "vs box+points: Wilcoxon p"] == "n too small"

@@ -1,6 +1,7 @@
 """A page's configuration from its papermill parameters (cam2seg_utils.report.notebook)."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -58,5 +59,22 @@ def test_show_shortens_the_selection_labels():
 
     html = nb.show(pd.DataFrame({"selection": [summary.ORACLE, summary.PREDICTED_IOU], "Wilcoxon p": [0.01234, 1.0],
                                  "iou": [0.12345, float("nan")]})).to_html()
-    assert "oracle (GT used)" in html and "predicted IoU (no GT)" in html and summary.ORACLE not in html
+    assert "oracle (GT used; RandomCAM among the candidates)" in html and summary.ORACLE not in html
+    assert "predicted IoU (no GT; RandomCAM among the candidates)" in html
     assert "0.123" in html and "0.012" in html and "–" in html
+
+
+def test_show_formats_counts_p_values_and_small_n_as_the_book_promises():
+    """Counts as whole numbers (never `8.000`), one p-value format (`0.012`, `< 0.001`), no raw
+    `nan`, and no p-value below 5 pairs."""
+    df = pd.DataFrame({"model": ["a", "b", "c"], "n": [1.0, 12.0, 40.0], "best_epoch": [8.0, 3.0, float("nan")],
+                       "passes": [583.0, 2.0, 7.0], "iou": [0.5, 1.0, 0.25],
+                       "Wilcoxon p": [0.2, 1.2e-06, 0.01234], "p_vs_reference": [0.5, 0.0004, float("nan")]})
+    assert nb.integer_columns(df) == ["n", "best_epoch", "passes"]
+    html = nb.show(df).to_html()
+    cells = re.findall(r"<td[^>]*>([^<]*)</td>", html)
+    rows = [cells[i:i + 7] for i in range(0, len(cells), 7)]
+    assert rows[0] == ["a", "1", "8", "583", "0.500", "n too small", "n too small"]
+    assert rows[1] == ["b", "12", "3", "2", "1.000", "&lt; 0.001", "&lt; 0.001"]
+    assert rows[2] == ["c", "40", "–", "7", "0.250", "0.012", "–"]
+    assert "nan" not in html and "e-06" not in html

@@ -14,7 +14,9 @@ def test_ci_table_hand_computed():
     t = tables.ci_table(df, ["setting"]).set_index("setting")
     assert t.loc["a", "n"] == 3 and t.loc["a", "iou"] == 0.5
     assert t.loc["a", "iou_ci_low"] == 0.5 == t.loc["a", "iou_ci_high"]      # no spread -> zero-width CI
-    assert t.loc["a", "iou [95% CI]"] == "0.500 [0.500, 0.500]"
+    assert t.loc["a", "iou [95% CI]"] == "0.500 (n too small)"          # n = 3 < 5: no CI shown
+    big = tables.ci_table(pd.DataFrame({"setting": ["a"] * 5, "iou": [0.5] * 5, "dice": [0.6] * 5}), ["setting"])
+    assert big.iloc[0]["iou [95% CI]"] == "0.500 [0.500, 0.500]"
     assert t.loc["b", "iou"] == 0.5 and t.loc["b", "iou_ci_low"] == 0.0 and t.loc["b", "iou_ci_high"] == 1.0
 
 
@@ -24,6 +26,7 @@ def test_paired_vs_reference_hand_computed():
     t = tables.paired_vs_reference(rows).iloc[0]
     assert (t["A"], t["B"], t["n pairs"]) == ("gradcam", "randomcam", 3)
     assert t["mean A-B"] == pytest.approx((0.3 + 0.2 + 0.4) / 3)
+    assert t["Wilcoxon p"] == "n too small"                              # 3 pairs < 5: no test shown
     assert "note" in tables.paired_vs_reference(rows[rows["cam"] == "gradcam"]).columns
 
 

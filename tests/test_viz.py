@@ -108,3 +108,10 @@ def test_git_commit_in_checkout(repo_root, tmp_path):
     sha = viz.git_commit(repo_root)
     assert sha == "unknown" or len(sha.split("+")[0]) >= 7
     assert viz.git_commit(tmp_path) == "unknown"
+
+
+def test_format_ci_and_p_below_five_images_say_n_too_small():
+    assert viz.format_ci(0.3368, 0.3368, 0.3368, n=1) == "0.337 (n too small)"
+    assert viz.format_ci(0.3368, 0.31, 0.36512, n=5) == "0.337 [0.310, 0.365]"
+    assert viz.format_p(1.0, n=4) == "n too small" and viz.format_p(1.0, n=5) == "1.000"
+    assert viz.format_p(0.0004) == "< 0.001" and viz.format_p(0.001) == "0.001" and viz.format_p(float("nan")) == "–"

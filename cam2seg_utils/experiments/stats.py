@@ -7,6 +7,9 @@
 * :func:`paired_test` — Wilcoxon signed-rank test on per-image paired scores of two methods
   (``scipy.stats.wilcoxon``), for "is method A better than method B on the same images".
 * :func:`paired_compare` — the same, pulling the two methods' per-image rows out of a grid table.
+
+:data:`MIN_N_INFERENCE`: below that many images (or pairs) no CI and no p-value is shown (the
+tables keep the numbers; the book and the README say "n too small" instead).
 """
 from __future__ import annotations
 
@@ -17,6 +20,12 @@ import numpy as np
 import pandas as pd
 
 from ..seeding import stable_seed
+
+#: The fewest images (pairs) a CI or a p-value is shown for: with fewer, a bootstrap interval
+#: or a signed-rank test says nothing (n = 1 gives [x, x] and p = 1).
+MIN_N_INFERENCE = 5
+#: What a table shows instead of a CI or a p-value below :data:`MIN_N_INFERENCE`.
+N_TOO_SMALL = "n too small"
 
 
 @dataclass(frozen=True)
@@ -141,4 +150,4 @@ def paired_compare(df: pd.DataFrame, method_a: Mapping[str, object], method_b: M
     return paired_test(sa.loc[common].to_numpy(), sb.loc[common].to_numpy(), alternative=alternative)
 
 
-__all__ = ["BootstrapCI", "bootstrap_ci", "cell_ci", "PairedTest", "paired_test", "paired_compare"]
+__all__ = ["MIN_N_INFERENCE", "N_TOO_SMALL", "BootstrapCI", "bootstrap_ci", "cell_ci", "PairedTest", "paired_test", "paired_compare"]

@@ -1,7 +1,8 @@
 """The segmenter's baselines (notebook 06, and beside every results table): the same segmenter
-on the same images prompted without a CAM: the tight ground-truth box and one ground-truth point
-(oracles: the ceiling of box / point prompting) and the whole-image box (no information: the
-floor). They say how hard the images are, so every number of ours is read beside them.
+on the same images prompted without a CAM: the tight ground-truth box (an oracle: the ceiling of
+box prompting), one ground-truth point (an oracle prompt, but no ceiling for LiteMedSAM, which was
+trained with boxes and returns an almost empty mask for a single point) and the whole-image box
+(no information: the floor). They say how hard the images are, so every number of ours is read beside them.
 
 :func:`beside` is the short table other pages show next to their results; :func:`table` the full
 one (the CLI's ``gt_baselines.csv`` with CIs); :func:`gt_vs_cam` tests the ground-truth box

@@ -17,7 +17,7 @@ import pandas as pd
 from .. import paper
 from ..experiments import summary
 from ..names import PAPER_CAMS, PAPER_MODEL_BY_LABEL, PAPER_MODEL_LABELS
-from .fig4 import accuracy_drop_table
+from .fig4 import GAIN_POINTS, GAIN_RELATIVE, accuracy_drop_table
 from .notebook import Stopwatch, markdown
 from .provenance import provenance
 from .recompute import preferred
@@ -199,6 +199,20 @@ def table1_comparison(grid: pd.DataFrame, config) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def quantity_label(key: str) -> str:
+    """A paper value's key in words for a page: ``"fig4.fine_tuned.min_accuracy"`` ->
+    ``"Fig. 4: fine-tuned, min accuracy"`` (the page shows no raw key)."""
+    import re
+
+    head, *rest = key.split(".")
+    m = re.fullmatch(r"(fig|table)(\d+)", head)
+    head = f"{'Fig.' if m.group(1) == 'fig' else 'Table'} {m.group(2)}" if m else head
+    words = [r.replace("_", " ").replace("fine tuned", "fine-tuned").replace("zero shot", "zero-shot")
+             .replace("mobilenet v2", "MobileNet-v2").replace("swin", "Swin").replace("gradcam", "Grad-CAM")
+             .replace("iou", "IoU") for r in rest]
+    return f"{head}: {', '.join(words)}" if words else head
+
+
 def text_comparison(grid: pd.DataFrame, clf: pd.DataFrame | None, config) -> pd.DataFrame:
     """The values the paper quotes in its text (Fig. 4, 5, 6) beside ours."""
     pv = main_variant(config)
@@ -208,7 +222,7 @@ def text_comparison(grid: pd.DataFrame, clf: pd.DataFrame | None, config) -> pd.
 
     def add(key: str, ours: Any, note: str = "") -> None:
         v = paper.get(key)
-        rows.append({"quantity": key, "paper": ("~" if v.approximate else "") + f"{v.value:g}", "source": v.source,
+        rows.append({"quantity": quantity_label(key), "paper": ("~" if v.approximate else "") + f"{v.value:g}", "source": v.source,
                      "ours": ours, "our data": data, "comparison": verdict, "note": note})
 
     if clf is not None and len(clf):
@@ -218,8 +232,8 @@ def text_comparison(grid: pd.DataFrame, clf: pd.DataFrame | None, config) -> pd.
         drops = accuracy_drop_table(clf)
         for label, key in (("MobileNet_v2", "fig4.mobilenet_v2.accuracy_drop"), ("Swin", "fig4.swin.accuracy_drop")):
             d = drops[drops["paper model"] == label] if len(drops) else drops
-            add(key, f"{d['drop (points)'].iloc[0]:.3f} pts / {d['drop (relative)'].iloc[0]:.3f} rel." if len(d) else "not run",
-                "points and relative readings")
+            add(key, f"{d[GAIN_POINTS].iloc[0]:.3f} pts / {d[GAIN_RELATIVE].iloc[0]:.3f} rel." if len(d) else "not run",
+                "fine-tuned minus zero-shot accuracy, in points and relative (positive: fine-tuning helped)")
     if len(cam_rows(grid, pv)):
         ind = summary.individual_table(grid, prompt_variant=pv, **single_params(config))
         for setting, key in (("zero-shot", "fig5.zero_shot.best_iou"), ("fine-tuned", "fig5.fine_tuned.best_iou")):

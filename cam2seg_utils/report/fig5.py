@@ -101,21 +101,28 @@ def best_pair_table(grid: pd.DataFrame, config) -> pd.DataFrame:
 
 
 def prompt_variant_table(grid: pd.DataFrame, reference: str = "box+points") -> pd.DataFrame:
-    """Mean IoU per setting x model x prompt variant, with a paired test of each variant
-    against ``reference`` (pairs: same image and CAM)."""
-    g = summary.ok_rows(grid)
+    """Mean IoU per setting x model x prompt variant of Algorithm 1, with a paired test of each
+    variant against ``reference``. Every mean and every test of a setting x model uses the same
+    rows: the (image, CAM, prompt parameters) every variant has (the other strategies, which
+    prompt with a box alone, have their own page and are not in here)."""
+    g = summary.algorithm1_rows(summary.ok_rows(grid))
     g = g[g["setting"].isin(summary.CAM_SETTINGS) & g["prompt_variant"].isin(VARIANTS)]
     if g.empty:
         return pd.DataFrame()
+    keys = ["image_id", "cam", "percentile", "num_points", "amplification"]
     rows = []
     for (setting, model), grp in g.groupby(["setting", "model"], sort=True):
-        keyed = grp.set_index(["image_id", "cam", "percentile", "num_points", "amplification"])
-        ref = keyed[keyed["prompt_variant"] == reference]["iou"] if reference in set(grp["prompt_variant"]) else None
-        for variant, g2 in keyed.groupby("prompt_variant", sort=True):
-            row = {"setting": setting, "model": model, "prompt variant": variant, "n": len(g2),
-                   "mean IoU": g2["iou"].mean()}
+        per_variant = {v: g2.set_index(keys)["iou"] for v, g2 in grp.groupby("prompt_variant", sort=True)}
+        common = None
+        for series in per_variant.values():
+            common = series.index if common is None else common.intersection(series.index)
+        per_variant = {v: s.loc[common].sort_index() for v, s in per_variant.items()}
+        ref = per_variant.get(reference)
+        for variant, iou in per_variant.items():
+            row = {"setting": setting, "model": model, "prompt variant": variant, "n": len(iou),
+                   "n images": iou.index.get_level_values("image_id").nunique(), "mean IoU": iou.mean()}
             if ref is not None and variant != reference:
-                p = paired(g2["iou"], ref)
+                p = paired(iou, ref)
                 row.update({f"vs {reference}: mean diff": p["mean A-B"], f"vs {reference}: Wilcoxon p": p["Wilcoxon p"]})
             rows.append(row)
     return pd.DataFrame(rows)

@@ -12,6 +12,7 @@ be drawn in this build) and :class:`Stopwatch` (the wall time of the provenance 
 """
 from __future__ import annotations
 
+import re
 import time
 from typing import Any, Mapping
 
@@ -121,17 +122,48 @@ def unavailable(what: str, why: object) -> None:
     markdown(f"*{what} is not drawn in this build: {why}.*")
 
 
+P_COLUMN = re.compile(r"(^p$|^p_| p$|^p-value)")     # a table's p-value columns, by name
+COUNT_COLUMN = re.compile(r"(^n$|^n[ _]|epoch|passes|count|^tn$|^fp$|^fn$|^tp$)")
+
+
+def _n_column(df: pd.DataFrame) -> str | None:
+    """The column holding each row's number of images (pairs), when the table has one."""
+    return next((c for c in ("n pairs", "n_pairs", "n") if c in df.columns), None)
+
+
+def integer_columns(df: pd.DataFrame) -> list[str]:
+    """Float columns that hold counts (whole numbers; a count's name, or a value of 2 or more,
+    which no metric in [0, 1] has): shown without decimals, never as ``8.000``."""
+    out = []
+    for c in df.columns:
+        col = df[c]
+        if not pd.api.types.is_float_dtype(col):
+            continue
+        vals = col.dropna()
+        if len(vals) and (vals == vals.round()).all() and (
+                (isinstance(c, str) and COUNT_COLUMN.search(c)) or vals.abs().max() >= 2):
+            out.append(c)
+    return out
+
+
 def show(df: pd.DataFrame, precision: int = 3):
-    """A frame for display: no index column, floats to ``precision`` digits, NaN as "–",
-    long selection labels shortened."""
+    """A frame for display: no index column, floats to ``precision`` digits, counts as whole
+    numbers, NaN as "–", p-values in one format (:func:`~cam2seg_utils.viz.format_p`: ``0.012``,
+    ``< 0.001``, "n too small" below 5 pairs), long selection labels shortened."""
+    from ..viz import format_p
+
     df = df.copy()
     if "selection" in df.columns:
-        df["selection"] = df["selection"].replace({summary.ORACLE: "oracle (GT used)",
-                                                   summary.PREDICTED_IOU: "predicted IoU (no GT)"})
-    pcols = [c for c in df.columns if isinstance(c, str) and c.endswith(" p")]
-    styler = df.style.hide(axis="index").format(precision=precision, na_rep="–")
-    if pcols:
-        styler = styler.format("{:.2g}", subset=pcols, na_rep="–")
+        df["selection"] = df["selection"].replace({summary.ORACLE: "oracle (GT used; RandomCAM among the candidates)",
+                                                   summary.PREDICTED_IOU: "predicted IoU (no GT; RandomCAM among "
+                                                                          "the candidates)"})
+    ncol = _n_column(df)
+    for c in [c for c in df.columns if isinstance(c, str) and P_COLUMN.search(c)]:
+        df[c] = [format_p(v, r[ncol] if ncol else None) for v, (_, r) in zip(df[c], df.iterrows())]
+    styler = df.style.hide(axis="index").format(precision=precision, na_rep="–", escape="html")
+    ints = integer_columns(df)
+    if ints:
+        styler = styler.format("{:.0f}", subset=ints, na_rep="–")
     return styler.set_table_attributes('class="dataframe"')
 
 
@@ -147,4 +179,5 @@ def show_table(df: pd.DataFrame, empty: str, precision: int = 3) -> None:
 
 __all__ = ["PARAMETER_FIELDS", "NOTEBOOK_PARAMETERS", "DEFAULT_PROFILE", "config_from_parameters",
            "notebook_config", "Stopwatch", "grid_page", "show_figure", "unavailable", "show", "show_table",
+           "integer_columns",
            "markdown"]

@@ -4,8 +4,9 @@ the IoU distributions that show how the choice removes complete failures.
 
 :func:`table` is Table 2 with 95 % CIs (the CLI's ``best_method.csv``); :func:`paper_table` the
 paper's; :func:`tests` the paired tests (oracle vs not, fine-tuned vs zero-shot);
-:func:`show_fig6` draws the IoU histograms (:func:`iou_histograms`); :func:`zero_iou_table`
-counts complete failures.
+:func:`show_fig6` draws the IoU distributions as ECDF small multiples (:func:`iou_ecdfs`);
+:func:`randomcam_in_selection` says what the random control does among the candidates;
+:func:`zero_iou_table` counts complete failures.
 """
 from __future__ import annotations
 
@@ -20,6 +21,11 @@ from .. import paper
 from ..experiments import summary
 from .notebook import show_figure
 from .tables import CI_TEXT, best_rows, cam_rows, main_variant, paired, single_params, with_ci_text
+
+
+#: How a page names each selection rule (both choose among every CAM of the grid, RandomCAM included).
+SELECTION_LABELS = {"oracle": "oracle (GT used; RandomCAM among the candidates)",
+                    "predicted-iou": "predicted IoU (no GT; RandomCAM among the candidates)"}
 
 
 def table(grid: pd.DataFrame, config) -> pd.DataFrame:
@@ -74,37 +80,75 @@ def iou_distributions(grid: pd.DataFrame, config) -> dict[str, dict[str, np.ndar
     return out
 
 
-def iou_histograms(values: Mapping[str, Mapping[str, np.ndarray]], bins: int = 20) -> Figure:
-    """Fig. 6: per model (one panel each), overlaid IoU histograms of several series
-    (e.g. ``{"mobilenetv2_100": {"all methods": ious, "best method": ious}}``)."""
+def iou_ecdfs(values: Mapping[str, Mapping[str, np.ndarray]]) -> Figure:
+    """Fig. 6 as small multiples: one panel per ``"<model> · <setting>"``, in each the empirical
+    CDF of every series (fraction of images with IoU <= x; a curve further right is better, and
+    its height at x = 0 is the share of complete failures). The legend sits below the panels, off
+    the curves. ``values``: e.g. ``{"m · fine-tuned": {"all CAMs": ious, "best CAM": ious}}``."""
     if not values:
-        raise ValueError("iou_histograms needs at least one model")
+        raise ValueError("iou_ecdfs needs at least one panel")
     n = len(values)
-    ncols = min(n, 3)
+    ncols = min(n, 2)
     nrows = int(np.ceil(n / ncols))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(4.0 * ncols, 3.0 * nrows), squeeze=False)
-    edges = np.linspace(0.0, 1.0, bins + 1)
-    for ax, (model, series) in zip(axes.flat, values.items()):
-        for label, arr in series.items():
-            arr = np.asarray(arr, dtype=float)
-            arr = arr[np.isfinite(arr)]
-            weights = np.full(len(arr), 1.0 / len(arr)) if len(arr) else None
-            ax.hist(arr, bins=edges, alpha=0.55, label=f"{label} (n={len(arr)})", weights=weights)
-        ax.set_title(model, fontsize=10)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4.6 * ncols, 3.3 * nrows + 0.6), squeeze=False,
+                             sharex=True, sharey=True)
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    handles: dict[str, object] = {}
+    for ax, (panel, series) in zip(axes.flat, values.items()):
+        for i, (label, arr) in enumerate(series.items()):
+            arr = np.sort(np.asarray(arr, dtype=float)[np.isfinite(np.asarray(arr, dtype=float))])
+            if not len(arr):
+                continue
+            x = np.concatenate([[0.0], arr, [1.0]])
+            y = np.concatenate([[0.0], np.arange(1, len(arr) + 1) / len(arr), [1.0]])
+            (line,) = ax.step(x, y, where="post", color=colors[i % len(colors)], lw=1.6)
+            handles.setdefault(label, line)
+            ax.plot([0.0], [np.mean(arr == 0.0)], "o", color=colors[i % len(colors)], ms=4)
+        ax.set_title(f"{panel} (n={max((len(a) for a in series.values()), default=0)} rows)", fontsize=9)
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1.02)
+        ax.grid(alpha=0.3)
+    for ax in axes[-1]:
         ax.set_xlabel("IoU")
-        ax.set_ylabel("fraction of images")
-        ax.legend(fontsize=8)
+    for ax in axes[:, 0]:
+        ax.set_ylabel("fraction with IoU <= x")
     for ax in list(axes.flat)[n:]:
         ax.axis("off")
-    fig.tight_layout()
+    fig.legend(list(handles.values()), list(handles), loc="lower center", ncol=len(handles), fontsize=8,
+               frameon=False)
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
     return fig
 
 
 def show_fig6(grid: pd.DataFrame, config) -> None:
     """Fig. 6 on the page (nothing when the grid has no CAM rows)."""
-    hists = iou_distributions(grid, config)
-    if hists:
-        show_figure(iou_histograms(hists))
+    series = iou_distributions(grid, config)
+    if series:
+        show_figure(iou_ecdfs(series))
+
+
+def randomcam_in_selection(grid: pd.DataFrame, config) -> pd.DataFrame:
+    """What RandomCAM (the random control) does among the candidates of the best-CAM-per-image
+    selections, per setting x model: how often each selection picks it, and the mean IoU with it
+    among the candidates (Table 2's rows) and without it (the real CAMs only, same images).
+    Empty when the grid has no RandomCAM rows."""
+    pv = main_variant(config)
+    rows = cam_rows(grid, pv)
+    if rows.empty or "randomcam" not in set(rows["cam"]):
+        return pd.DataFrame()
+    real = sorted(c for c in set(rows["cam"]) if c != "randomcam")
+    out = []
+    for key in summary.SELECTIONS:
+        with_rc = summary.best_per_image(grid, pv, key, **single_params(config))
+        without = summary.best_per_image(grid, pv, key, cams=real, **single_params(config))
+        for (setting, model), grp in with_rc.groupby(["setting", "model"], sort=True):
+            w = without[(without["setting"] == setting) & (without["model"] == model)]
+            w = w[w["image_id"].isin(set(grp["image_id"]))]
+            out.append({"selection": SELECTION_LABELS[key], "setting": setting, "model": model, "n": len(grp),
+                        "RandomCAM picked": int((grp["cam"] == "randomcam").sum()),
+                        "mean IoU, RandomCAM among the candidates": grp["iou"].mean(),
+                        "mean IoU, real CAMs only": w["iou"].mean()})
+    return pd.DataFrame(out)
 
 
 def zero_iou_table(grid: pd.DataFrame, config) -> pd.DataFrame | None:
@@ -116,4 +160,5 @@ def zero_iou_table(grid: pd.DataFrame, config) -> pd.DataFrame | None:
     return z.pivot_table(index=["model", "method"], columns="setting", values="n_zero_iou", aggfunc="sum")
 
 
-__all__ = ["table", "paper_table", "tests", "iou_distributions", "iou_histograms", "show_fig6", "zero_iou_table"]
+__all__ = ["SELECTION_LABELS", "table", "paper_table", "tests", "iou_distributions", "iou_ecdfs", "show_fig6",
+           "randomcam_in_selection", "zero_iou_table"]

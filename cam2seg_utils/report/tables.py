@@ -9,7 +9,7 @@ from typing import Any, Sequence
 import pandas as pd
 
 from ..experiments import summary
-from ..experiments.stats import paired_test
+from ..experiments.stats import MIN_N_INFERENCE, N_TOO_SMALL, paired_test
 from ..viz import format_ci
 
 CI_TEXT = "{} [95% CI]"     # the column of a metric's "mean [low, high]" text
@@ -64,10 +64,13 @@ def best_rows(grid: pd.DataFrame, config) -> pd.DataFrame:
 
 def with_ci_text(table: pd.DataFrame, metrics: Sequence[str] = summary.CI_METRICS) -> pd.DataFrame:
     """``table`` with a ``"<m> [95% CI]"`` text column per metric, from its ``<m>``,
-    ``<m>_ci_low`` and ``<m>_ci_high`` columns (a ``summary`` table made with ``ci=True``)."""
+    ``<m>_ci_low`` and ``<m>_ci_high`` columns (a ``summary`` table made with ``ci=True``); a
+    row whose ``n`` is below :data:`~cam2seg_utils.experiments.stats.MIN_N_INFERENCE` shows its
+    mean and "n too small" instead of the CI."""
     out = table.copy()
     for m in metrics:
-        out[CI_TEXT.format(m)] = [format_ci(r[m], r[f"{m}_ci_low"], r[f"{m}_ci_high"]) for _, r in out.iterrows()]
+        out[CI_TEXT.format(m)] = [format_ci(r[m], r[f"{m}_ci_low"], r[f"{m}_ci_high"], n=r.get("n"))
+                                  for _, r in out.iterrows()]
     return out
 
 
@@ -79,11 +82,12 @@ def ci_table(df: pd.DataFrame, keys: list[str], metrics: Sequence[str] = summary
 
 
 def paired(a: pd.Series, b: pd.Series) -> dict[str, Any]:
-    """Paired Wilcoxon test of two per-image series (indexed by image) on their common images."""
+    """Paired Wilcoxon test of two per-image series (indexed by image) on their common images;
+    below :data:`~cam2seg_utils.experiments.stats.MIN_N_INFERENCE` pairs its p is "n too small"."""
     common = a.index.intersection(b.index).sort_values()
     t = paired_test(a.loc[common].to_numpy(), b.loc[common].to_numpy())
     return {"n pairs": t.n, "mean A": t.mean_a, "mean B": t.mean_b, "mean A-B": t.mean_diff,
-            "Wilcoxon p": t.p_value}
+            "Wilcoxon p": t.p_value if t.n >= MIN_N_INFERENCE else N_TOO_SMALL}
 
 
 def paired_vs_reference(rows: pd.DataFrame, reference_cam: str = "randomcam", metric: str = "iou") -> pd.DataFrame:
