@@ -75,7 +75,8 @@ def test_notebook_sources_are_thin(src):
                                          ast.Lambda, ast.ListComp, ast.DictComp, ast.Try)), (src.stem, ast.dump(node)[:80])
     imported = {a.name for cell in code for node in ast.walk(ast.parse(cell)) if isinstance(node, ast.ImportFrom)
                 for a in node.names}
-    assert "notebook" in imported and len(imported) <= 3, imported   # the page's module(s) and the opening
+    # the opening and the page's artefact modules (chapter 09: strategies, headline, selection, label efficiency)
+    assert "notebook" in imported and len(imported) <= 5, imported
     assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# ")
 
 

@@ -70,10 +70,13 @@ def test_cam_contribution_hand_computed():
     assert a["delta"] == pytest.approx(0.0, abs=1e-12) and (a["cam_better"], a["cam_worse"]) == (1, 1)
     assert a["delta_ci_low"] <= 0 <= a["delta_ci_high"] and a["n"] == 4
     assert c.loc["small lesion (<10 % of image)", "delta"] == pytest.approx(0.1)
-    lines = selection.cam_verdict(c.reset_index())
-    assert lines == [f"- zero-shot: **the CAM makes no measurable difference** (+0.000 IoU [{a['delta_ci_low']:+.3f}, "
-                     f"{a['delta_ci_high']:+.3f}], p = {a['p']:.2g} on 4 images; better on 1, worse on 1 by more "
-                     "than 0.05)."]
+    assert selection.cam_verdict(c.reset_index()) == [
+        "- zero-shot: 4 images, too few to test (mean difference +0.000 IoU)."]
+    # with enough images the verdict reads the CI (a constructed row with n = 20)
+    many = c.reset_index().assign(n=20, delta_ci_low=-0.05, delta_ci_high=0.05, p=0.9)
+    assert selection.cam_verdict(many) == [
+        "- zero-shot: **the CAM makes no measurable difference** (+0.000 IoU [-0.050, +0.050], p = 0.900 on 20 "
+        "images; better on 1, worse on 1 by more than 0.05)."]
 
 
 def test_headline_table_hand_computed():
@@ -94,4 +97,8 @@ def test_headline_table_hand_computed():
     assert "Algorithm 1, ScoreCAM" not in t.index                      # absent rows are left out
     md = headline.headline_markdown(headline.headline_table(_grid(), _Cfg()))
     assert md.splitlines()[0].startswith("| prompt | zero-shot, mean IoU [95 % CI] |")
-    assert f"| `candidates` (the default) | 0.550 [{default['zero-shot iou_ci_low']:.3f}, " in md
+    assert "| `candidates` (the default) | 0.550 (n too small) |" in md       # no CI below 5 images
+    t20 = headline.headline_table(_grid(), _Cfg())
+    t20["zero-shot n"] = 20
+    md20 = headline.headline_markdown(t20)
+    assert f"| `candidates` (the default) | 0.550 [{default['zero-shot iou_ci_low']:.3f}, " in md20

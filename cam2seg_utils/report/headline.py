@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ..experiments import summary
+from ..viz import format_ci
 
 #: An image counts as a miss below this IoU.
 MISS_IOU = 0.01
@@ -146,9 +147,8 @@ def headline_markdown(table: pd.DataFrame) -> str:
     for _, r in table.iterrows():
         cells = [r["label"]]
         for s in settings:
-            cells.append(f"{_cell(r.get(f'{s} iou'))} [{_cell(r.get(f'{s} iou_ci_low'))}, "
-                         f"{_cell(r.get(f'{s} iou_ci_high'))}]" if f"{s} iou" in r and not pd.isna(r[f"{s} iou"])
-                         else "—")
+            cells.append(format_ci(r[f"{s} iou"], r[f"{s} iou_ci_low"], r[f"{s} iou_ci_high"], n=r[f"{s} n"])
+                         if f"{s} iou" in r and not pd.isna(r[f"{s} iou"]) else "—")
         for part in ("small", "border"):
             cells.append(" / ".join(_cell(r.get(f"{s} {part}")) for s in settings))
         cells.append(" / ".join("—" if pd.isna(r.get(f"{s} misses")) else str(int(r[f"{s} misses"]))

@@ -18,6 +18,7 @@ import pandas as pd
 from ..experiments import summary
 from ..experiments.stats import cell_ci, paired_test
 from ..prompting import DEFAULT_STRATEGY
+from ..viz import format_ci, format_p
 from .headline import MISS_IOU
 from .notebook import markdown, show_table
 
@@ -96,8 +97,15 @@ def cam_contribution(grid: pd.DataFrame, config, with_cam: str = DEFAULT_STRATEG
 def cam_verdict(contribution: pd.DataFrame) -> list[str]:
     """One sentence per setting: does the CAM earn its keep in the default (all images)?"""
     lines = []
+    from ..experiments.stats import MIN_N_INFERENCE
+
     for _, r in contribution[contribution["slice"] == "all"].iterrows():
-        ci = f"{r['delta']:+.3f} IoU [{r['delta_ci_low']:+.3f}, {r['delta_ci_high']:+.3f}], p = {r['p']:.2g}"
+        if r["n"] < MIN_N_INFERENCE:
+            lines.append(f"- {r['setting']}: {int(r['n'])} images, too few to test (mean difference "
+                         f"{r['delta']:+.3f} IoU).")
+            continue
+        p = format_p(r["p"], r["n"])
+        ci = f"{r['delta']:+.3f} IoU [{r['delta_ci_low']:+.3f}, {r['delta_ci_high']:+.3f}], p {p if p.startswith('<') else '= ' + p}"
         if r["delta_ci_low"] > 0:
             word = "**the CAM helps**"
         elif r["delta_ci_high"] < 0:
@@ -118,7 +126,13 @@ def show_selection(grid: pd.DataFrame, config) -> None:
 def show_cam_contribution(grid: pd.DataFrame, config) -> None:
     """The CAM-contribution table and its verdict on the page."""
     c = cam_contribution(grid, config)
-    show_table(c, empty="This grid lacks the default strategy or image-prior rows.")
+    shown = c
+    if not c.empty:   # one text column for the difference and its CI, one p format, nothing below n = 5
+        shown = c.assign(**{"delta [95% CI]": [format_ci(r["delta"], r["delta_ci_low"], r["delta_ci_high"], n=r["n"])
+                                               for _, r in c.iterrows()],
+                            "p": [format_p(r["p"], r["n"]) for _, r in c.iterrows()]}
+                         ).drop(columns=["delta", "delta_ci_low", "delta_ci_high"])
+    show_table(shown, empty="This grid lacks the default strategy or image-prior rows.")
     if not c.empty:
         markdown("\n".join(cam_verdict(c)))
 
