@@ -1,6 +1,6 @@
 """Command line: ``cam2seg <command>`` / ``python -m cam2seg_utils <command>``.
 
-Commands: ``generate-data``, ``download``, ``finetune``, ``grid``, ``summarize``, ``publish``.
+Commands: ``generate-data``, ``download``, ``finetune``, ``grid``, ``summarize``, ``publish``, ``hitl``.
 
 The configuration of every command is built in three layers: the ``--profile`` (default
 ``embedded``; see :mod:`cam2seg_utils.profiles`), then a YAML/JSON ``--config`` file (any
@@ -32,7 +32,7 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-COMMANDS = ("generate-data", "download", "finetune", "grid", "summarize", "publish")
+COMMANDS = ("generate-data", "download", "finetune", "grid", "summarize", "publish", "hitl")
 
 
 def _parse_set(items: Sequence[str]) -> dict[str, Any]:
@@ -136,6 +136,11 @@ def make_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("summarize", help="write the summary tables of a finished grid as CSV")
     _add_common(p)
     _add_grid_flags(p)
+    p = sub.add_parser("hitl", help="the human in the loop, measured: simulated clicks per start x refinement mode")
+    _add_common(p)
+    from .experiments import hitl
+
+    hitl.add_arguments(p)
     p = sub.add_parser("publish", help="copy a finished run's tidy tables (no pixels) into results/published/<profile>")
     _add_common(p)
     p.add_argument("--dest", help="snapshot folder (default: results/published/<profile>)")
@@ -244,6 +249,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .experiments.grid import check_cam_names
 
             check_cam_names(config)
+        if args.command == "hitl":
+            from .experiments.hitl import check_arguments
+
+            check_arguments(args)
     except ValueError as exc:
         print(f"cam2seg: error: {exc}", file=sys.stderr)
         return 2
@@ -283,6 +292,10 @@ def _run(args, config) -> int:
                 print(f"\n== {name} ==")
                 print(df.to_string(index=False))
         print(f"\ntables written to {Path(config.output_dir) / 'tables'}")
+    elif args.command == "hitl":
+        from .experiments import hitl
+
+        hitl.run(config, args)
     elif args.command == "publish":
         from .publish import publish
 
