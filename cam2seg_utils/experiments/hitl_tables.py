@@ -14,7 +14,8 @@ Definitions (per start x refinement mode x image slice, over the images of the s
   ``k - 1`` (the bar: 0, in every mode).
 
 Slices: those of the strategies' tables (:data:`.summary.SLICES`): all images, small lesions
-(ground truth < 10 % of the image), lesions touching the image border.
+(ground truth < 10 % of the image), lesions touching the image border (a slice without images
+gets no rows).
 """
 from __future__ import annotations
 
@@ -72,6 +73,8 @@ def summary_tables(table: pd.DataFrame, max_clicks: int = 20, n_boot: int = 2000
             sel = wide[pick(wide)]
             ious = sel[[f"iou@{k}" for k in range(max_clicks + 1)]].to_numpy(dtype=np.float64)
             n = len(sel)
+            if n == 0 and slice_name != "all":      # an empty slice gets no rows
+                continue
             means = ious.mean(axis=0) if n else np.full(max_clicks + 1, np.nan)
             for k in range(max_clicks + 1):
                 ci = bootstrap_ci(ious[:, k], n_boot=n_boot,
