@@ -1,0 +1,67 @@
+"""The chapter "The human in the loop, measured" (cam2seg_utils.report.hitl): the notebook's
+path end to end on a tiny synthetic run (real LiteMedSAM and EfficientNet-Lite0 weights), and
+the page's numbers on a hand-made table."""
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+
+from cam2seg_utils.report import hitl as rh  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def page(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("hitl-page")
+    return rh.hitl_page({"profile": "smoke", "data_root": str(tmp / "data"), "output_dir": str(tmp / "out"),
+                         "n_images": 2, "max_clicks": 3})
+
+
+def test_the_notebook_path_runs_and_draws(page):
+    import matplotlib.pyplot as plt
+
+    assert page.n_images == 2 and page.max_clicks == 3
+    noc = page.noc_table()
+    assert {"default-strategy", "algorithm1", "whole-image", "gt-box"} == set(noc["start"])
+    assert list(noc["start"].drop_duplicates()) == ["default-strategy", "algorithm1", "whole-image", "gt-box"]
+    assert page.best_mode() in set(noc["mode"])
+    fig = page.curves_figure("all")
+    assert len(fig.axes) == 4
+    plt.close(fig)
+    assert "bar | measured" in page.bars() and "clicks saved" in page.verdict()
+    assert "synthetic" in page.provenance().lower()
+    # the worked example replays the recorded clicks and checks them against the recorded IoU
+    fig = page.example_figure(start="gt-box", image_id=sorted(page.table["image_id"].unique())[0],
+                              shown=(0, 1, 2, 3))
+    assert len(fig.axes) == 4
+    plt.close(fig)
+
+
+def test_rendering_a_finished_results_folder(page):
+    again = rh.hitl_page({"profile": "smoke", "hitl_results": str(page.root), "data_root": page.config.data_root})
+    pd.testing.assert_frame_equal(again.tables["noc"], page.tables["noc"])
+    assert again.summary["max_clicks"] == 3
+
+
+def test_best_mode_and_verdict_on_a_hand_made_table():
+    from cam2seg_utils.experiments.hitl import coerce_table
+    from cam2seg_utils.experiments.hitl_tables import summary_tables
+
+    rows = []
+    curves = {("default-strategy", "a"): [0.5, 0.9], ("default-strategy", "b"): [0.5, 0.6],
+              ("whole-image", "a"): [0.1, 0.2], ("whole-image", "b"): [0.1, 0.1]}
+    for (start, mode), ious in curves.items():
+        for k, v in enumerate(ious):
+            rows.append({"image_id": "A", "split": "x", "start": start, "start_detail": "", "mode": mode, "click": k,
+                         "iou": v, "dice": v, "click_x": 1.0 if k else np.nan, "click_y": 1.0 if k else np.nan,
+                         "click_positive": True if k else None, "action": "local", "t_step_s": 0.0,
+                         "gt_area_fraction": 0.5, "gt_border_fraction": 0.0, "error": None})
+    table = coerce_table(pd.DataFrame(rows))
+    p = rh.HitlPage(None, None, table, summary_tables(table, max_clicks=1, n_boot=20), {})
+    assert p.best_mode() == "a"
+    text = p.verdict()
+    assert "1.00 clicks to 85 %" in text and "against 1.00 from the whole-image box" in text   # both: 1 = never (max 1)
