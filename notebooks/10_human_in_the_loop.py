@@ -52,27 +52,36 @@ if "google.colab" in sys.modules:
 
 # %% tags=["parameters", "hide-input"]
 profile = "embedded"
+dataset = None
 data_root = None
 device = None
+models = None
+cams = None
 n_images = None
-max_clicks = None
+percentile = None
+num_points = None
+amplification = None
+epochs = None
+patience = None
 seed = None
 output_dir = None
+published = None
+max_clicks = None
 hitl_results = None
 
 # %% [markdown]
-# Parameters: `profile` (smoke | embedded | paper | local-isic | isic-official), `n_images` (the first
-# N evaluated images), `max_clicks` (None = 20), `hitl_results` (a finished results folder such as
+# Parameters: those of every chapter (`profile`: smoke | embedded | paper | local-isic | isic-official;
+# `n_images`: the first N evaluated images; the classifier, CAM and Algorithm 1 parameters of the CAM
+# starts; `published`: a snapshot folder, whose `hitl/` results are rendered), plus `max_clicks`
+# (None = 20) and `hitl_results` (a finished results folder such as
 # `results/isic-official/hitl` to render instead of running; made by
 # `python -m cam2seg_utils hitl --profile isic-official`).
 
 # %% tags=["hide-input"]
-from IPython.display import Markdown, display
-
 from cam2seg_utils.report import hitl as rh
 
 page = rh.hitl_page(globals())
-display(Markdown(page.provenance()))
+page.show_provenance()
 
 # %% [markdown]
 # ## mean IoU after k clicks
@@ -81,12 +90,7 @@ display(Markdown(page.provenance()))
 # line is IoU 0.85.
 
 # %% tags=["hide-input"]
-import matplotlib.pyplot as plt
-
-for slice_name in page.tables["curves"]["slice"].drop_duplicates():
-    fig = page.curves_figure(slice_name)
-    display(fig)
-    plt.close(fig)
+page.show_curves()
 
 # %% [markdown]
 # ## Clicks to a good mask
@@ -97,13 +101,13 @@ for slice_name in page.tables["curves"]["slice"].drop_duplicates():
 # IoU is lower; `mean_falls` = number of clicks after which the **mean** IoU is lower than before.
 
 # %% tags=["hide-input"]
-display(page.noc_table().style.hide(axis="index").format(precision=3))
+page.show_noc()
 
 # %% [markdown]
 # ## The bars, on these images
 
 # %% tags=["hide-input"]
-display(Markdown(page.bars()))
+page.show_bars()
 
 # %% [markdown]
 # ## A worked example
@@ -114,12 +118,7 @@ display(Markdown(page.bars()))
 # the recorded IoU).
 
 # %% tags=["hide-input"]
-try:
-    fig = page.example_figure()
-    display(fig)
-    plt.close(fig)
-except rh.ExampleUnavailable as why:
-    display(Markdown(f"*The worked example is not drawn in this build: {why}.*"))
+page.show_example()
 
 # %% [markdown]
 # ## The verdict
@@ -128,7 +127,7 @@ except rh.ExampleUnavailable as why:
 # whole image (and how far it stays from the ground-truth box).
 
 # %% tags=["hide-input"]
-display(Markdown(page.verdict()))
+page.show_verdict()
 
 # %% [markdown]
 # ## Why clicks hurt a box-trained segmenter, and what works instead

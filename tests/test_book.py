@@ -160,8 +160,10 @@ def test_notebook_parameters_cell_and_colab_install(src):
     namespace: dict = {}
     exec(tagged[0].source, namespace)  # noqa: S102 - our own notebook's parameter assignments
     names = [k for k in namespace if not k.startswith("__")]
-    # pages that can render a published snapshot declare `published` after the common parameters
-    assert names in (NOTEBOOK_PARAMETERS, NOTEBOOK_PARAMETERS + ["published"])
+    # pages that can render a published snapshot declare `published` after the common parameters;
+    # chapter 10 declares its own (max_clicks, and hitl_results to render a finished hitl folder)
+    assert names in (NOTEBOOK_PARAMETERS, NOTEBOOK_PARAMETERS + ["published"],
+                     NOTEBOOK_PARAMETERS + ["published", "max_clicks", "hitl_results"])
     assert namespace["profile"] == "embedded"
     assert all(namespace[k] is None for k in names[1:])
     first_code = next(c for c in nb.cells if c.cell_type == "code")

@@ -65,3 +65,18 @@ def test_best_mode_and_verdict_on_a_hand_made_table():
     assert p.best_mode() == "a"
     text = p.verdict()
     assert "1.00 clicks to 85 %" in text and "against 1.00 from the whole-image box" in text   # both: 1 = never (max 1)
+
+
+def test_a_published_snapshot_without_hitl_results_says_so(repo_root, monkeypatch):
+    import IPython.display
+
+    folder = repo_root / "results" / "published" / "local-isic"
+    if not (folder / "run_summary.json").is_file():
+        pytest.skip("no committed local-isic snapshot")
+    page = rh.hitl_page({"profile": "local-isic", "published": str(folder)})
+    assert not page.available and "holds no hitl results" in page.missing
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", lambda obj: shown.append(obj))
+    page.show_curves()
+    page.show_verdict()
+    assert len(shown) == 2 and all("holds no hitl results" in obj.data for obj in shown)

@@ -1,10 +1,12 @@
 """The book chapter "The human in the loop, measured" (``notebooks/10_human_in_the_loop.py``).
 
-The notebook calls :func:`hitl_page` once (it runs the ``hitl`` experiment or reads its results
-back) and then the page's methods: :meth:`HitlPage.provenance`, :meth:`HitlPage.curves_figure`
-(mIoU after k clicks per start x mode, 95 % bootstrap CIs), :meth:`HitlPage.noc_table`,
-:meth:`HitlPage.example_figure` (one worked example, a strip of masks with the clicks drawn) and
-:meth:`HitlPage.verdict` (how many clicks the default start saves against the whole-image box).
+The notebook calls :func:`hitl_page` once (it runs the ``hitl`` experiment, reads a finished
+results folder back, or finds a published snapshot's) and then the page's ``show_*`` methods:
+provenance, :meth:`HitlPage.curves_figure` (mIoU after k clicks per start x mode, 95 % bootstrap
+CIs), :meth:`HitlPage.noc_table`, :meth:`HitlPage.bars`, :meth:`HitlPage.example_figure` (one
+worked example, a strip of masks with the clicks drawn) and :meth:`HitlPage.verdict` (how many
+clicks the default start saves against the whole-image box). A snapshot without hitl results
+gives a page that says so (``missing``).
 
 Conventions: masks ``(H, W)`` bool; clicks ``(x, y)`` original-image pixels (x = column); in
 ``imshow`` pixel ``(x, y)`` is centred on ``(x, y)``.
@@ -19,9 +21,6 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
-#: notebook parameter -> ExperimentConfig field (None = the profile's value)
-PARAMETER_FIELDS = {"data_root": "data_root", "device": "device", "n_images": "max_images", "seed": "seed",
-                    "output_dir": "output_dir"}
 START_LABELS = {"default-strategy": "default strategy's mask", "algorithm1": "Algorithm 1 (Grad-CAM, p50)",
                 "whole-image": "whole-image box (floor)", "gt-box": "ground-truth box (oracle)"}
 MODE_COLORS = {"box-edit": "#d50000", "hybrid": "#2962ff", "points": "#00a152"}
@@ -34,11 +33,12 @@ class ExampleUnavailable(RuntimeError):
 
 def page_config(namespace: Mapping[str, Any]):
     """The :class:`~cam2seg_utils.experiments.config.ExperimentConfig` of the notebook's
-    parameters (``profile`` plus any non-None of :data:`PARAMETER_FIELDS`)."""
-    from ..profiles import get_profile
+    parameters: the profile with every non-None common chapter parameter applied
+    (:func:`cam2seg_utils.book.config_from_parameters`), progress bars off."""
+    from ..book import PARAMETER_FIELDS, config_from_parameters
 
-    overrides = {PARAMETER_FIELDS[k]: namespace[k] for k in PARAMETER_FIELDS if namespace.get(k) is not None}
-    return get_profile(namespace.get("profile", "embedded"), progress=False, **overrides)
+    params = {k: namespace[k] for k in PARAMETER_FIELDS if namespace.get(k) is not None}
+    return config_from_parameters(namespace.get("profile", "embedded"), **params).replace(progress=False)
 
 
 @dataclass
@@ -50,6 +50,69 @@ class HitlPage:
     table: pd.DataFrame = field(repr=False)
     tables: dict[str, pd.DataFrame] = field(repr=False)
     summary: dict[str, Any] = field(repr=False)
+    missing: str | None = None          # why there are no results to show (a snapshot without them)
+
+    @property
+    def available(self) -> bool:
+        return self.missing is None
+
+    # -- what the notebook cells call (each displays its part, or the reason it cannot) -----
+    def _note(self) -> bool:
+        from IPython.display import Markdown, display
+
+        if self.missing:
+            display(Markdown(f"*{self.missing}*"))
+            return True
+        return False
+
+    def show_provenance(self) -> None:
+        from IPython.display import Markdown, display
+
+        if not self._note():
+            display(Markdown(self.provenance()))
+
+    def show_curves(self) -> None:
+        import matplotlib.pyplot as plt
+        from IPython.display import display
+
+        if self._note():
+            return
+        for slice_name in self.tables["curves"]["slice"].drop_duplicates():
+            fig = self.curves_figure(slice_name)
+            display(fig)
+            plt.close(fig)
+
+    def show_noc(self) -> None:
+        from IPython.display import display
+
+        if not self._note():
+            display(self.noc_table().style.hide(axis="index").format(precision=3))
+
+    def show_bars(self) -> None:
+        from IPython.display import Markdown, display
+
+        if not self._note():
+            display(Markdown(self.bars()))
+
+    def show_example(self) -> None:
+        import matplotlib.pyplot as plt
+        from IPython.display import Markdown, display
+
+        if self._note():
+            return
+        try:
+            fig = self.example_figure()
+        except ExampleUnavailable as why:
+            display(Markdown(f"*The worked example is not drawn in this build: {why}.*"))
+            return
+        display(fig)
+        plt.close(fig)
+
+    def show_verdict(self) -> None:
+        from IPython.display import Markdown, display
+
+        if not self._note():
+            display(Markdown(self.verdict()))
 
     # -- numbers ----------------------------------------------------------------------------
     @property
@@ -295,7 +358,20 @@ def hitl_page(namespace: Mapping[str, Any]) -> HitlPage:
     from ..experiments.hitl_tables import summary_tables
 
     plt.rcParams["figure.dpi"] = 110
-    cfg = page_config(namespace)
+    if namespace.get("published"):
+        from ..book import published_config
+
+        folder = Path(namespace["published"])
+        cfg = published_config(folder, device=namespace.get("device"))
+        root = folder / "hitl"
+        if not (root / "hitl.parquet").is_file():
+            return HitlPage(cfg, root, pd.DataFrame(), {}, {}, missing=(
+                f"The published snapshot `{folder.as_posix()}` holds no hitl results ({root.as_posix()}/hitl.parquet). "
+                f"Regenerate them with `python -m cam2seg_utils hitl --profile {cfg.name}` and render them with "
+                f"`python book/build.py --profile {cfg.name} --rerun --param hitl_results=<output_dir>/hitl`"))
+        namespace = {**namespace, "hitl_results": str(root)}
+    else:
+        cfg = page_config(namespace)
     given = namespace.get("hitl_results")
     if given:
         root = Path(given)
