@@ -431,7 +431,7 @@ class DemoApp:
                     with gr.Row():
                         refinement = gr.Dropdown(mode_choices(), value=mode_choices()[0], elem_id="refinement",
                                                  label="Refinement mode (what a click does; first = best measured)")
-                        click_number = gr.Number(label="click #", precision=0, minimum=1, elem_id="click-number")
+                        click_number = gr.Number(1, label="click # to remove", precision=0, minimum=1, elem_id="click-number")
                         remove_click = gr.Button("Remove click", elem_id="remove-click")
                     with gr.Row():
                         undo = gr.Button("Undo", elem_id="undo")
