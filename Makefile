@@ -36,7 +36,7 @@ demo: setup
 	$(PYTHON) -m cam2seg_utils.demo
 
 notebooks:
-	$(PYTHON) -m jupytext --to ipynb notebooks/*.py
+	$(PYTHON) book/build.py --convert-only
 
 clean:
 	rm -rf _build book/_build book/generated outputs .cache test-artifacts

@@ -55,7 +55,7 @@ from cam2seg_utils.data.isic import ISICDataset  # noqa: E402
 from cam2seg_utils.demo.refine import mode_choices  # noqa: E402
 from cam2seg_utils.demo.state import UserState  # noqa: E402
 from cam2seg_utils.refinement import SimulatedUser, build_mode  # noqa: E402
-from cam2seg_utils.prompts import PromptParams  # noqa: E402
+from cam2seg_utils.prompting.algorithm1 import PromptParams  # noqa: E402
 from cam2seg_utils.seeding import make_rng  # noqa: E402
 
 FIRST_MASK_BUDGET_S = 3.0

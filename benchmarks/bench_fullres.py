@@ -75,7 +75,8 @@ def child(args) -> None:
 
     from cam2seg_utils.data.isic import ISICDataset
     from cam2seg_utils.experiments.config import PAPER_CAMS, ExperimentConfig
-    from cam2seg_utils.experiments.grid import LoadedClassifier, run_grid
+    from cam2seg_utils.experiments.engine import LoadedClassifier
+    from cam2seg_utils.experiments.run import run_grid
     from cam2seg_utils.models import build_classifier
     from cam2seg_utils.segmenters import build_segmenter
 

@@ -6,7 +6,7 @@
 Both compute the same rows (zero-shot EfficientNet-Lite0 with its embedded ImageNet weights,
 LiteMedSAM, the given CAMs, the box / box+points / points variants, the GT box and point):
 
-* ``grid``: :func:`cam2seg_utils.experiments.grid.run_grid` (one encoder pass per image, one
+* ``grid``: :func:`cam2seg_utils.experiments.run.run_grid` (one encoder pass per image, one
   prediction per image and model, one CAM per image and method, batched decoder calls), with an
   empty heatmap cache;
 * ``naive``: for every prompt, predict, compute the CAM, run Algorithm 1, **encode the image**
@@ -39,11 +39,12 @@ def main(argv: list[str] | None = None) -> int:
     from cam2seg_utils.data.isic import ISICDataset
     from cam2seg_utils.data.synthetic import generate_synthetic
     from cam2seg_utils.experiments.config import ExperimentConfig
-    from cam2seg_utils.experiments.grid import (LoadedClassifier, gt_box, gt_point, params_key, run_grid,
-                                                whole_image_box)
+    from cam2seg_utils.experiments.baselines import gt_box, gt_point, whole_image_box
+    from cam2seg_utils.experiments.engine import LoadedClassifier, params_key
+    from cam2seg_utils.experiments.run import run_grid
     from cam2seg_utils.metrics import segmentation_metrics
     from cam2seg_utils.models import build_classifier
-    from cam2seg_utils.prompts import PromptParams, generate_prompts
+    from cam2seg_utils.prompting.algorithm1 import PromptParams, generate_prompts
     from cam2seg_utils.seeding import make_rng
     from cam2seg_utils.segmenters import build_segmenter
 

@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from cam2seg_utils.cams import CamExtractor  # noqa: E402
 from cam2seg_utils.data import ISICDataset, generate_synthetic  # noqa: E402
 from cam2seg_utils.models import build_classifier  # noqa: E402
-from cam2seg_utils.prompts import PromptParams, generate_prompts  # noqa: E402
+from cam2seg_utils.prompting.algorithm1 import PromptParams, generate_prompts  # noqa: E402
 from cam2seg_utils.segmenters import build_segmenter  # noqa: E402
 
 

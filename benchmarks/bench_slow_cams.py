@@ -13,7 +13,7 @@ Variants (each computed once per image; raw CAM maps are kept under ``--workdir`
 killed run resumes and a rerun only re-scores):
 
 * ``scorecam full``: every channel of the target layer (1280 for Lite0) -- the fidelity
-  reference; pytorch-grad-cam's ``ScoreCAM`` numbers (tests/test_cams.py), with the constant
+  reference; pytorch-grad-cam's ``ScoreCAM`` numbers (tests/test_cams_topk_scorecam.py), with the constant
   (dead) channels scored in one shared pass;
 * ``scorecam k=K (variance|gradient)``: :class:`cam2seg_utils.cams.TopKScoreCAM`;
 * ``ablationcam ratio=1``: :class:`cam2seg_utils.cams.FastAblationCAM` on every channel -- the
@@ -134,11 +134,11 @@ def main(argv: list[str] | None = None) -> int:
     from cam2seg_utils.atomic import atomic_open, progress_bar
     from cam2seg_utils.cams import CamExtractor, normalize_heatmap
     from cam2seg_utils.experiments.datasets import resolve_splits
-    from cam2seg_utils.experiments.grid import gt_box
+    from cam2seg_utils.experiments.baselines import gt_box
     from cam2seg_utils.metrics import segmentation_metrics
     from cam2seg_utils.models import build_classifier
     from cam2seg_utils.profiles import get_profile
-    from cam2seg_utils.prompts import PromptParams, generate_prompts
+    from cam2seg_utils.prompting.algorithm1 import PromptParams, generate_prompts
     from cam2seg_utils.seeding import make_rng
     from cam2seg_utils.segmenters import build_segmenter
 

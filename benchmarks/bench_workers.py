@@ -36,7 +36,8 @@ def main(argv: list[str] | None = None) -> int:
     from cam2seg_utils.data.isic import ISICDataset
     from cam2seg_utils.data.synthetic import generate_synthetic
     from cam2seg_utils.experiments.config import ExperimentConfig
-    from cam2seg_utils.experiments.grid import TIMING_COLUMNS, run_grid
+    from cam2seg_utils.experiments.run import run_grid
+    from cam2seg_utils.experiments.table import TIMING_COLUMNS
 
     tmp = Path(tempfile.mkdtemp(prefix="bench_workers-"))
     if args.isic_root:

@@ -9,8 +9,13 @@
 
 Steps:
 1. ``notebooks/NN_*.py`` (jupytext percent, the reviewed source) -> ``notebooks/NN_*.ipynb``
-   (git-ignored; the files Colab and papermill open), with ``repository.url`` of ``_config.yml``
-   written into the Colab install cell (``REPOSITORY_URL = "..."``).
+   (git-ignored; the files Colab and papermill open; ``--convert-only`` stops here, as
+   ``make notebooks`` does). Two cells every notebook shares are written in here rather than
+   copied into each source: the Colab install cell (:data:`COLAB_CELL`, after the title, with
+   ``repository.url`` of ``_config.yml`` as ``REPOSITORY_URL``) and the common papermill
+   parameters (:func:`parameters_source`: ``profile`` and
+   ``cam2seg_utils.report.notebook.PARAMETER_FIELDS``, one assignment a line and no inline
+   comment, which papermill's parameter parser reads without a warning).
 2. Each notebook is executed by papermill with the parameters ``profile``, ``output_dir`` and any
    ``--param KEY=VALUE`` (values parsed as JSON when they parse, else kept as strings) into
    ``book/generated/NN_*.ipynb`` (git-ignored). The grid is resumable, so the first notebook that
@@ -20,6 +25,8 @@ Steps:
    is given), the notebooks that take a ``published`` parameter render it instead of running.
    Every other snapshot gets its own part of the book: those notebooks again, rendering it,
    into ``book/generated/published/<profile>/``, after an index page made from its README.
+   ``--jobs 2`` runs those published pages in a second process while the run's own pages go
+   in order in the first (they never read each other's results).
 3. ``jupyter-book build <repo root> -W -n --keep-going`` with ``execute_notebooks: "off"``: the
    book shows papermill's outputs, nothing is executed twice, and any Sphinx warning fails. The
    table of contents is ``_toc.yml`` plus one part per extra snapshot, and the configuration is
@@ -38,6 +45,7 @@ import shutil
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +56,19 @@ PUBLISHED_PAGES = GENERATED / "published"
 SNAPSHOTS = REPO / "results" / "published"
 HTML = REPO / "_build" / "html"
 DEMO_PNG = REPO / "test-artifacts" / "demo.png"
-URL_LINE = 'REPOSITORY_URL = ""'          # the Colab install cell's placeholder line in every notebook
+#: The Colab install cell of every generated notebook (``{url}``: the repository URL as a JSON string).
+COLAB_CELL = """# Colab: install cam2seg first (a no-op everywhere else). Written in by book/build.py, with the
+# repository URL from `repository.url` of _config.yml.
+import subprocess
+import sys
+
+REPOSITORY_URL = {url}
+if "google.colab" in sys.modules:
+    if not REPOSITORY_URL:
+        raise RuntimeError("No repository URL was set when this notebook was generated: set `repository.url` in "
+                           "_config.yml (see the README) and run `python book/build.py` again, or pip-install "
+                           "cam2seg from its repository yourself before running this notebook.")
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", f"cam2seg[book] @ git+{{REPOSITORY_URL}}"], check=True)"""
 
 
 def parse_param(text: str) -> tuple[str, Any]:
@@ -86,18 +106,55 @@ def repository_url(config: dict[str, Any] | None = None) -> str:
     return str((config.get("repository") or {}).get("url") or "").strip()
 
 
+def _package_module(name: str):
+    """A module of this checkout's ``cam2seg_utils`` (whatever is installed)."""
+    import importlib
+
+    sys.path.insert(0, str(REPO))
+    try:
+        return importlib.import_module(name)
+    finally:
+        sys.path.pop(0)
+
+
+def parameters_source(own: str, src: Path | str = "notebook") -> str:
+    """The whole ``parameters`` cell of a generated notebook from its source's ``own`` cell: the
+    source's comment lines, then ``profile = "embedded"`` and every other common parameter
+    (``cam2seg_utils.report.notebook.NOTEBOOK_PARAMETERS``) ``= None``, then the page's own
+    assignments (e.g. ``published = None``). A page may not assign a common parameter itself."""
+    import ast
+
+    nbmod = _package_module("cam2seg_utils.report.notebook")
+    lines = own.splitlines()
+    comments = [line for line in lines if line.lstrip().startswith("#")]
+    body = "\n".join(line for line in lines if line.strip() and not line.lstrip().startswith("#"))
+    mine = {t.id for node in ast.parse(body).body if isinstance(node, ast.Assign)
+            for t in node.targets if isinstance(t, ast.Name)}
+    clash = sorted(mine & set(nbmod.NOTEBOOK_PARAMETERS))
+    if clash:
+        raise SystemExit(f"{src}: the parameters cell assigns {clash}, which book/build.py writes in itself")
+    common = [f"profile = {json.dumps(nbmod.DEFAULT_PROFILE)}"] + [f"{k} = None" for k in nbmod.NOTEBOOK_PARAMETERS[1:]]
+    return "\n".join([*comments, *common, *([body] if body else [])])
+
+
 def to_ipynb(src: Path, url: str | None = None) -> Path:
     """Convert one jupytext percent script to ``.ipynb`` beside it (kernel python3), with the
-    repository URL (default: :func:`repository_url`) written into its Colab install cell."""
+    common parameters written into its ``parameters`` cell (:func:`parameters_source`) and the
+    Colab install cell (:data:`COLAB_CELL`, repository URL default: :func:`repository_url`)
+    inserted after its title."""
     import jupytext
+    import nbformat
 
     url = repository_url() if url is None else url
     nb = jupytext.read(src)
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nb.metadata.setdefault("language_info", {"name": "python"})
-    for cell in nb.cells:
-        if cell.cell_type == "code" and URL_LINE in cell.source:
-            cell.source = cell.source.replace(URL_LINE, f"REPOSITORY_URL = {json.dumps(url)}")
+    tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    if len(tagged) != 1:
+        raise SystemExit(f"{src}: {len(tagged)} cells tagged 'parameters'; a notebook needs exactly one")
+    tagged[0].source = parameters_source(tagged[0].source, src)
+    colab = nbformat.v4.new_code_cell(COLAB_CELL.format(url=json.dumps(url)), metadata={"tags": ["remove-cell"]})
+    nb.cells.insert(1 if nb.cells and nb.cells[0].cell_type == "markdown" else 0, colab)
     dst = src.with_suffix(".ipynb")
     jupytext.write(nb, dst)
     return dst
@@ -131,6 +188,69 @@ def execute(ipynb: Path, parameters: dict[str, Any], kernel: str, timeout: int |
                         execution_timeout=timeout)
     hide_injected_parameters(out)
     return time.perf_counter() - t0
+
+
+@dataclass(frozen=True)
+class Page:
+    """One notebook execution: ``ipynb`` run with ``parameters`` into ``out_dir`` (its title
+    suffixed with ``label`` when given)."""
+
+    ipynb: Path
+    parameters: dict[str, Any]
+    out_dir: Path
+    label: str | None
+    kernel: str
+    timeout: int | None
+
+    @property
+    def name(self) -> str:
+        return f"{self.out_dir.relative_to(GENERATED).as_posix()}/{self.ipynb.stem}".lstrip("./")
+
+
+class PageFailed(RuntimeError):
+    """A notebook failed; the message names it and where its traceback is kept."""
+
+
+def run_page(page: Page) -> float:
+    """Execute one :class:`Page`; returns its wall time (s); raises :class:`PageFailed`."""
+    print(f"[book] executing {page.name} with {page.parameters}", flush=True)
+    try:
+        seconds = execute(page.ipynb, page.parameters, page.kernel, page.timeout, page.out_dir)
+    except Exception as exc:  # noqa: BLE001 - papermill raises PapermillExecutionError
+        raise PageFailed(f"{page.name} FAILED: {exc}\n(see {page.out_dir / page.ipynb.name})") from None
+    if page.label:
+        label_title(page.out_dir / page.ipynb.name, page.label)
+    print(f"[book]   {page.name} done in {seconds:.1f} s", flush=True)
+    return seconds
+
+
+def execute_pages(pages: list[Page], jobs: int = 1) -> dict[str, float]:
+    """Run ``pages``; returns page name -> wall time (s).
+
+    The pages of this build's own run go in order in this process (the first that needs a
+    result computes it, the next ones read it back). With ``jobs`` > 1 the pages that render a
+    published snapshot (``published`` parameter: they read only committed tables and their own
+    data, never this run's) go meanwhile to ``jobs - 1`` worker processes."""
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    own = [p for p in pages if not p.parameters.get("published")]
+    snapshot_pages = [p for p in pages if p.parameters.get("published")]
+    if jobs <= 1 or not snapshot_pages:
+        return {p.name: run_page(p) for p in pages}
+    timings: dict[str, float] = {}
+    with ProcessPoolExecutor(max_workers=jobs - 1, mp_context=get_context("spawn")) as pool:
+        futures = {p.name: pool.submit(run_page, p) for p in snapshot_pages}
+        try:
+            for p in own:
+                timings[p.name] = run_page(p)
+            for name, fut in futures.items():
+                timings[name] = fut.result()
+        except BaseException:
+            for fut in futures.values():
+                fut.cancel()
+            raise
+    return timings
 
 
 def hide_injected_parameters(path: Path) -> None:
@@ -278,14 +398,23 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--param", action="append", type=parse_param, default=[], metavar="KEY=VALUE",
                     help="extra notebook parameter, repeatable (JSON values: n_images=20, models='[\"resnet50\"]')")
     ap.add_argument("--only", action="append", default=None, metavar="NN", help="run only notebooks whose name starts with NN")
+    ap.add_argument("--convert-only", action="store_true",
+                    help="only write notebooks/NN_*.ipynb from the sources (Colab and parameters cells written in)")
     ap.add_argument("--skip-execute", action="store_true", help="reuse book/generated/*.ipynb, only build the book")
     ap.add_argument("--no-build", action="store_true", help="execute the notebooks, do not build the book")
     ap.add_argument("--kernel", default="python3")
     ap.add_argument("--cell-timeout", type=int, default=None, help="papermill per-cell timeout (s)")
+    ap.add_argument("--jobs", type=int, default=1,
+                    help="processes executing notebooks: this run's pages in order in one, published pages in the others")
     ap.add_argument("--clean", action="store_true", help="remove _build before building")
     ap.add_argument("--rerun", action="store_true",
                     help="run the profile's experiments even when results/published/<profile> exists")
     args = ap.parse_args(argv)
+    if args.convert_only:
+        url = repository_url()
+        for src in notebook_sources(args.only):
+            print(f"[book] wrote {to_ipynb(src, url)}", flush=True)
+        return 0
 
     params: dict[str, Any] = {"profile": args.profile}
     if args.output_dir is not None:
@@ -318,18 +447,14 @@ def main(argv: list[str] | None = None) -> int:
     if not args.skip_execute:
         if PUBLISHED_PAGES.exists():
             shutil.rmtree(PUBLISHED_PAGES)        # pages of snapshots removed since the last build
-        for src, job_params, out_dir, label in jobs:
-            ipynb = to_ipynb(src, url)
-            name = f"{out_dir.relative_to(GENERATED).as_posix()}/{src.stem}".lstrip("./")
-            print(f"[book] executing {src.name} with {job_params}", flush=True)
-            try:
-                timings[name] = execute(ipynb, job_params, args.kernel, args.cell_timeout, out_dir)
-            except Exception as exc:  # noqa: BLE001 - papermill raises PapermillExecutionError
-                print(f"[book] {src.name} FAILED: {exc}\n(see {out_dir / ipynb.name})", file=sys.stderr)
-                return 1
-            if label:
-                label_title(out_dir / ipynb.name, label)
-            print(f"[book]   done in {timings[name]:.1f} s", flush=True)
+        ipynbs = {src: to_ipynb(src, url) for src in sources}     # each source converted once
+        runs = [Page(ipynbs[src], job_params, out_dir, label, args.kernel, args.cell_timeout)
+                for src, job_params, out_dir, label in jobs]
+        try:
+            timings = execute_pages(runs, args.jobs)
+        except PageFailed as exc:
+            print(f"[book] {exc}", file=sys.stderr)
+            return 1
         (GENERATED / "build_info.json").write_text(json.dumps(
             {"parameters": params, "main_pages_snapshot": str(main_snapshot) if main_snapshot else None,
              "published_parts": sorted(others), "notebook_wall_time_s": timings}, indent=2), encoding="utf-8")

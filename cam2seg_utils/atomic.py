@@ -22,9 +22,16 @@ def default_file_mode() -> int:
 
 
 @contextmanager
-def atomic_open(path: str | os.PathLike, mode: str = "wb", encoding: str | None = None) -> Iterator[IO]:
+def atomic_open(path: str | os.PathLike, mode: str = "wb", encoding: str | None = None, *,
+                exclusive: bool = False) -> Iterator[IO]:
     """Open a temporary file beside ``path`` for writing; on a clean exit it is fsynced and
-    renamed to ``path``; on an exception it is removed and the exception propagates."""
+    renamed to ``path``; on an exception it is removed and the exception propagates.
+
+    ``exclusive=True``: create ``path`` only if it does not exist yet, atomically even against
+    another process doing the same (a hard link of the finished temporary file; on a filesystem
+    without hard links, check-then-rename); when ``path`` exists, ``FileExistsError`` is raised
+    after the ``with`` block and the existing file is left alone.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".tmp-" + path.name + ".", dir=path.parent)
@@ -34,11 +41,25 @@ def atomic_open(path: str | os.PathLike, mode: str = "wb", encoding: str | None 
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, default_file_mode())
-        os.replace(tmp, path)
-    except BaseException:
+        if exclusive:
+            _link_new(tmp, path)
+        else:
+            os.replace(tmp, path)
+    finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def _link_new(tmp: str, path: Path) -> None:
+    """Give the finished ``tmp`` the name ``path`` unless ``path`` exists (``FileExistsError``)."""
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
         raise
+    except OSError:  # a filesystem without hard links: best effort, check-then-rename
+        if path.exists():
+            raise FileExistsError(f"{path} exists") from None
+        os.replace(tmp, path)
 
 
 def progress_bar(iterable: Iterable, progress: bool, **kw):

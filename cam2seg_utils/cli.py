@@ -1,6 +1,7 @@
 """Command line: ``cam2seg <command>`` / ``python -m cam2seg_utils <command>``.
 
-Commands: ``generate-data``, ``download``, ``finetune``, ``grid``, ``summarize``, ``publish``, ``hitl``.
+Commands: ``generate-data``, ``download``, ``finetune``, ``grid``, ``summarize``, ``publish``,
+``tune-strategies``, ``hitl``.
 
 The configuration of every command is built in three layers: the ``--profile`` (default
 ``embedded``; see :mod:`cam2seg_utils.profiles`), then a YAML/JSON ``--config`` file (any
@@ -19,9 +20,14 @@ Examples::
     cam2seg grid --profile paper --shard 3/20        # task 3 of 20 (SLURM array), same folder
     cam2seg grid --profile paper --merge             # grid.parquet + run_summary.json of the tasks
     cam2seg grid --profile embedded --workers 2      # a local process pool
+    cam2seg tune-strategies --profile isic-official --data-root ../shared/isic2017
+    cam2seg grid --profile ph2 --data-root /data/PH2Dataset   # PH2: every image, zero-shot + ISIC-fine-tuned
 
 Refusals (a results folder of another configuration, a merge with missing images, a summary of
-parameters the grid never ran) and bad input print ``cam2seg: error: ...`` and exit with 2.
+parameters the grid never ran, fine-tuning on PH2), unknown names (profile, model, segmenter, CAM,
+strategy: the message lists the valid ones), a missing fine-tuned checkpoint, an unreadable
+``grid.parquet`` and bad input print one line ``cam2seg: error: ...`` and exit with 2.
+``cam2seg <command> --help`` documents every flag, with examples.
 """
 from __future__ import annotations
 
@@ -32,7 +38,7 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-COMMANDS = ("generate-data", "download", "finetune", "grid", "summarize", "publish", "hitl")
+COMMANDS = ("generate-data", "download", "finetune", "grid", "summarize", "publish", "tune-strategies", "hitl")
 
 
 def _parse_set(items: Sequence[str]) -> dict[str, Any]:
@@ -50,13 +56,16 @@ def _parse_set(items: Sequence[str]) -> dict[str, Any]:
 def build_config(args: argparse.Namespace):
     """Profile -> config file -> flags (see the module docstring)."""
     from .experiments.config import load_config_file
-    from .profiles import get_profile
+    from .profiles import get_profile, list_profiles
 
     overrides: dict[str, Any] = {}
     if args.config:
         overrides.update(load_config_file(args.config))
     profile = overrides.pop("profile", None) or args.profile
+    if profile not in list_profiles():
+        raise ValueError(f"unknown profile {profile!r}; known: {', '.join(list_profiles())}")
     flag_map = {"device": "device", "output_dir": "output_dir", "data_root": "data_root",
+                "dataset": "dataset", "strategies": "strategies",
                 "checkpoint_dir": "checkpoint_dir", "max_images": "max_images", "models": "models",
                 "cams": "cams", "percentile": "percentile", "num_points": "num_points",
                 "amplification": "amplification", "prompt_variants": "prompt_variants", "seed": "seed",
@@ -72,146 +81,206 @@ def build_config(args: argparse.Namespace):
     return get_profile(profile, **overrides)
 
 
+_FROM_PROFILE = "default: the profile's"
+
+_EXAMPLES = {
+    "generate-data": """examples:
+  cam2seg generate-data --profile smoke
+  cam2seg generate-data --profile embedded --data-root data/mine --seed 3""",
+    "download": """examples:
+  cam2seg download --profile paper --data-root data/isic2017
+  cam2seg download --profile paper --splits Training Validation""",
+    "finetune": """examples:
+  cam2seg finetune --profile smoke
+  cam2seg finetune --profile isic-official --data-root ../shared/isic2017
+  cam2seg finetune --profile embedded --models tf_efficientnet_lite0 --epochs 3 --patience 2
+(fine-tuning on PH2 is refused: PH2 is an external test set, see `grid --profile ph2`)""",
+    "grid": """examples:
+  cam2seg grid --profile smoke
+  cam2seg grid --profile isic-official --data-root ../shared/isic2017 --workers 2
+  cam2seg grid --profile embedded --cams gradcam gradcam@aug gradcam++@eigen --percentile 50 70 90
+  cam2seg grid --profile ph2 --data-root /data/PH2Dataset         # every PH2 image, no fine-tuning on PH2
+  cam2seg grid --dataset ph2 --data-root /data/PH2Dataset --checkpoint-dir checkpoints/isic-official
+  cam2seg grid --profile paper --shard 3/20 && cam2seg grid --profile paper --merge
+Kill it at any moment and run the same command again: it resumes.""",
+    "summarize": """examples:
+  cam2seg summarize --profile smoke
+  cam2seg summarize --profile isic-official --data-root ../shared/isic2017
+  cam2seg summarize --profile embedded --percentile 70 --prompt-variants box+points
+Tables go to <output-dir>/tables/*.csv; the parameters asked must be among those the grid ran.""",
+    "publish": """examples:
+  cam2seg publish --profile isic-official --data-root ../shared/isic2017
+  cam2seg publish --profile local-isic --output-dir results/local-isic --dest /tmp/snapshot
+  cam2seg publish --profile local-isic --tables-only    # recompute the committed snapshot's tables""",
+    "tune-strategies": """examples:
+  cam2seg tune-strategies --profile isic-official --data-root ../shared/isic2017
+Writes label_efficiency.csv, weights_k<k>.json and strategy_tuning.json to <output-dir>/strategy_tuning/;
+needs the fine-tuned checkpoints when the profile's settings include fine-tuned.""",
+    "hitl": """examples:
+  cam2seg hitl --profile isic-official --data-root ../shared/isic2017
+  cam2seg hitl --profile isic-official --data-root ../shared/isic2017 --max-images 3 --hitl-dir /tmp/hitl3
+  cam2seg hitl --profile smoke --starts gt-box whole-image --modes box-edit --max-clicks 5
+Kill it at any moment and run the same command again: it resumes (units of start x mode x image).""",
+}
+
+
 def _add_common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--profile", default="embedded", help="named profile (smoke, embedded, paper, local-isic)")
-    p.add_argument("--config", help="YAML or JSON file of ExperimentConfig fields (over the profile)")
-    p.add_argument("--device", choices=["cpu", "cuda"], help="torch device")
-    p.add_argument("--output-dir", dest="output_dir")
-    p.add_argument("--data-root", dest="data_root")
-    p.add_argument("--checkpoint-dir", dest="checkpoint_dir")
-    p.add_argument("--seed", type=int)
+    from .profiles import DEFAULT_PROFILE, list_profiles
+
+    p.add_argument("--profile", default=DEFAULT_PROFILE,
+                   help=f"named preset of every config field: {', '.join(list_profiles())} (default: "
+                        f"%(default)s; see cam2seg_utils/profiles.py)")
+    p.add_argument("--config", metavar="FILE",
+                   help="YAML or JSON file of ExperimentConfig fields, applied over the profile (a `profile:` key "
+                        "in it picks the profile)")
+    p.add_argument("--device", choices=["cpu", "cuda"], help=f"torch device ({_FROM_PROFILE}: cpu except paper: cuda)")
+    p.add_argument("--output-dir", dest="output_dir", metavar="DIR",
+                   help=f"results folder of the run ({_FROM_PROFILE}, results/<profile>)")
+    p.add_argument("--data-root", dest="data_root", metavar="DIR",
+                   help=f"data folder: ISIC 2017 official layout, the PH2 folder, or where synthetic data is "
+                        f"written ({_FROM_PROFILE}, e.g. data/synthetic, ../shared/isic2017)")
+    p.add_argument("--checkpoint-dir", dest="checkpoint_dir", metavar="DIR",
+                   help=f"folder of the fine-tuned checkpoints <DIR>/<model>/best.pt ({_FROM_PROFILE}, "
+                        "checkpoints/<profile>; ph2: checkpoints/isic-official)")
+    p.add_argument("--seed", type=int, help=f"seed of splits, RandomCAM and point sampling ({_FROM_PROFILE}: 0)")
     p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
-                   help="any other config field (value parsed as YAML); repeatable")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
+                   help="any other ExperimentConfig field, the value parsed as YAML, e.g. --set max_side=512 "
+                        "--set 'settings=[zero-shot]'; repeatable")
+    p.add_argument("--quiet", action="store_true", help="no progress bars (papermill, CI)")
 
 
 def _add_grid_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--max-images", dest="max_images", type=int)
+    from .experiments.config import (BASELINES, DATASETS, DEFAULT_STRATEGIES, PAPER_CAMS, PAPER_MODELS,
+                                     PROMPT_VARIANTS)
+    from .prompting import STRATEGIES, PromptParams
+
+    algo1 = PromptParams()
+
+    p.add_argument("--dataset", choices=list(DATASETS),
+                   help=f"synthetic, isic (ISIC 2017) or ph2 (PH2: evaluation only, every image, zero-shot and "
+                        f"with the ISIC-fine-tuned checkpoint of --checkpoint-dir) ({_FROM_PROFILE})")
+    p.add_argument("--max-images", dest="max_images", type=int, metavar="N",
+                   help=f"evaluate only the first N test images (sorted ids) ({_FROM_PROFILE}; none = all)")
     p.add_argument("--evaluate-on", dest="evaluate_on", choices=["test", "val"],
-                   help="val: the validation part of the training split (tune prompt parameters there)")
-    p.add_argument("--models", nargs="+")
-    p.add_argument("--cams", nargs="+")
-    p.add_argument("--percentile", nargs="+", type=float)
-    p.add_argument("--num-points", dest="num_points", nargs="+", type=int)
-    p.add_argument("--amplification", nargs="+", type=float)
-    p.add_argument("--prompt-variants", dest="prompt_variants", nargs="+")
-    p.add_argument("--segmenter")
-    p.add_argument("--slow-cams-max-images", dest="slow_cams_max_images", type=int)
+                   help="test (default): the test images; val: the validation part of the training split, for "
+                        "tuning prompt parameters without touching the test images")
+    p.add_argument("--models", nargs="+", metavar="MODEL",
+                   help=f"classifiers: {', '.join(PAPER_MODELS)} (the paper's five, ImageNet weights from the timm "
+                        "hub), tf_efficientnet_lite0 (offline, embedded weights), or any timm architecture name "
+                        f"({_FROM_PROFILE}: tf_efficientnet_lite0; paper: the five)")
+    p.add_argument("--cams", nargs="+", metavar="CAM",
+                   help=f"CAM methods: the paper's {', '.join(PAPER_CAMS)} (the default), also hirescam, "
+                        "xgradcam, eigencam, layercam; gradcam and gradcam++ take pytorch-grad-cam's smoothing "
+                        "as a suffix: NAME@aug (aug_smooth), NAME@eigen (eigen_smooth), NAME@aug-eigen, e.g. "
+                        "--cams gradcam gradcam@aug gradcam++@eigen")
+    p.add_argument("--strategies", nargs="+", metavar="STRATEGY",
+                   help=f"prompting strategies run on every image: {', '.join(STRATEGIES.names())} "
+                        f"(default: {', '.join(DEFAULT_STRATEGIES)}); the baselines {', '.join(BASELINES)} are "
+                        "the gt_baselines field (--set)")
+    p.add_argument("--percentile", nargs="+", type=float, metavar="P",
+                   help="Algorithm 1's heatmap percentile(s) in [0, 100]; several = a sweep (default: "
+                        f"{algo1.percentile:g})")
+    p.add_argument("--num-points", dest="num_points", nargs="+", type=int, metavar="N",
+                   help=f"Algorithm 1's number of point prompts, >= 1 (default: {algo1.num_points})")
+    p.add_argument("--amplification", nargs="+", type=float, metavar="A",
+                   help=f"Algorithm 1's amplification of the point-sampling weights (default: {algo1.amplification:g})")
+    p.add_argument("--prompt-variants", dest="prompt_variants", nargs="+", metavar="VARIANT",
+                   help=f"prompts given to the segmenter: {', '.join(PROMPT_VARIANTS)} (default: all three; the "
+                        "tables show box)")
+    p.add_argument("--segmenter", metavar="NAME",
+                   help="litemedsam (offline; the default of every profile but paper), medsam_vit_b (the "
+                        "paper's; checkpoint medsam_vit_b.pth), sam_vit_b, sam_vit_l, sam_vit_h")
+    p.add_argument("--slow-cams-max-images", dest="slow_cams_max_images", type=int, metavar="N",
+                   help="run the slow CAMs (ablationcam, scorecam) on the first N images only "
+                        f"({_FROM_PROFILE}: all; smoke: 1)")
+
+
+def _subparser(sub, name: str, help_text: str):
+    return sub.add_parser(name, help=help_text, description=help_text, epilog=_EXAMPLES.get(name),
+                          formatter_class=argparse.RawDescriptionHelpFormatter)
 
 
 def make_parser() -> argparse.ArgumentParser:
     from . import __version__
 
-    ap = argparse.ArgumentParser(prog="cam2seg", description="CAM prompts for MedSAM: data, fine-tuning, grid, tables")
+    ap = argparse.ArgumentParser(prog="cam2seg", description="CAM prompts for MedSAM: data, fine-tuning, grid, tables",
+                                 epilog="`cam2seg <command> --help` lists a command's flags, with examples.")
     ap.add_argument("--version", action="version", version=f"cam2seg {__version__}")
     sub = ap.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("generate-data", help="write the synthetic dataset of the profile")
+    p = _subparser(sub, "generate-data", "write the synthetic dataset of the profile")
     _add_common(p)
-    p = sub.add_parser("download", help="download ISIC 2017 into data_root (needs the internet)")
+    p = _subparser(sub, "download", "download ISIC 2017 into data_root (needs the internet)")
     _add_common(p)
-    p.add_argument("--splits", nargs="+", help="ISIC splits (default: the config's download_splits)")
+    p.add_argument("--splits", nargs="+", metavar="SPLIT",
+                   help="ISIC splits: Training, Validation, Test (default: the config's download_splits)")
     p.add_argument("--trust-unknown", dest="trust_unknown", action="store_true",
                    help="use files the manifest has no checksum for (their SHA-256 is printed first)")
-    p = sub.add_parser("finetune", help="fine-tune the classifiers and evaluate classification")
+    p = _subparser(sub, "finetune", "fine-tune the classifiers and evaluate classification")
     _add_common(p)
     _add_grid_flags(p)
-    p.add_argument("--epochs", type=int)
-    p.add_argument("--patience", type=int)
-    p.add_argument("--no-resume", dest="resume", action="store_false", help="start training over")
-    p = sub.add_parser("grid", help="run (or resume) the experiment grid")
+    p.add_argument("--epochs", type=int, help=f"most epochs ({_FROM_PROFILE}; the paper: 500)")
+    p.add_argument("--patience", type=int,
+                   help=f"early stopping after this many epochs without improvement ({_FROM_PROFILE}; the paper: 20)")
+    p.add_argument("--no-resume", dest="resume", action="store_false",
+                   help="start training over (default: resume from the last epoch's checkpoint)")
+    p = _subparser(sub, "grid", "run (or resume) the experiment grid")
     _add_common(p)
     _add_grid_flags(p)
     p.add_argument("--no-resume", dest="resume", action="store_false",
-                   help="delete the folder's existing results first")
+                   help="delete the folder's existing results first (default: resume)")
     p.add_argument("--shard", metavar="K/N",
                    help="compute only task K of N (images at positions i %% N == K of the sorted ids) into "
                         "the same output folder; then `grid --merge` (e.g. a SLURM array: "
                         "--shard $SLURM_ARRAY_TASK_ID/N)")
     p.add_argument("--workers", type=int, default=1,
-                   help="processes computing images in parallel on this machine (default 1)")
+                   help="processes computing images in parallel on this machine (default %(default)s)")
     p.add_argument("--merge", action="store_true",
-                   help="compute nothing: build grid.parquet and run_summary.json from the shard tasks' results")
+                   help="compute nothing: build grid.parquet and run_summary.json from the shard tasks' results "
+                        "(also rebuilds a damaged grid.parquet)")
     p.add_argument("--allow-missing", dest="allow_missing", action="store_true",
                    help="with --merge: write a partial table when images have no result yet")
-    p = sub.add_parser("summarize", help="write the summary tables of a finished grid as CSV")
+    p = _subparser(sub, "summarize", "write the summary tables of a finished grid as CSV")
     _add_common(p)
     _add_grid_flags(p)
-    p = sub.add_parser("hitl", help="the human in the loop, measured: simulated clicks per start x refinement mode")
+    p = _subparser(sub, "publish", "copy a finished run's tidy tables (no pixels) into results/published/<profile>")
+    _add_common(p)
+    p.add_argument("--dest", metavar="DIR", help="snapshot folder (default: results/published/<profile>)")
+    p.add_argument("--tables-only", dest="tables_only", action="store_true",
+                   help="recompute the tables of the existing snapshot (--dest, default results/published/<profile>) "
+                        "from its own grid.parquet (no run folder, no data)")
+    p = _subparser(sub, "tune-strategies", "fit the ranked strategies' weights on k training masks (the images "
+                                           "fine-tuning holds out) and measure each k on the evaluation split "
+                                           "(writes <output_dir>/strategy_tuning/)")
+    _add_common(p)
+    p.add_argument("--max-images", dest="max_images", type=int, metavar="N",
+                   help=f"evaluate on the first N evaluation images only ({_FROM_PROFILE}; none = all); the fit "
+                        "uses every image fine-tuning holds out")
+    p.set_defaults(profile="isic-official")
+    p = _subparser(sub, "hitl", "the human in the loop, measured: simulated clicks per start x refinement mode "
+                                "(writes <output_dir>/hitl/)")
     _add_common(p)
     from .experiments import hitl
 
     hitl.add_arguments(p)
-    p = sub.add_parser("publish", help="copy a finished run's tidy tables (no pixels) into results/published/<profile>")
-    _add_common(p)
-    p.add_argument("--dest", help="snapshot folder (default: results/published/<profile>)")
     return ap
 
 
 def _generate(config) -> Path:
-    from .data.synthetic import generate_synthetic
+    from .experiments.datasets import generate_synthetic_data
 
     if config.dataset != "synthetic":
         raise SystemExit(f"profile/config {config.name!r} uses dataset={config.dataset!r}; "
                          "generate-data only writes synthetic data (use `download` for ISIC 2017)")
-    common = dict(melanoma_fraction=config.synthetic_melanoma_fraction,
-                  size_range=tuple(config.synthetic_size_range), progress=config.progress)
-    generate_synthetic(config.data_root, n_images=config.synthetic_train_images, seed=config.seed,
-                       split=config.train_split, **common)
-    if config.test_holdout_fraction is None:
-        generate_synthetic(config.data_root, n_images=config.synthetic_test_images, seed=config.seed + 1,
-                           split=config.test_split, **common)
+    generate_synthetic_data(config, progress=config.progress)
     return Path(config.data_root)
-
-
-def summarize(config, out_dir: Path | None = None) -> dict[str, "Any"]:
-    """Write every summary table of ``config``'s grid to ``<output_dir>/tables/*.csv``; return them.
-
-    Merges the shards first when ``grid.parquet`` is missing or older than them. Refuses
-    (:class:`~cam2seg_utils.experiments.identity.ResultsMismatchError`, nothing written) when the
-    grid was not run with the requested parameters, prompt variant or settings."""
-    from .atomic import atomic_open
-    from .experiments import summary
-    from .experiments.grid import grid_needs_merge, load_table, merge_grid
-    from .experiments.shards import IncompleteGridError
-
-    if grid_needs_merge(config.output_dir):
-        merge_grid(config.output_dir)
-    run = json.loads((Path(config.output_dir) / "run_summary.json").read_text(encoding="utf-8"))
-    if run.get("complete") is False:
-        missing = run.get("missing_images", [])
-        raise IncompleteGridError(
-            f"{config.output_dir}: grid.parquet is partial (merged with --allow-missing): {len(missing)} "
-            f"image(s) have no result: {', '.join(missing[:20])}; finish their shard tasks and merge again",
-            missing)
-    table = load_table(config.output_dir)
-    params = {"percentile": config.percentile[0], "num_points": config.num_points[0],
-              "amplification": config.amplification[0]}
-    variant = config.main_prompt_variant
-    summary.check_covers(table, prompt_variant=variant, settings=config.settings, **params)
-    tables = {
-        "table1_cam_mask": summary.cam_mask_table(table, **params),
-        "individual": summary.individual_table(table, prompt_variant=variant, ci=True, **params),
-        "best_method": summary.best_method_table(table, prompt_variant=variant, **params),
-        "zero_iou": summary.zero_iou_counts(table, prompt_variant=variant, **params),
-        "gt_baselines": summary.gt_baseline_table(table),
-        "errors": summary.error_counts(table),
-    }
-    if "strategy" in table.columns and (table["strategy"].fillna("") != "algorithm1").any():
-        tables["strategies"] = summary.strategy_table(table, prompt_variant=variant, percentile=params["percentile"])
-    for setting in config.settings:
-        tables[f"fig5_{setting}"] = summary.model_cam_matrix(table, setting, prompt_variant=variant, **params).reset_index()
-    out = out_dir or Path(config.output_dir) / "tables"
-    out.mkdir(parents=True, exist_ok=True)
-    for name, df in tables.items():
-        with atomic_open(out / f"{name}.csv", "w", encoding="utf-8") as fh:
-            df.to_csv(fh, index=False)
-    return tables
 
 
 def _grid(args, config) -> None:
     import time
 
-    from .experiments.grid import COUNT_KEYS, merge_grid, run_grid
+    from .experiments.engine import COUNT_KEYS
+    from .experiments.merge import merge_grid
+    from .experiments.run import run_grid
 
     t0 = time.perf_counter()
     if args.merge:
@@ -242,18 +311,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.quiet:
         os.environ["TQDM_DISABLE"] = "1"
     try:
-        # bad config values and unknown CAM names: one line naming them, before any work (a
-        # ValueError from deeper down keeps its traceback)
+        # bad config values, unknown profile / model / segmenter / CAM names and missing fine-tuned
+        # checkpoints: one line naming them, before any work (an error from deeper down keeps its
+        # traceback)
         config = build_config(args)
-        if args.command == "grid":
-            from .experiments.grid import check_cam_names
+        if args.command in ("finetune", "tune-strategies"):   # tune-strategies fits on the training split
+            from .experiments.datasets import check_trainable
+
+            check_trainable(config)
+        if args.command in ("grid", "finetune", "tune-strategies", "hitl"):
+            from .experiments.run import check_model_names, check_segmenter_name
+
+            check_model_names(config)
+            check_segmenter_name(config)
+        if args.command in ("grid", "tune-strategies"):
+            from .experiments.run import check_cam_names
 
             check_cam_names(config)
+            computes = args.command == "tune-strategies" or not args.merge
+            if computes and "fine-tuned" in config.settings:   # e.g. PH2 before the ISIC fine-tuning
+                for model in config.models:
+                    config.finetuned_checkpoint(model, must_exist=True)
         if args.command == "hitl":
             from .experiments.hitl import check_arguments
 
             check_arguments(args)
-    except ValueError as exc:
+    except (ValueError, FileNotFoundError) as exc:
         print(f"cam2seg: error: {exc}", file=sys.stderr)
         return 2
     try:
@@ -269,6 +352,10 @@ def _run(args, config) -> int:
         print(f"synthetic data ready under {root}")
     elif args.command == "download":
         from .data.download import download_isic2017
+
+        if config.dataset == "ph2":
+            raise SystemExit("cam2seg: error: download fetches ISIC 2017 only; PH2 is distributed by its authors "
+                             "(https://www.fc.up.pt/addi/ph2%20database.html): unpack it and pass --data-root")
 
         root = download_isic2017(config.data_root, splits=args.splits or config.download_splits,
                                  allow_unverified=args.trust_unknown, progress=config.progress)
@@ -286,21 +373,27 @@ def _run(args, config) -> int:
     elif args.command == "summarize":
         import pandas as pd
 
+        from .experiments.summarize import summarize
+
         tables = summarize(config)
         with pd.option_context("display.width", 200, "display.max_columns", 30):
             for name, df in tables.items():
                 print(f"\n== {name} ==")
                 print(df.to_string(index=False))
         print(f"\ntables written to {Path(config.output_dir) / 'tables'}")
-    elif args.command == "hitl":
-        from .experiments import hitl
+    elif args.command == "tune-strategies":
+        from .experiments.strategy_tuning import run as tune
 
-        hitl.run(config, args)
+        result = tune(config, Path(config.output_dir) / "strategy_tuning", progress=config.progress)
+        print(json.dumps(result, indent=2))
     elif args.command == "publish":
-        from .publish import publish
+        from .publish import PUBLISHED_ROOT, publish, regenerate_tables
 
-        snap = publish(args.profile, source_dir=args.output_dir or config.output_dir, dest=args.dest,
-                       data_root=args.data_root)
+        if args.tables_only:
+            snap = regenerate_tables(args.dest or PUBLISHED_ROOT / args.profile)
+        else:
+            snap = publish(args.profile, source_dir=args.output_dir or config.output_dir, dest=args.dest,
+                           data_root=args.data_root)
         files = snap.published["files"]
         print(f"snapshot {snap.folder}: {len(snap.grid)} rows, {snap.summary['n_images']} images, "
               f"{sum(f['bytes'] for f in files.values())} bytes in {len(files)} tables (+ run_summary.json, README.md)")

@@ -8,9 +8,11 @@ Everything here is *reported*, not measured by this project. ``source`` says whe
 paper each value is printed ("Table 1", "Table 2", "Sec. 5 text"). Values quoted in the text
 with a "~" are approximate in the paper itself and are flagged ``approximate=True``.
 
-Model names: the paper's labels ("MobileNet_v2", "EfficientNet", ...) are kept verbatim;
-:func:`paper_model_label` maps a registry name of :mod:`cam2seg_utils.models` (for example
-``"mobilenetv2_100"``) to the paper's label by architecture family.
+Model names: the paper's labels ("MobileNet_v2", "EfficientNet", ...) are kept verbatim
+(:data:`~cam2seg_utils.names.PAPER_MODEL_LABELS`); :func:`paper_model_label` maps a registry name
+of :mod:`cam2seg_utils.models` (for example ``"mobilenetv2_100"``) to the paper's label by
+architecture family. Every name of the paper (CAMs, models, settings, metrics) lives in
+:mod:`cam2seg_utils.names`.
 """
 from __future__ import annotations
 
@@ -18,19 +20,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-METRICS: tuple[str, ...] = ("precision", "recall", "f1", "iou", "dice")
-
-#: The paper's model labels, in the order of Table 2.
-PAPER_MODELS: tuple[str, ...] = ("EfficientNet", "MobileNet_v2", "ResNet50", "ViT", "Swin")
-
-#: The paper's CAM labels (Table 1) -> registry names of :data:`cam2seg_utils.cams.CAM_METHODS`.
-PAPER_CAMS: dict[str, str] = {
-    "GradCAM": "gradcam",
-    "GradCAM++": "gradcam++",
-    "AblationCAM": "ablationcam",
-    "ScoreCAM": "scorecam",
-    "RandomCAM": "randomcam",
-}
+# the paper's names (labels and registry names) have their own module; re-exported here
+from .names import METRICS, PAPER_CAM_LABELS, PAPER_CAMS, PAPER_MODEL_BY_LABEL, PAPER_MODEL_LABELS  # noqa: F401
 
 
 @dataclass(frozen=True)
@@ -146,8 +137,8 @@ def paper_model_label(name: str) -> str | None:
     ``"EfficientNet"`` (the paper used EfficientNet-B0; Lite0 is the closest offline variant),
     ``"vit_base_patch16_224"`` -> ``"ViT"``."""
     low = name.lower()
-    if low in {m.lower() for m in PAPER_MODELS}:
-        return next(m for m in PAPER_MODELS if m.lower() == low)
+    if low in {m.lower() for m in PAPER_MODEL_LABELS}:
+        return next(m for m in PAPER_MODEL_LABELS if m.lower() == low)
     for pattern, label in _FAMILY_PATTERNS:
         if pattern in low:
             return label
@@ -191,7 +182,8 @@ def get(key: str) -> PaperValue:
 
 
 __all__ = [
-    "METRICS", "PAPER_MODELS", "PAPER_CAMS", "PaperValue", "TABLE1", "TABLE1_MODEL", "TABLE1_SETTING",
+    "METRICS", "PAPER_MODEL_LABELS", "PAPER_MODEL_BY_LABEL", "PAPER_CAMS", "PAPER_CAM_LABELS", "PaperValue",
+    "TABLE1", "TABLE1_MODEL", "TABLE1_SETTING",
     "TABLE2", "TABLE2_BASELINES", "TEXT_VALUES", "FIG5_BEST", "paper_model_label", "table1", "table2",
     "text_values", "get",
 ]

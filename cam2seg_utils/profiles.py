@@ -31,6 +31,11 @@ profile        what
                split, both settings, all five paper CAMs, every strategy and baseline.
                EfficientNet-Lite0 (embedded weights) + LiteMedSAM. What the book's real-data
                part and the README headline show (``results/published/isic-official``).
+``ph2``        PH2 as an external test set (``--data-root <PH2 folder>``): **every** PH2 image,
+               zero-shot (embedded EfficientNet-Lite0) and with the checkpoint fine-tuned on
+               ISIC 2017 by ``isic-official`` (``checkpoints/isic-official``; another one:
+               ``--checkpoint-dir``). Nothing is fine-tuned on PH2 (``finetune`` refuses
+               it). All five paper CAMs, every strategy and baseline, LiteMedSAM, CPU.
 =============  ===========================================================================
 
 ``get_profile(name, **overrides)`` returns a fresh config with ``overrides`` applied (any
@@ -107,9 +112,21 @@ def _isic_official() -> dict[str, Any]:
     )
 
 
+def _ph2() -> dict[str, Any]:
+    # the classifier settings are isic-official's (the fine-tuned checkpoint is its), the data PH2's
+    return dict(
+        _isic_official(),
+        name="ph2", description="PH2 as an external test set: every image, zero-shot and with the "
+                                "ISIC-fine-tuned checkpoint of isic-official; no fine-tuning on PH2",
+        dataset="ph2", data_root="data/PH2", train_split="Training", test_split="Test",
+        test_holdout_fraction=None, max_images=None, output_dir="results/ph2",
+        checkpoint_dir="checkpoints/isic-official",
+    )
+
+
 PROFILES: dict[str, Callable[[], dict[str, Any]]] = {
     "smoke": _smoke, "embedded": _embedded, "paper": _paper, "local-isic": _local_isic,
-    "isic-official": _isic_official,
+    "isic-official": _isic_official, "ph2": _ph2,
 }
 DEFAULT_PROFILE = "embedded"
 

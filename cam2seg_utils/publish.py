@@ -16,6 +16,8 @@ them (and without any image of the data set).
                                   the ``fine-tuned`` setting only)
 ``history/<model>.csv``           fine-tuning history per epoch (idem)
 ``tables/<name>.csv``             the ``summarize`` tables of the grid
+``strategy_tuning/*.csv``         ``label_efficiency.csv`` of ``tune-strategies``, when the
+                                  run folder has one (the ranking weights per k masks)
 ``run_summary.json``              the grid's run summary (config, commit, call counts) plus a
                                   ``published`` record (dataset identity, file digests, the
                                   commands that regenerate the snapshot)
@@ -31,6 +33,7 @@ replaces the old snapshot, so a failed or killed publish leaves the previous one
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import hashlib
 import json
@@ -48,7 +51,7 @@ MAX_SNAPSHOT_BYTES = 8 * 1024 * 1024      # a snapshot is tables, not data: a fe
 MAX_CELL_CHARS = 4096                      # longer strings are not tidy values (e.g. encoded pixels)
 MAX_POINTS = 64                            # point prompts per row
 TOP_FILES = ("grid.parquet", "images.csv", "classification.csv", "run_summary.json", "README.md")
-SUBFOLDERS = {"history": ".csv", "tables": ".csv"}
+SUBFOLDERS = {"history": ".csv", "tables": ".csv", "strategy_tuning": ".csv"}
 #: leading bytes of pixel or array files, whatever their name
 PIXEL_MAGIC = {b"\x89PNG": "PNG image", b"\xff\xd8\xff": "JPEG image", b"GIF8": "GIF image",
                b"II*\x00": "TIFF image", b"MM\x00*": "TIFF image", b"BM": "BMP image",
@@ -178,7 +181,7 @@ def _check_cells(df: pd.DataFrame, path: Path) -> None:
 
 
 def _check_grid(path: Path) -> pd.DataFrame:
-    from .experiments.grid import COLUMNS, coerce_table
+    from .experiments.table import COLUMNS, coerce_table
 
     try:
         raw = pd.read_parquet(path)
@@ -218,7 +221,7 @@ def validate_snapshot(folder: str | os.PathLike) -> Snapshot:
             len(rel.parts) == 2 and rel.parts[0] in SUBFOLDERS and rel.suffix == SUBFOLDERS[rel.parts[0]])
         if not allowed:
             raise SnapshotError(f"{p}: not a snapshot file (allowed: {', '.join(TOP_FILES)}, "
-                                "history/*.csv, tables/*.csv); a snapshot never holds images or pixel data")
+                                "history/*.csv, tables/*.csv, strategy_tuning/*.csv); a snapshot never holds images or pixel data")
         _check_bytes(p, str(rel))
         total += p.stat().st_size
         if p.suffix == ".csv":
@@ -263,7 +266,7 @@ def load_snapshot(folder: str | os.PathLike) -> Snapshot:
 # ------------------------------------------------------------------------------ publishing
 def _dataset_identity(config, image_ids: list[str], split_label: str, data_root: str | None) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Per-image file digests (``images.csv``) and the dataset record of ``run_summary.json``."""
-    from .experiments.datasets import evaluation_ids
+    from .experiments.datasets import dataset_name, evaluation_ids
 
     cfg = config.replace(data_root=data_root) if data_root else config
     dataset, ids, _ = evaluation_ids(cfg)
@@ -281,7 +284,7 @@ def _dataset_identity(config, image_ids: list[str], split_label: str, data_root:
                      "mask_sha256": _sha256_file(dataset.mask_path(image_id))})
     images = pd.DataFrame(rows)
     record = {
-        "name": "synthetic (cam2seg_utils.data.synthetic)" if config.dataset == "synthetic" else "ISIC 2017",
+        "name": "synthetic (cam2seg_utils.data.synthetic)" if config.dataset == "synthetic" else dataset_name(config),
         "data_root": str(cfg.data_root), "split": split_label, "split_folder": dataset.split,
         "n_images": len(image_ids), "n_melanoma": int(images["melanoma"].sum()),
         "labels_csv": dataset.csv_path.name, "labels_sha256": _sha256_file(dataset.csv_path),
@@ -299,8 +302,18 @@ def _readme(summary: dict[str, Any]) -> str:
     cfg = summary["config"]
     cmds = "\n".join(pub["commands"])
     files = "\n".join(f"| `{name}` | {meta['bytes']} | {meta['what']} |" for name, meta in pub["files"].items())
+    regen = pub.get("tables_regenerated")
+    regenerated = (f"| tables recomputed | {regen['at']} at commit `{regen['by_commit']}` from this snapshot's "
+                   "`grid.parquet` (`publish --tables-only`) |\n") if regen else ""
     isic = ("\nThe images are ISIC 2017 (Codella et al., ISBI 2018); cite the challenge with any result "
             "from this snapshot. They are not redistributed here.\n") if ds["name"] == "ISIC 2017" else ""
+    if ds["name"] == "PH2":
+        isic = ("\nThe images are PH2 (Mendonça et al., EMBC 2013); cite it with any result from this snapshot. "
+                "They are not redistributed here.\n")
+    from .experiments.identity import recorded_source_label
+
+    seg = summary.get("segmenter_checkpoint") or {}
+    seg_text = f" ({recorded_source_label(seg.get('file'), seg.get('id'))})" if seg else ""
     return f"""# Published snapshot: profile `{pub['profile']}`
 
 The tidy tables of one finished run of cam2seg, committed so that the book shows these results
@@ -312,13 +325,13 @@ without re-running them. No image, mask, heatmap or other pixel data is stored h
 | profile | `{pub['profile']}` ({cfg.get('description', '')}) |
 | data | {ds['name']}, split `{ds['split']}`: {ds['n_images']} images ({ds['n_melanoma']} melanoma) from `{ds['data_root']}` |
 | dataset identity | ids `{ds['ids_sha256'][:16]}`, image files `{ds['images_sha256'][:16]}`, masks `{ds['masks_sha256'][:16]}`, labels `{ds['labels_sha256'][:16]}` (SHA-256; per image in `images.csv`) |
-| classifiers | {', '.join(f"`{c['model']}` {c['setting']} ({c['weights']})" for c in summary.get('classifiers', []))} |
-| segmenter | `{summary.get('segmenter', cfg.get('segmenter'))}` |
+| classifiers | {', '.join(f"`{c['model']}` {c['setting']} ({recorded_source_label(c.get('weights'), c.get('weights_id'))})" for c in summary.get('classifiers', []))} |
+| segmenter | `{summary.get('segmenter', cfg.get('segmenter'))}`{seg_text} |
 | CAMs | {', '.join(cfg.get('cams', []))} |
 | grid | {summary['n_rows']} rows, {summary['n_errors']} errors{'; ' + summary['slow_cams_note'] if summary.get('slow_cams') else ''} |
 | run at commit | `{summary['git_commit']}` |
 | published | {pub['published_at']} at commit `{pub['published_by_commit']}` from `{pub['source']}` |
-{isic}
+{regenerated}{isic}
 ## Regenerate
 
 From the repository root, with the data at `{ds['data_root']}`:
@@ -357,10 +370,11 @@ def publish(profile: str, source_dir: str | os.PathLike | None = None, dest: str
     The run's own config (``run_summary.json``) must be of ``profile``; its grid must be complete
     (every evaluation id of its config has rows, config fingerprint unchanged). ``data_root``
     overrides where the images are read for their digests (default: the run's)."""
-    from .cli import summarize
     from .experiments.config import ExperimentConfig
-    from .experiments.grid import git_commit, load_table
+    from .experiments.merge import load_table
+    from .experiments.summarize import summarize
     from .profiles import get_profile
+    from .revision import git_commit
     from . import __version__
 
     source = Path(source_dir) if source_dir is not None else Path(get_profile(profile).output_dir)
@@ -385,12 +399,7 @@ def publish(profile: str, source_dir: str | os.PathLike | None = None, dest: str
         raise SnapshotError(f"{summary_path}: counts differ from grid.parquet: rerun the grid to finish it")
     images, dataset = _dataset_identity(config, ids, "; ".join(splits), data_root)
 
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    staging = dest.parent / f".{dest.name}.tmp-{os.getpid()}"
-    if staging.exists():
-        shutil.rmtree(staging)
-    staging.mkdir()
-    try:
+    with _building(dest) as staging:
         shutil.copy2(source / "grid.parquet", staging / "grid.parquet")
         images.to_csv(staging / "images.csv", index=False)
         notes = dict(FILE_NOTES)
@@ -403,6 +412,12 @@ def publish(profile: str, source_dir: str | os.PathLike | None = None, dest: str
                     (staging / "history").mkdir(exist_ok=True)
                     shutil.copy2(hist, staging / "history" / f"{model}.csv")
                     notes[f"history/{model}.csv"] = f"fine-tuning history of {model}, per epoch"
+        curve = source / "strategy_tuning" / "label_efficiency.csv"
+        if curve.is_file():   # written by `tune-strategies` into the same results folder
+            (staging / "strategy_tuning").mkdir(exist_ok=True)
+            shutil.copy2(curve, staging / "strategy_tuning" / "label_efficiency.csv")
+            notes["strategy_tuning/label_efficiency.csv"] = ("`tune-strategies`: the default's IoU on the evaluation "
+                                                             "split per k training masks that fitted its weights")
         summarize(config.replace(output_dir=str(source)), out_dir=staging / "tables")
         for p in sorted((staging / "tables").glob("*.csv")):
             notes[f"tables/{p.name}"] = f"`summarize` table {p.stem}"
@@ -421,10 +436,25 @@ def publish(profile: str, source_dir: str | os.PathLike | None = None, dest: str
             "commands": regeneration_commands(config, profile, str(source), str(dest)),
             "files": files,
         }
-        from .experiments.grid import write_json_atomic
+        _write_record(staging, summary)
+    return validate_snapshot(dest)
 
-        write_json_atomic(summary, staging / "run_summary.json")
-        (staging / "README.md").write_text(_readme(summary), encoding="utf-8")
+
+@contextlib.contextmanager
+def _building(dest: Path, copy_of: Path | None = None):
+    """Yield a staging folder beside ``dest`` (empty, or a copy of ``copy_of``) to build a
+    snapshot in; when the block ends without error, validate it and put it in place of ``dest``
+    (the old one is removed only once the new one is there). The staging folder never stays."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    staging = dest.parent / f".{dest.name}.tmp-{os.getpid()}"
+    if staging.exists():
+        shutil.rmtree(staging)
+    if copy_of is None:
+        staging.mkdir()
+    else:
+        shutil.copytree(copy_of, staging)
+    try:
+        yield staging
         validate_snapshot(staging)
         old = dest.parent / f".{dest.name}.old-{os.getpid()}"
         if dest.exists():
@@ -435,9 +465,49 @@ def publish(profile: str, source_dir: str | os.PathLike | None = None, dest: str
     finally:
         if staging.exists():
             shutil.rmtree(staging)
+
+
+def _write_record(staging: Path, summary: dict[str, Any]) -> None:
+    """``run_summary.json`` (atomically) and ``README.md`` of a snapshot being built."""
+    from .experiments.shards import write_json_atomic
+
+    write_json_atomic(summary, staging / "run_summary.json")
+    (staging / "README.md").write_text(_readme(summary), encoding="utf-8")
+
+
+def regenerate_tables(folder: str | os.PathLike) -> Snapshot:
+    """Recompute the ``summarize`` tables (``tables/*.csv``) of the snapshot ``folder`` from its
+    committed ``grid.parquet`` and its recorded config, and record their new sizes and SHA-256 in
+    ``run_summary.json`` (``published.files``, plus ``published.tables_regenerated``: when, at
+    which commit) and ``README.md``; returns the snapshot, validated.
+
+    Reads nothing but the snapshot (no data folder, no run folder), so the tables of a committed
+    snapshot can be brought up to date with the code that computes them (e.g. a new CI scheme)
+    while the grid, the images' identity and the fine-tuning history stay byte for byte as
+    published. ``python -m cam2seg_utils publish --profile P --tables-only``."""
+    from .experiments.config import ExperimentConfig
+    from .revision import git_commit
+    from .experiments.summarize import summary_tables, write_tables
+
+    dest = Path(folder)
+    snap = validate_snapshot(dest)
+    summary = snap.summary
+    tables = summary_tables(snap.grid, ExperimentConfig.from_dict(summary["config"]))
+    with _building(dest, copy_of=dest) as staging:
+        shutil.rmtree(staging / "tables", ignore_errors=True)
+        write_tables(tables, staging / "tables")
+        files = {k: v for k, v in summary["published"]["files"].items() if not k.startswith("tables/")}
+        for p in sorted((staging / "tables").glob("*.csv")):
+            rel = p.relative_to(staging).as_posix()
+            files[rel] = {"bytes": p.stat().st_size, "sha256": _sha256_file(p), "what": f"`summarize` table {p.stem}"}
+        summary["published"]["files"] = dict(sorted(files.items()))
+        summary["published"]["tables_regenerated"] = {
+            "at": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "by_commit": git_commit(),
+            "from": "grid.parquet of this snapshot (`publish --tables-only`)"}
+        _write_record(staging, summary)
     return validate_snapshot(dest)
 
 
 __all__ = ["PUBLISHED_ROOT", "MAX_SNAPSHOT_BYTES", "Snapshot", "SnapshotError", "is_snapshot", "snapshot_folder",
            "list_snapshots", "config_overrides", "regeneration_commands", "validate_snapshot", "load_snapshot",
-           "publish"]
+           "publish", "regenerate_tables"]

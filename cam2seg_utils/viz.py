@@ -1,4 +1,8 @@
-"""Plot and display helpers for the notebooks and the book.
+"""Drawing and display primitives of the book: colours, image overlays, prompts and mask
+outlines, contact sheets, the provenance box, CI text.
+
+Each paper figure is drawn by the module of its artefact in :mod:`cam2seg_utils.report`
+(Fig. 2 in ``report/table1.py``, Fig. 4 in ``report/fig4.py``, ...), with these primitives.
 
 Conventions (see docs/ARCHITECTURE.md): images ``(H, W, 3)`` uint8 RGB; masks ``(H, W)`` bool;
 heatmaps ``(H, W)`` float in ``[0, 1]``; boxes ``[x_min, y_min, x_max, y_max]`` in original
@@ -13,9 +17,8 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
-import subprocess
+import re
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import matplotlib
@@ -38,17 +41,10 @@ POINT_COLOR = "#ff1744"   # prompt points
 
 # ------------------------------------------------------------------------------ provenance
 def git_commit(repo: str | os.PathLike[str] | None = None) -> str:
-    """Short commit hash of ``repo`` (default: the checkout holding this file), with
-    ``"+dirty"`` when the tree has uncommitted changes; ``"unknown"`` outside a git checkout."""
-    cwd = Path(repo) if repo is not None else Path(__file__).resolve().parents[1]
-    try:
-        sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=cwd, capture_output=True,
-                             text=True, check=True, timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=cwd,
-                               capture_output=True, text=True, check=True, timeout=10).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    return sha + ("+dirty" if dirty else "") if sha else "unknown"
+    """Short commit hash of ``repo``: :func:`cam2seg_utils.revision.git_commit` with ``short=True``."""
+    from .revision import git_commit as commit_of
+
+    return commit_of(repo, short=True)
 
 
 def _fmt_value(value: Any) -> str:
@@ -57,6 +53,15 @@ def _fmt_value(value: Any) -> str:
     if isinstance(value, (list, tuple)):
         return ", ".join(str(v) for v in value) if value else "(none)"
     return str(value)
+
+
+_SHA256 = re.compile(r"\bsha256[ :]([0-9a-f]{16})[0-9a-f]{48}\b")
+
+
+def short_digests(text: str, digits: int = 16) -> str:
+    """``text`` with each full SHA-256 (``sha256 <64 hex>`` / ``sha256:<64 hex>``) cut to its
+    first 16 hex digits and ``…`` (a box stays narrow; run summaries keep the full digest)."""
+    return _SHA256.sub(lambda m: f"sha256 {m.group(1)[:digits]}…", str(text))
 
 
 def provenance_markdown(
@@ -86,14 +91,14 @@ def provenance_markdown(
     date = date if date is not None else _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     synthetic = ("synthetic" in dataset.lower()) if synthetic is None else synthetic
     if isinstance(models, Mapping):
-        model_text = "; ".join(f"`{m}` ({w})" for m, w in models.items()) or "(none)"
+        model_text = "; ".join(f"`{m}` ({short_digests(w)})" for m, w in models.items()) or "(none)"
     else:
         model_text = "; ".join(f"`{m}`" for m in models) or "(none)"
     rows = [
         ("Profile", f"`{profile}`"),
         ("Dataset", f"{dataset} ({n_images} image{'' if n_images == 1 else 's'})"),
         ("Classifiers (weights)", model_text),
-        ("Segmenter (checkpoint)", f"`{segmenter}`" + (f" ({checkpoint})" if checkpoint else "")),
+        ("Segmenter (checkpoint)", f"`{segmenter}`" + (f" ({short_digests(checkpoint)})" if checkpoint else "")),
     ]
     if parameters:
         rows.append(("Parameters", ", ".join(f"{k} = {_fmt_value(v)}" for k, v in parameters.items())))
@@ -212,7 +217,8 @@ def draw_mask_contour(ax: plt.Axes, mask: np.ndarray, color: str, linewidth: flo
         ax.contour(mask.astype(float), levels=[0.5], colors=[color], linewidths=linewidth)
 
 
-def _clean(ax: plt.Axes) -> None:
+def clean_axes(ax: plt.Axes) -> None:
+    """No ticks on ``ax`` (an image panel)."""
     ax.set_xticks([])
     ax.set_yticks([])
 
@@ -231,7 +237,7 @@ def contact_sheet(images: Sequence[np.ndarray], masks: Sequence[np.ndarray] | No
     fig, axes = plt.subplots(nrows, ncols, figsize=(tile_inches * ncols, tile_inches * nrows + 0.3),
                              squeeze=False)
     for i, ax in enumerate(axes.flat):
-        _clean(ax)
+        clean_axes(ax)
         if i >= n:
             ax.axis("off")
             continue
@@ -244,228 +250,8 @@ def contact_sheet(images: Sequence[np.ndarray], masks: Sequence[np.ndarray] | No
     return fig
 
 
-def cam_heatmap_grid(image: np.ndarray, heatmaps: Mapping[str, np.ndarray],
-                     gt_mask: np.ndarray | None = None, alpha: float = 0.5,
-                     subtitles: Mapping[str, str] | None = None) -> Figure:
-    """Fig. 2: the image, then one heatmap overlay per CAM method (GT outline in green)."""
-    if not heatmaps:
-        raise ValueError("cam_heatmap_grid needs at least one heatmap")
-    n = len(heatmaps) + 1
-    fig, axes = plt.subplots(1, n, figsize=(2.6 * n, 2.9), squeeze=False)
-    axes = axes[0]
-    axes[0].imshow(image)
-    axes[0].set_title("image", fontsize=10)
-    if gt_mask is not None:
-        draw_mask_contour(axes[0], gt_mask, GT_COLOR)
-    for ax, (name, hm) in zip(axes[1:], heatmaps.items()):
-        ax.imshow(overlay_heatmap(image, hm, alpha=alpha))
-        if gt_mask is not None:
-            draw_mask_contour(ax, gt_mask, GT_COLOR)
-        title = name if subtitles is None or name not in subtitles else f"{name}\n{subtitles[name]}"
-        ax.set_title(title, fontsize=10)
-    for ax in axes:
-        _clean(ax)
-    fig.tight_layout()
-    return fig
-
-
-def example_panel(image: np.ndarray, heatmap: np.ndarray, box: Sequence[float] | None,
-                  points: np.ndarray | None, pred_mask: np.ndarray, gt_mask: np.ndarray,
-                  title: str = "", axes: Sequence[plt.Axes] | None = None) -> Figure:
-    """Fig. 7 / Algorithm 1 row: (a) heatmap overlay with prompts, (b) image with prompts,
-    (c) predicted mask (blue) against ground truth (green)."""
-    if pred_mask.shape != gt_mask.shape or pred_mask.shape != image.shape[:2]:
-        raise ValueError(f"shape mismatch: image {image.shape[:2]}, pred {pred_mask.shape}, gt {gt_mask.shape}")
-    if axes is None:
-        fig, ax_arr = plt.subplots(1, 3, figsize=(9.0, 3.2))
-        axes = list(ax_arr)
-    else:
-        fig = axes[0].figure
-    a, b, c = axes
-    a.imshow(overlay_heatmap(image, heatmap))
-    draw_prompts(a, box, points)
-    a.set_title("CAM + prompts", fontsize=9)
-    b.imshow(image)
-    draw_prompts(b, box, points)
-    b.set_title("prompts", fontsize=9)
-    shown = image.astype(np.float64).copy()
-    shown[pred_mask] = 0.55 * shown[pred_mask] + 0.45 * np.array([41, 98, 255])
-    c.imshow(shown.astype(np.uint8))
-    draw_mask_contour(c, pred_mask, PRED_COLOR)
-    draw_mask_contour(c, gt_mask, GT_COLOR)
-    c.set_title("mask (blue) vs GT (green)", fontsize=9)
-    for ax in axes:
-        _clean(ax)
-    if title:
-        a.set_ylabel(title, fontsize=9)
-    return fig
-
-
-def examples_figure(rows: Sequence[Mapping[str, Any]]) -> Figure:
-    """Fig. 7: one :func:`example_panel` row per mapping with keys ``image``, ``heatmap``,
-    ``box``, ``points``, ``pred_mask``, ``gt_mask``, ``title``."""
-    if not rows:
-        raise ValueError("examples_figure needs at least one row")
-    fig, axes = plt.subplots(len(rows), 3, figsize=(9.0, 3.0 * len(rows)), squeeze=False)
-    for r, ax_row in zip(rows, axes):
-        example_panel(r["image"], r["heatmap"], r.get("box"), r.get("points"), r["pred_mask"],
-                      r["gt_mask"], title=str(r.get("title", "")), axes=list(ax_row))
-    fig.tight_layout()
-    return fig
-
-
-# ------------------------------------------------------------------------------ charts
-def iou_matrix_heatmaps(matrices: Mapping[str, pd.DataFrame], vmin: float = 0.0,
-                        vmax: float | None = None, fmt: str = ".3f") -> Figure:
-    """Fig. 5: one annotated model x CAM heatmap of mean IoU per setting, sharing a colour scale.
-
-    Each frame: index = model, columns = CAM, values = mean IoU (NaN cells left blank)."""
-    import seaborn as sns
-
-    if not matrices:
-        raise ValueError("iou_matrix_heatmaps needs at least one matrix")
-    if vmax is None:
-        finite = [np.nanmax(m.to_numpy(dtype=float)) for m in matrices.values() if np.isfinite(m.to_numpy(dtype=float)).any()]
-        vmax = max(finite) if finite else 1.0
-        vmax = max(vmax, vmin + 1e-6)
-    n = len(matrices)
-    width = max(4.5, 1.0 + 0.9 * max(m.shape[1] for m in matrices.values()))
-    height = max(2.6, 1.2 + 0.5 * max(m.shape[0] for m in matrices.values()))
-    fig, axes = plt.subplots(1, n, figsize=(width * n, height), squeeze=False)
-    for ax, (setting, mat) in zip(axes[0], matrices.items()):
-        sns.heatmap(mat.astype(float), ax=ax, annot=True, fmt=fmt, vmin=vmin, vmax=vmax, cmap="viridis",
-                    cbar=True, cbar_kws={"label": "mean IoU"}, annot_kws={"fontsize": 9})
-        ax.set_title(setting)
-        ax.set_xlabel("CAM method")
-        ax.set_ylabel("model")
-        ax.tick_params(axis="x", rotation=30)
-        ax.tick_params(axis="y", rotation=0)
-    fig.tight_layout()
-    return fig
-
-
-def iou_histograms(values: Mapping[str, Mapping[str, np.ndarray]], bins: int = 20) -> Figure:
-    """Fig. 6: per model (one panel each), overlaid IoU histograms of several series
-    (e.g. ``{"mobilenetv2_100": {"all methods": ious, "best method": ious}}``)."""
-    if not values:
-        raise ValueError("iou_histograms needs at least one model")
-    n = len(values)
-    ncols = min(n, 3)
-    nrows = int(np.ceil(n / ncols))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(4.0 * ncols, 3.0 * nrows), squeeze=False)
-    edges = np.linspace(0.0, 1.0, bins + 1)
-    for ax, (model, series) in zip(axes.flat, values.items()):
-        for label, arr in series.items():
-            arr = np.asarray(arr, dtype=float)
-            arr = arr[np.isfinite(arr)]
-            weights = np.full(len(arr), 1.0 / len(arr)) if len(arr) else None
-            ax.hist(arr, bins=edges, alpha=0.55, label=f"{label} (n={len(arr)})", weights=weights)
-        ax.set_title(model, fontsize=10)
-        ax.set_xlabel("IoU")
-        ax.set_ylabel("fraction of images")
-        ax.legend(fontsize=8)
-    for ax in list(axes.flat)[n:]:
-        ax.axis("off")
-    fig.tight_layout()
-    return fig
-
-
-def accuracy_bars(df: pd.DataFrame, metric: str = "accuracy", hue: str = "setting",
-                  paper: Mapping[str, float] | None = None, ylabel: str | None = None) -> Figure:
-    """Fig. 4: grouped bars of ``metric`` per ``model`` and ``hue`` (e.g. zero-shot vs
-    fine-tuned). ``paper`` draws horizontal reference lines (label -> value)."""
-    for col in ("model", hue, metric):
-        if col not in df.columns:
-            raise KeyError(f"accuracy_bars: column {col!r} missing (have {list(df.columns)})")
-    pivot = df.pivot_table(index="model", columns=hue, values=metric, aggfunc="mean")
-    fig, ax = plt.subplots(figsize=(max(5.0, 1.3 * len(pivot) + 2), 3.6))
-    pivot.plot.bar(ax=ax, rot=20, width=0.75)
-    for container in ax.containers:
-        ax.bar_label(container, fmt="%.2f", fontsize=8)
-    if paper:
-        for i, (label, value) in enumerate(paper.items()):
-            ax.axhline(value, linestyle="--", color=f"C{i + 3}", linewidth=1.2, label=label)
-    ax.set_ylim(0, 1.05)
-    ax.set_ylabel(ylabel or metric)
-    ax.set_xlabel("")
-    ax.legend(fontsize=8, loc="lower right")
-    fig.tight_layout()
-    return fig
-
-
-def training_curves(history: pd.DataFrame, metrics: Sequence[str] = ("train_loss", "val_loss"),
-                    by: str = "model", epoch: str = "epoch") -> Figure:
-    """Fine-tuning curves: one panel per metric, one line per ``by`` value."""
-    have = [m for m in metrics if m in history.columns]
-    if not have:
-        raise KeyError(f"training_curves: none of {list(metrics)} in columns {list(history.columns)}")
-    fig, axes = plt.subplots(1, len(have), figsize=(4.2 * len(have), 3.2), squeeze=False)
-    for ax, metric in zip(axes[0], have):
-        for key, part in history.groupby(by, sort=True):
-            part = part.sort_values(epoch)
-            ax.plot(part[epoch], part[metric], marker="o", markersize=3, label=str(key))
-        ax.set_xlabel(epoch)
-        ax.set_title(metric)
-        ax.legend(fontsize=7)
-    fig.tight_layout()
-    return fig
-
-
 __all__ = [
-    "SYNTHETIC_NOTE", "git_commit", "provenance_markdown", "display_markdown", "display_provenance",
-    "format_ci", "comparison_frame", "overlay_heatmap", "box_rectangle", "draw_prompts",
-    "draw_mask_contour", "contact_sheet", "cam_heatmap_grid", "example_panel", "examples_figure",
-    "iou_matrix_heatmaps", "iou_histograms", "accuracy_bars", "training_curves",
+    "SYNTHETIC_NOTE", "GT_COLOR", "PRED_COLOR", "BOX_COLOR", "POINT_COLOR", "git_commit", "provenance_markdown",
+    "short_digests", "display_markdown", "display_provenance", "format_ci", "comparison_frame", "overlay_heatmap",
+    "box_rectangle", "draw_prompts", "draw_mask_contour", "clean_axes", "contact_sheet",
 ]
-
-
-def strategy_iou_plot(rows: pd.DataFrame, order: Sequence[str] | None = None) -> Figure:
-    """IoU per image of each prompting strategy (one strip + box per strategy, one panel per
-    setting); ``rows`` = :func:`cam2seg_utils.experiments.summary.strategy_rows` output with a
-    ``label`` column (strategy and CAM)."""
-    import seaborn as sns
-
-    settings = sorted(rows["setting"].unique())
-    if not settings:
-        raise ValueError("strategy_iou_plot needs rows")
-    order = list(order) if order is not None else (
-        rows.groupby("label")["iou"].mean().sort_values(ascending=False).index.tolist())
-    fig, axes = plt.subplots(1, len(settings), figsize=(5.5 * len(settings), 0.38 * len(order) + 1.5),
-                             squeeze=False, sharey=True)
-    for ax, setting in zip(axes.flat, settings):
-        part = rows[rows["setting"] == setting]
-        sns.boxplot(data=part, x="iou", y="label", order=order, ax=ax, color="#dddddd", fliersize=0)
-        sns.stripplot(data=part, x="iou", y="label", order=order, ax=ax, size=2.5, alpha=0.5, color="#1f77b4")
-        means = part.groupby("label")["iou"].mean()
-        ax.scatter([means.get(o, np.nan) for o in order], range(len(order)), marker="D", color="#d62728",
-                   zorder=5, label="mean")
-        ax.set_title(setting)
-        ax.set_xlim(0, 1)
-        ax.set_xlabel("IoU per image")
-        ax.set_ylabel("")
-        ax.legend(loc="lower left", fontsize=8)
-    fig.tight_layout()
-    return fig
-
-
-def strategy_examples_figure(cases: Sequence[Mapping[str, Any]]) -> Figure:
-    """One row per case: the image with the ground truth (green), each strategy's final mask
-    (red) and its last box (one panel per strategy)."""
-    if not cases:
-        raise ValueError("strategy_examples_figure needs at least one case")
-    ncols = max(len(c["rows"]) for c in cases)
-    fig, axes = plt.subplots(len(cases), ncols, figsize=(3.6 * ncols, 3.6 * len(cases)), squeeze=False)
-    for r, case in enumerate(cases):
-        for c, (name, row) in enumerate(case["rows"].items()):
-            ax = axes[r, c]
-            ax.imshow(case["image"])
-            draw_mask_contour(ax, case["gt_mask"], "#2ca02c")
-            if name in case.get("masks", {}):
-                draw_mask_contour(ax, case["masks"][name], "#d62728")
-            box = [row["box_x0"], row["box_y0"], row["box_x1"], row["box_y1"]]
-            if np.all(np.isfinite(box)):
-                draw_prompts(ax, box=box)
-            ax.set_title(f"{case['title']}: {name}\nIoU {row['iou']:.2f}", fontsize=9)
-            _clean(ax)
-    fig.tight_layout()
-    return fig

@@ -20,61 +20,26 @@
 # a training-free nearest-class-centroid classifier on the frozen ImageNet features, and show the
 # majority-class baseline beside it (see the errata).
 
-# %% tags=["remove-cell"]
-# Colab: install cam2seg first (a no-op everywhere else). book/build.py writes the repository URL
-# in from `repository.url` of _config.yml when it generates the notebook.
-import subprocess
-import sys
-
-REPOSITORY_URL = ""
-if "google.colab" in sys.modules:
-    if not REPOSITORY_URL:
-        raise RuntimeError("No repository URL was set when this notebook was generated: set `repository.url` in "
-                           "_config.yml (see the README) and run `python book/build.py` again, or pip-install "
-                           "cam2seg from its repository yourself before running this notebook.")
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", f"cam2seg[book] @ git+{REPOSITORY_URL}"], check=True)
-
 # %% tags=["parameters", "hide-input"]
-profile = "embedded"   # smoke | embedded | paper | local-isic
-dataset = None         # None = from the profile
-data_root = None
-device = None
-models = None
-cams = None
-n_images = None
-percentile = None
-num_points = None
-amplification = None
-epochs = None
-patience = None
-seed = None
-output_dir = None
-published = None       # a published snapshot folder (results/published/<profile>) to render instead of running
+# Papermill parameters. book/build.py writes the common ones in above this page's own when it
+# generates the notebook: `profile = "embedded"`, then `dataset`, `data_root`, `device`, `models`,
+# `cams`, `n_images`, `percentile`, `num_points`, `amplification`, `epochs`, `patience`, `seed`,
+# `output_dir`, all None: the profile's value (cam2seg_utils.report.notebook.NOTEBOOK_PARAMETERS).
+# `published`: a published snapshot folder (results/published/<profile>) to render instead of running.
+published = None
 
 # %% tags=["hide-input"]
-import matplotlib.pyplot as plt
-from IPython.display import Markdown, display
+from cam2seg_utils.report import fig4
+from cam2seg_utils.report import notebook as nb
 
-from cam2seg_utils import book as cb
-from cam2seg_utils import paper, viz
-
-cfg = cb.notebook_config(globals())
-with cb.Stopwatch() as sw:
-    clf = cb.ensure_finetuned(cfg)
-cb.provenance(cfg, n_images=int(clf["n"].max()) if len(clf) else 0, wall_time_s=sw.seconds)
-if clf.empty:
-    display(Markdown(f"*No classification results here: the run has the settings {cfg.settings} "
-                     "(fine-tuning and its evaluation run with the `fine-tuned` setting).*"))
+cfg = nb.notebook_config(globals())
+clf = fig4.run(cfg)
 
 # %% [markdown]
 # ## Fine-tuning curves
 
 # %% tags=["hide-input"]
-hist = cb.training_history(cfg)
-if hist.empty:
-    display(Markdown("*No fine-tuning history found.*"))
-else:
-    cb.show_figure(viz.training_curves(hist, metrics=[m for m in ("train_loss", "val_loss", "val_balanced_acc", "val_auc") if m in hist.columns]))
+fig4.show_training_curves(cfg)
 
 # %% [markdown]
 # ## Test accuracy, balanced accuracy and ROC-AUC
@@ -84,21 +49,13 @@ else:
 # accuracy: balanced accuracy and AUC say more.
 
 # %% tags=["hide-input"]
-if len(clf):
-    cb.show_figure(viz.accuracy_bars(clf, metric="accuracy", paper={"paper: fine-tuned > 0.80": paper.get("fig4.fine_tuned.min_accuracy").value}))
+fig4.show_accuracy(clf)
 
 # %% tags=["hide-input"]
-if len(clf):
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
-    for ax, metric in zip(axes, ("balanced_accuracy", "auc")):
-        clf.pivot_table(index="model", columns="setting", values=metric).plot.bar(ax=ax, rot=20)
-        ax.set_title(metric.replace("_", " ")); ax.set_ylim(0, 1.05); ax.set_xlabel(""); ax.legend(fontsize=7)
-    fig.tight_layout()
-    cb.show_figure(fig)
+fig4.show_balanced_accuracy_auc(clf)
 
 # %% tags=["hide-input"]
-cols = [c for c in ("model", "setting", "n", "accuracy", "balanced_accuracy", "auc", "best_epoch", "tn", "fp", "fn", "tp") if c in clf.columns]
-cb.show(clf[cols])
+nb.show(fig4.classification_table(clf))
 
 # %% [markdown]
 # ## Accuracy drop from fine-tuned to zero-shot, beside the paper's
@@ -107,4 +64,4 @@ cb.show(clf[cols])
 # in percentage points or relative to the fine-tuned accuracy; both readings are given.
 
 # %% tags=["hide-input"]
-cb.show(cb.accuracy_drop_table(clf)) if len(clf) else None
+nb.show_table(fig4.accuracy_drop_table(clf), empty="No model has both a zero-shot and a fine-tuned accuracy here.")

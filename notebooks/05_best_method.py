@@ -19,62 +19,26 @@
 # can run. We show it, labelled as such, beside a **non-oracle** selection that a clinic could
 # use: the CAM whose mask the segmenter itself scores highest (its predicted IoU).
 
-# %% tags=["remove-cell"]
-# Colab: install cam2seg first (a no-op everywhere else). book/build.py writes the repository URL
-# in from `repository.url` of _config.yml when it generates the notebook.
-import subprocess
-import sys
-
-REPOSITORY_URL = ""
-if "google.colab" in sys.modules:
-    if not REPOSITORY_URL:
-        raise RuntimeError("No repository URL was set when this notebook was generated: set `repository.url` in "
-                           "_config.yml (see the README) and run `python book/build.py` again, or pip-install "
-                           "cam2seg from its repository yourself before running this notebook.")
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", f"cam2seg[book] @ git+{REPOSITORY_URL}"], check=True)
-
 # %% tags=["parameters", "hide-input"]
-profile = "embedded"   # smoke | embedded | paper | local-isic
-dataset = None         # None = from the profile
-data_root = None
-device = None
-models = None
-cams = None
-n_images = None
-percentile = None
-num_points = None
-amplification = None
-epochs = None
-patience = None
-seed = None
-output_dir = None
-published = None       # a published snapshot folder (results/published/<profile>) to render instead of running
+# Papermill parameters. book/build.py writes the common ones in above this page's own when it
+# generates the notebook: `profile = "embedded"`, then `dataset`, `data_root`, `device`, `models`,
+# `cams`, `n_images`, `percentile`, `num_points`, `amplification`, `epochs`, `patience`, `seed`,
+# `output_dir`, all None: the profile's value (cam2seg_utils.report.notebook.NOTEBOOK_PARAMETERS).
+# `published`: a published snapshot folder (results/published/<profile>) to render instead of running.
+published = None
 
 # %% tags=["hide-input"]
-from IPython.display import Markdown, display
+from cam2seg_utils.report import baselines, table2
+from cam2seg_utils.report import notebook as nb
 
-from cam2seg_utils import book as cb
-from cam2seg_utils import paper, viz
-
-cfg = cb.notebook_config(globals())
-from cam2seg_utils.experiments import stats, summary
-
-grid = cb.grid_page(cfg)
-pv = cb.main_variant(cfg)
-best = cb.best_rows(grid, pv, cfg)
+cfg = nb.notebook_config(globals())
+grid = nb.grid_page(cfg)
 
 # %% [markdown]
 # ## Table 2: best-CAM masks per setting and model (mean, 95 % bootstrap CI)
 
 # %% tags=["hide-input"]
-if best.empty:
-    display(Markdown("*No segmentation rows in this grid.*"))
-else:
-    t2 = summary.best_method_table(grid, prompt_variant=pv, **cb.single_params(cfg))
-    ci = cb.ci_table(best, ["setting", "model", "selection"])
-    t2 = t2.merge(ci[["setting", "model", "selection", "iou [95% CI]", "dice [95% CI]"]],
-                  on=["setting", "model", "selection"])
-    display(cb.show(t2[["selection", "setting", "model", "n", "precision", "recall", "iou [95% CI]", "dice [95% CI]", "n_zero_iou"]]))
+nb.show_table(table2.table(grid, cfg), empty="No segmentation rows in this grid.")
 
 # %% [markdown]
 # The same segmenter on the same images with prompts that are not from a CAM: the tight
@@ -82,14 +46,14 @@ else:
 # localisation at all). They say how hard these images are.
 
 # %% tags=["hide-input"]
-cb.show(cb.baselines_beside(grid))
+nb.show(baselines.beside(grid))
 
 # %% [markdown]
 # The paper's Table 2 (ISIC 2017 test set; oracle selection; the two "ablation" rows are from
 # another paper, ref. [1]):
 
 # %% tags=["hide-input"]
-cb.show(paper.table2())
+nb.show(table2.paper_table())
 
 # %% [markdown]
 # ## Paired tests
@@ -99,7 +63,7 @@ cb.show(paper.table2())
 # same selection rule).
 
 # %% tags=["hide-input"]
-cb.show(cb.best_method_tests(best))
+nb.show(table2.tests(grid, cfg))
 
 # %% [markdown]
 # ## Fig. 6: IoU distributions, all CAMs vs the best CAM per image
@@ -107,9 +71,7 @@ cb.show(cb.best_method_tests(best))
 # The paper's point: choosing the best CAM per image removes most complete failures (IoU = 0).
 
 # %% tags=["hide-input"]
-hists = cb.iou_distributions(grid, best, pv)
-if hists:
-    cb.show_figure(viz.iou_histograms(hists))
+table2.show_fig6(grid, cfg)
 
 # %% [markdown]
 # ## Complete failures (IoU = 0)
@@ -117,5 +79,4 @@ if hists:
 # The paper: ~400 of 600 test images at IoU 0 for zero-shot MobileNet-v2, ~5 fine-tuned.
 
 # %% tags=["hide-input"]
-z = summary.zero_iou_counts(grid, prompt_variant=pv, **cb.single_params(cfg))
-z.pivot_table(index=["model", "method"], columns="setting", values="n_zero_iou", aggfunc="sum") if not z.empty else None
+table2.zero_iou_table(grid, cfg)

@@ -1,4 +1,5 @@
-"""atomic.py: a failed write leaves the old file and no temporary file behind."""
+"""atomic.py: a failed write leaves the old file and no temporary file behind; an exclusive write
+creates a file only once."""
 import os
 
 import pytest
@@ -18,3 +19,15 @@ def test_atomic_open_replaces_on_success_and_keeps_old_file_on_error(tmp_path):
             raise RuntimeError("killed mid-write")
     assert path.read_text() == "first"
     assert sorted(p.name for p in path.parent.iterdir()) == ["result.txt"]
+
+
+def test_exclusive_creates_once_and_leaves_an_existing_file_alone(tmp_path):
+    path = tmp_path / "identity.json"
+    with atomic_open(path, "w", encoding="utf-8", exclusive=True) as fh:
+        fh.write("first")
+    with pytest.raises(FileExistsError):
+        with atomic_open(path, "w", encoding="utf-8", exclusive=True) as fh:
+            fh.write("second")
+    assert path.read_text() == "first"
+    assert (os.stat(path).st_mode & 0o777) == default_file_mode()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["identity.json"]   # no temporary file left

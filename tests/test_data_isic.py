@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import re
 import warnings
 from pathlib import Path
 
@@ -10,7 +11,8 @@ import pytest
 from PIL import Image
 
 from cam2seg_utils.data import DataError, ISICDataset, Sample, SampleError
-from cam2seg_utils.data.isic import DataWarning, load_mask
+from cam2seg_utils.data.isic import DataWarning, load_image, load_mask
+from conftest import png_header
 
 
 # --------------------------------------------------------------------------------------------
@@ -292,3 +294,22 @@ def test_non_strict_index_records_unmatched_ids(tmp_path):
     assert isinstance(out["ISIC_0000001"], Sample) and isinstance(out["ISIC_0000003"], Sample)
     assert isinstance(out["ISIC_0000002"], SampleError) and "no label row" in out["ISIC_0000002"].message
     assert isinstance(out["ISIC_0000042"], SampleError) and "image file is missing" in out["ISIC_0000042"].message
+
+
+def test_loader_refuses_decompression_bombs_naming_the_file(tmp_path, monkeypatch):
+    bomb = tmp_path / "bomb.png"
+    bomb.write_bytes(png_header(20000, 20000))                    # 400 MP: PIL's own limit
+    with pytest.raises(DataError, match=rf"{re.escape(str(bomb))}: image file claims more pixels"):
+        load_image(bomb)
+    big = tmp_path / "big.png"
+    big.write_bytes(png_header(9000, 7000))                       # 63 MP: the loader's limit
+    with pytest.raises(DataError, match=rf"{re.escape(str(big))}: image of 9000x7000 pixels \(63 megapixels\) "
+                                        r"exceeds the loader's limit of 50 megapixels"):
+        load_image(big)
+    import cam2seg_utils.data.isic as isic
+
+    monkeypatch.setattr(isic, "MAX_PIXELS", 100)                  # the documented knob
+    small = tmp_path / "small.png"
+    Image.fromarray(np.zeros((11, 10, 3), np.uint8)).save(small)
+    with pytest.raises(DataError, match="10x11 pixels"):
+        load_image(small)

@@ -2,6 +2,11 @@
 from __future__ import annotations
 
 import os
+import signal
+import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -145,3 +150,43 @@ def test_upload_then_recompute_reuses_the_embedding_and_keeps_edits_undoable(
     assert user.session.timings.embedding_cached and "encoder cached" in out[2]
     app.undo(user)  # the edits made before the recompute are one Undo away
     assert user.session.current.key() == edited.key()
+
+
+def test_other_exceptions_show_no_message():
+    assert launch_kwargs(DemoConfig())["show_error"] is False
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_demo_removes_its_private_folder_on_sigterm(tmp_path):
+    tmpdir = tmp_path / "tmp"
+    tmpdir.mkdir()
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if k != "GRADIO_TEMP_DIR"}
+    env.update(TMPDIR=str(tmpdir), HF_HUB_OFFLINE="1")
+    proc = subprocess.Popen([sys.executable, "-m", "cam2seg_utils.demo", "--port", str(port),
+                             "--no-hub-classifiers", "--examples-dir", str(tmp_path / "examples")],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.time() + 300
+        while time.time() < deadline and proc.poll() is None:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.5)
+        assert proc.poll() is None, proc.stdout.read().decode()[-3000:]
+        private = list(tmpdir.glob("cam2seg-demo-*"))
+        assert len(private) == 1 and private[0].is_dir()
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 128 + signal.SIGTERM
+    assert not private[0].exists()

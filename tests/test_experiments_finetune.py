@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 import torch
 
-from cam2seg_utils.data.isic import ISICDataset
+from cam2seg_utils.data.isic import DataError, ISICDataset
 from cam2seg_utils.data.split import stratified_split
 from cam2seg_utils.data.synthetic import generate_synthetic
 from cam2seg_utils.experiments.finetune import (HISTORY_COLUMNS, augment, binary_metrics,
@@ -98,3 +98,29 @@ def test_zero_shot_nearest_centroid(data, embedded_classifier):
     assert z["majority_class"] == 0
     assert z["majority_accuracy"] == pytest.approx(1 - n_mel_val / len(val))
     assert z["majority_balanced_accuracy"] == pytest.approx(0.5)
+
+
+class Payload:
+    """Any object that is not a tensor or a plain value (``weights_only`` refuses it)."""
+
+
+def test_bad_resume_state_is_a_data_error_naming_the_file(tmp_path):
+    root = generate_synthetic(tmp_path / "data", n_images=4, seed=1, melanoma_fraction=0.5,
+                              size_range=(64, 80), progress=False)
+    ds = ISICDataset(root, "Training")
+    by_class = {c: [i for i in ds.ids if ds.labels.at[i, "melanoma"] == c] for c in (0, 1)}
+    train = [by_class[0][0], by_class[1][0]]
+    val = [i for i in ds.ids if i not in train]
+    out = tmp_path / "ft"
+    out.mkdir()
+    for content, why in ((b"PK\x03\x04 truncated", "corrupt or truncated"),
+                         ({"run_identity": Payload()}, "holds objects other than tensors")):
+        if isinstance(content, bytes):
+            (out / "last.pt").write_bytes(content)
+        else:
+            torch.save(content, out / "last.pt")
+        with pytest.raises(DataError) as err:
+            finetune(LITE0, ds, train, val, out, epochs=1, input_size=64, progress=False)
+        msg = str(err.value)
+        assert msg.startswith(f"{out / 'last.pt'}: not a fine-tuning resume state") and why in msg
+        assert "--no-resume" in msg and "weights_only" not in msg

@@ -17,8 +17,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from cam2seg_utils.experiments.grid import (TIMING_COLUMNS, LoadedClassifier, load_table, merge_grid,
-                                            run_grid)
+from cam2seg_utils.experiments.engine import LoadedClassifier
+from cam2seg_utils.experiments.merge import load_table, merge_grid
+from cam2seg_utils.experiments.run import run_grid
+from cam2seg_utils.experiments.table import TIMING_COLUMNS
 from cam2seg_utils.experiments.identity import ResultsMismatchError
 from cam2seg_utils.experiments.shards import (IncompleteGridError, ShardSpec, ShardStore, shard_indices,
                                               shard_name)

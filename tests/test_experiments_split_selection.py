@@ -24,7 +24,7 @@ def test_evaluate_on_val_uses_validation_ids_never_test_ids(tmp_path):
 
 
 def test_default_prompt_parameters_come_from_prompt_params():
-    from cam2seg_utils.prompts import PromptParams
+    from cam2seg_utils.prompting.algorithm1 import PromptParams
 
     cfg = ExperimentConfig()
     d = PromptParams()

@@ -63,3 +63,19 @@ def test_paired_compare_aligns_images():
     dup = pd.concat([df, df.iloc[[0]]])
     with pytest.raises(ValueError, match="several rows"):
         paired_compare(dup, {"cam": "x"}, {"cam": "y"})
+
+
+def test_cell_ci_is_seeded_by_the_cell_key_only():
+    from cam2seg_utils.experiments.stats import cell_ci
+    from cam2seg_utils.seeding import stable_seed
+
+    x = np.array([0.1, 0.4, 0.35, 0.9, 0.0, 0.62])
+    key = ("zero-shot", "resnet50", "gradcam", "box")
+    r = cell_ci(x, key, "iou", n_boot=300)
+    # exactly a bootstrap with the generator of stable_seed(seed, metric, *key)
+    assert r == bootstrap_ci(x, n_boot=300, rng=np.random.default_rng(stable_seed(0, "iou", *key)))
+    assert cell_ci(x.copy(), list(key), "iou", n_boot=300) == r          # the key's values, not its type
+    assert cell_ci(x, key, "dice", n_boot=300) != r                      # another metric, another stream
+    assert cell_ci(x, ("fine-tuned", *key[1:]), "iou", n_boot=300) != r  # another cell, another stream
+    assert cell_ci(x, key, "iou", seed=1, n_boot=300) != r
+    assert r.low <= r.mean <= r.high and r.n == 6

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from cam2seg_utils.experiments import summary
-from cam2seg_utils.experiments.grid import COLUMNS, rows_to_frame
+from cam2seg_utils.experiments.table import COLUMNS, rows_to_frame
 
 P = {"percentile": 90.0, "num_points": 3, "amplification": 2.0}
 

@@ -13,6 +13,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+import torch
 import yaml
 
 import cam2seg_utils
@@ -132,3 +133,11 @@ def _has_module(name: str) -> bool:
     import importlib.util
 
     return importlib.util.find_spec(name) is not None
+
+
+def test_torch_floor_is_2_6_where_weights_only_holds():
+    text = (REPO / "pyproject.toml").read_text() + (REPO / "environment.yml").read_text()
+    floors = re.findall(r"torch>=([\d.]+),<=2\.14\.1", text)
+    assert floors == ["2.6", "2.6"]                               # pyproject and environment.yml
+    major, minor = (int(x) for x in torch.__version__.split(".")[:2])
+    assert (major, minor) >= (2, 6)

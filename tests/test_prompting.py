@@ -228,22 +228,3 @@ def test_strategies_on_real_images_beat_or_match_algorithm1(real_cases, litemeds
     base = means["algorithm1"]
     assert means["candidates"] >= base + 0.10, means
     assert means["prior-cam"] >= base + 0.03, means
-
-
-def test_strategy_tuning_fits_weights_that_pick_the_right_candidates():
-    """Hand-made candidates: on image A the segmenter's score prefers the vignette region (high
-    outside_fov); only a negative outside_fov weight ranks the lesion first on both images."""
-    import pandas as pd
-
-    from cam2seg_utils.experiments.strategy_tuning import fit_weights, pick_iou
-
-    rows = []
-    for image, (lesion_piou, vignette_piou) in {"A": (0.80, 0.90), "B": (0.85, 0.70)}.items():
-        base = {"image_id": image, "kind": "prior", "contrast": 0.0, "border": 0.0, "fill": 0.5, "cam_mass": 0.0}
-        rows.append({**base, "pred_iou": lesion_piou, "outside_fov": 0.0, "iou": 0.9})
-        rows.append({**base, "pred_iou": vignette_piou, "outside_fov": 0.6, "iou": 0.1})
-    table = pd.DataFrame(rows)
-    assert pick_iou(table, {}) == pytest.approx((0.1 + 0.9) / 2)          # pred_iou alone
-    weights, iou = fit_weights(table, ("prior",), ("outside_fov", "contrast"))
-    assert iou == pytest.approx(0.9)
-    assert weights["pred_iou"] == 1.0 and weights["outside_fov"] < 0 and "contrast" not in weights

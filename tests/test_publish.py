@@ -19,7 +19,9 @@ from PIL import Image
 
 from cam2seg_utils import publish as pub
 from cam2seg_utils.experiments.cache import file_sha256
-from cam2seg_utils.experiments.grid import LoadedClassifier, load_table, run_grid
+from cam2seg_utils.experiments.engine import LoadedClassifier
+from cam2seg_utils.experiments.merge import load_table
+from cam2seg_utils.experiments.run import run_grid
 from cam2seg_utils.profiles import get_profile
 
 REPO = Path(__file__).resolve().parents[1]
@@ -29,7 +31,7 @@ LITE0 = "tf_efficientnet_lite0"
 @pytest.fixture(scope="module")
 def run(tmp_path_factory, embedded_classifier, litemedsam):
     """A finished zero-shot grid of the smoke profile on 2 synthetic test images (96-128 px)."""
-    from cam2seg_utils.book import ensure_data
+    from cam2seg_utils.report.steps import ensure_data
 
     tmp = tmp_path_factory.mktemp("publish")
     cfg = get_profile("smoke", data_root=str(tmp / "data"), output_dir=str(tmp / "results" / "smoke"),
@@ -95,6 +97,35 @@ def test_recorded_grid_command_rebuilds_the_runs_config(run, snapshot):
     assert {k: v for k, v in rebuilt.to_dict().items() if k != "progress"} == \
            {k: v for k, v in cfg.to_dict().items() if k != "progress"}
     assert snapshot.published["commands"][-1].startswith("python -m cam2seg_utils publish --profile smoke --output-dir ")
+
+
+@pytest.mark.slow
+def test_tables_only_recomputes_the_tables_from_the_snapshots_grid(snapshot, tmp_path, capsys):
+    """``publish --tables-only``: the tables of a snapshot recomputed from its own grid table,
+    with no run folder and no data; everything else byte for byte as published."""
+    import shutil
+
+    from cam2seg_utils.cli import main
+
+    folder = tmp_path / "smoke"
+    shutil.copytree(snapshot.folder, folder)
+    # as if published by older code that had no individual table
+    (folder / "tables" / "individual.csv").unlink()
+    summary = json.loads((folder / "run_summary.json").read_text())
+    del summary["published"]["files"]["tables/individual.csv"]
+    (folder / "run_summary.json").write_text(json.dumps(summary))
+    pub.validate_snapshot(folder)
+    kept = {n: (folder / n).read_bytes() for n in ("grid.parquet", "images.csv")}
+    assert main(["publish", "--profile", "smoke", "--tables-only", "--dest", str(folder), "--quiet"]) == 0
+    assert "snapshot" in capsys.readouterr().out
+    again = pub.validate_snapshot(folder)               # the recorded digests are the new files'
+    for name, data in kept.items():
+        assert (folder / name).read_bytes() == data
+    for p in (snapshot.folder / "tables").glob("*.csv"):
+        assert (folder / "tables" / p.name).read_bytes() == p.read_bytes(), p.name   # the same code, the same tables
+    assert again.published["tables_regenerated"]["from"].startswith("grid.parquet")
+    assert "tables recomputed" in (folder / "README.md").read_text()
+    assert not list(tmp_path.glob(".smoke.*"))           # no staging folder left behind
 
 
 def _png_bytes() -> bytes:

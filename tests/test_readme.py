@@ -28,3 +28,23 @@ def test_readme_snippet_runs(repo_root, tmp_path, monkeypatch, capsys):
     iou = float(out1.split()[-1])
     assert 0.0 <= iou <= 1.0
     assert second["result"].mask.tolist() == result.mask.tolist()
+
+
+def test_readme_results_are_the_published_cells(repo_root, local_isic_snapshot):
+    """Every "mean [low, high]" of the README's real-data table is the interval of a cell of the
+    published snapshot's tables, as the CLI wrote them and the book shows them (one CI per cell)."""
+    import pandas as pd
+
+    from cam2seg_utils.viz import format_ci
+
+    cells = set()
+    for csv in (local_isic_snapshot / "tables").glob("*.csv"):
+        t = pd.read_csv(csv)
+        for m in ("iou", "dice"):
+            if f"{m}_ci_low" in t.columns:
+                cells |= {format_ci(r[m], r[f"{m}_ci_low"], r[f"{m}_ci_high"]) for _, r in t.iterrows()}
+    text = (repo_root / "README.md").read_text().replace("**", "")
+    section = text[text.index("## Results on real ISIC 2017"):text.index("## Published results")]
+    quoted = re.findall(r"\d\.\d{3} \[\d\.\d{3}, \d\.\d{3}\]", section)
+    assert len(quoted) >= 10
+    assert not [q for q in quoted if q not in cells]

@@ -1,4 +1,5 @@
-"""Plot helpers: exact pixel values, geometry of drawn prompts, provenance text."""
+"""Drawing primitives: exact pixel values, geometry of drawn prompts, provenance text (each paper
+figure is tested with its artefact module, tests/test_report_*.py)."""
 from __future__ import annotations
 
 import matplotlib
@@ -68,63 +69,6 @@ def test_contact_sheet_layout_and_titles(disk_image):
     assert not axes[5].axison
     with pytest.raises(ValueError, match="5 images but 2 masks"):
         viz.contact_sheet([img] * 5, [mask] * 2)
-
-
-def test_cam_heatmap_grid_one_panel_per_cam(disk_image):
-    img, mask = disk_image
-    heat = mask.astype(np.float32)
-    fig = viz.cam_heatmap_grid(img, {"gradcam": heat, "scorecam": 1 - heat}, gt_mask=mask,
-                               subtitles={"gradcam": "IoU 1.00"})
-    titles = [a.get_title() for a in fig.axes]
-    assert titles == ["image", "gradcam\nIoU 1.00", "scorecam"]
-
-
-def test_example_panel_and_shape_check(disk_image):
-    img, mask = disk_image
-    fig = viz.examples_figure([
-        {"image": img, "heatmap": mask.astype(float), "box": [95, 55, 205, 165],
-         "points": np.array([[150.0, 110.0]]), "pred_mask": mask, "gt_mask": mask, "title": "good"},
-    ])
-    assert len(fig.axes) == 3
-    assert fig.axes[0].get_ylabel() == "good"
-    with pytest.raises(ValueError, match="shape mismatch"):
-        viz.example_panel(img, mask.astype(float), None, None, mask[:10], mask)
-
-
-def test_iou_matrix_heatmaps_annotates_values():
-    mat = pd.DataFrame([[0.1, 0.25], [0.3, np.nan]], index=["resnet50", "mobilenetv2_100"],
-                       columns=["gradcam", "scorecam"])
-    fig = viz.iou_matrix_heatmaps({"zero-shot": mat, "fine-tuned": mat * 2})
-    heat_axes = [a for a in fig.axes if a.get_title()]
-    assert [a.get_title() for a in heat_axes] == ["zero-shot", "fine-tuned"]
-    texts = sorted(t.get_text() for t in heat_axes[1].texts)
-    assert texts == ["0.200", "0.500", "0.600"]
-
-
-def test_iou_histograms_fractions_sum_to_one():
-    ious = np.array([0.0, 0.0, 0.5, 0.9])
-    fig = viz.iou_histograms({"m": {"best": ious}}, bins=10)
-    heights = [p.get_height() for p in fig.axes[0].patches]
-    assert np.isclose(sum(heights), 1.0)
-    assert np.isclose(heights[0], 0.5)  # two of four IoUs are zero
-
-
-def test_accuracy_bars_and_missing_column():
-    df = pd.DataFrame({"model": ["a", "a", "b", "b"], "setting": ["zero-shot", "fine-tuned"] * 2,
-                       "accuracy": [0.5, 0.8, 0.4, 0.9]})
-    fig = viz.accuracy_bars(df, paper={"paper: fine-tuned > 0.80": 0.8})
-    labels = sorted(t.get_text() for t in fig.axes[0].texts)
-    assert labels == ["0.40", "0.50", "0.80", "0.90"]
-    with pytest.raises(KeyError, match="auc"):
-        viz.accuracy_bars(df, metric="auc")
-
-
-def test_training_curves_lines_per_model():
-    hist = pd.DataFrame({"model": ["a"] * 3 + ["b"] * 2, "epoch": [1, 2, 3, 1, 2],
-                         "train_loss": [1.0, 0.5, 0.3, 0.9, 0.4], "val_loss": [1.1, 0.7, 0.6, 1.0, 0.8]})
-    fig = viz.training_curves(hist)
-    assert len(fig.axes) == 2
-    assert [len(line.get_xdata()) for line in fig.axes[0].lines] == [3, 2]
 
 
 def test_format_ci():

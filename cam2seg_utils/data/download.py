@@ -45,6 +45,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Iterable, Sequence
 
+from cam2seg_utils.atomic import atomic_open
 from cam2seg_utils.data.isic import DataError, ISICDataset, canonical_split
 
 __all__ = [
@@ -120,10 +121,9 @@ def _stamp_path(dest: Path) -> Path:
 def _write_stamp(dest: Path, sha: str, trusted_unverified: bool, md5: str | None = None) -> None:
     st = dest.stat()
     stamp = _stamp_path(dest)
-    tmp = stamp.with_name(stamp.name + ".tmp")
-    tmp.write_text(json.dumps({"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": sha, "md5": md5,
-                               "trusted_unverified": trusted_unverified}, indent=2) + "\n")
-    os.replace(tmp, stamp)
+    with atomic_open(stamp, "w", encoding="utf-8") as fh:
+        fh.write(json.dumps({"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": sha, "md5": md5,
+                             "trusted_unverified": trusted_unverified}, indent=2) + "\n")
 
 
 def _stamp_ok(dest: Path, entry: dict) -> bool:
@@ -160,9 +160,8 @@ def _record_checksum(archive_dir: Path, name: str, size: int, sha: str, verified
     except json.JSONDecodeError:
         rec = {}
     rec[name] = {"size": size, "sha256": sha, "verified_by": verified_by}
-    tmp = rec_path.with_name(rec_path.name + ".tmp")
-    tmp.write_text(json.dumps(rec, indent=2, sort_keys=True) + "\n")
-    os.replace(tmp, rec_path)
+    with atomic_open(rec_path, "w", encoding="utf-8") as fh:
+        fh.write(json.dumps(rec, indent=2, sort_keys=True) + "\n")
 
 
 def _retrieve(url: str, fname: str, archive_dir: Path, expected: tuple[str, str] | None, progress: bool,
@@ -322,9 +321,8 @@ def _install_csv(src: Path, root: Path, name: str) -> Path:
         raise DataError(f"{src}: unexpected CSV header {header!r}; expected image_id,melanoma,...",
                         path=src)
     dest = root / name
-    tmp = dest.with_name(dest.name + ".tmp")
-    shutil.copyfile(src, tmp)
-    os.replace(tmp, dest)
+    with open(src, "rb") as fin, atomic_open(dest, "wb") as fout:
+        shutil.copyfileobj(fin, fout)
     return dest
 
 

@@ -53,6 +53,8 @@ import numpy as np
 import pandas as pd
 from PIL import Image, UnidentifiedImageError
 
+from cam2seg_utils.atomic import progress_bar
+
 __all__ = [
     "DataError",
     "DataWarning",
@@ -180,16 +182,6 @@ def read_labels(csv_path: str | Path) -> pd.DataFrame:
                             path=csv_path)
         out[col] = vals.astype(np.int64)
     return out
-
-
-def progress_bar(iterable, progress: bool, **kwargs):
-    """``tqdm`` over ``iterable``; off when ``progress`` is False; when on, the ``TQDM_DISABLE``
-    environment variable still switches it off."""
-    from tqdm.auto import tqdm
-
-    if not progress:
-        kwargs["disable"] = True
-    return tqdm(iterable, **kwargs)
 
 
 def _short_list(items: Sequence[str], n: int = 10) -> str:
@@ -422,16 +414,28 @@ class ISICDataset:
         ``errors="record"``: a bad sample yields a :class:`SampleError` (id, path, message) in its
         place and iteration continues. ``progress`` shows a tqdm bar (respects ``TQDM_DISABLE``).
         """
-        if errors not in ("raise", "record"):
-            raise ValueError(f"errors must be 'raise' or 'record', got {errors!r}")
-        for image_id in progress_bar(self.ids, progress, desc=f"ISIC {self.split}", unit="img"):
-            try:
-                yield self.load(image_id)
-            except Exception as exc:  # noqa: BLE001 - recorded, never dropped
-                if errors == "raise":
-                    raise
-                path = exc.path if isinstance(exc, DataError) and exc.path else str(self.image_path(image_id))
-                yield SampleError(image_id=image_id, path=path,
-                                  message=str(exc) if isinstance(exc, DataError)
-                                  else f"{type(exc).__name__}: {exc}")
+        return iter_dataset(self, errors, progress, desc=f"ISIC {self.split}")
+
+
+def iter_dataset(dataset, errors: Literal["raise", "record"] = "raise", progress: bool = False,
+                 desc: str = "images") -> Iterator[Sample | SampleError]:
+    """``dataset.load(i)`` for every ``i`` of ``dataset.ids`` (the ``iter_samples`` of every
+    loader: :class:`ISICDataset`, :class:`~cam2seg_utils.data.ph2.PH2Dataset`); with
+    ``errors="record"`` a failing sample yields a :class:`SampleError` in its place."""
+    if errors not in ("raise", "record"):
+        raise ValueError(f"errors must be 'raise' or 'record', got {errors!r}")
+    return _iter_dataset(dataset, errors, progress, desc)
+
+
+def _iter_dataset(dataset, errors: str, progress: bool, desc: str) -> Iterator[Sample | SampleError]:
+    for image_id in progress_bar(dataset.ids, progress, desc=desc, unit="img"):
+        try:
+            yield dataset.load(image_id)
+        except Exception as exc:  # noqa: BLE001 - recorded, never dropped
+            if errors == "raise":
+                raise
+            path = exc.path if isinstance(exc, DataError) and exc.path else str(dataset.image_path(image_id))
+            yield SampleError(image_id=image_id, path=path,
+                              message=str(exc) if isinstance(exc, DataError)
+                              else f"{type(exc).__name__}: {exc}")
 

@@ -11,7 +11,7 @@ Privacy and safety:
 * analytics are off (``GRADIO_ANALYTICS_ENABLED=False``), the theme uses system fonts (no Google
   Fonts request), server-side rendering is off: the page loads with no external request;
 * non-images and oversized uploads are refused with a message naming the file; messages shown to
-  users never carry server paths (:func:`~cam2seg_utils.demo.state.redact_paths`; the full error
+  users never carry server paths (:func:`~cam2seg_utils.demo.upload.redact_paths`; the full error
   goes to the server's stderr), and other exceptions show no message at all (``show_error=False``);
 * the private temporary folder is removed when the process ends: at exit, and on SIGTERM / SIGINT
   when launched from the command line (:mod:`cam2seg_utils.demo.__main__`).
@@ -68,7 +68,7 @@ configure_environment()
 import gradio as gr  # noqa: E402
 import numpy as np  # noqa: E402
 
-from ..prompts import PromptParams  # noqa: E402
+from ..prompting.algorithm1 import PromptParams  # noqa: E402
 from .resources import (  # noqa: E402
     ClassifierChoice,
     DemoConfig,
@@ -77,14 +77,9 @@ from .resources import (  # noqa: E402
     ensure_examples,
 )
 from .refine import mode_choices  # noqa: E402
-from .state import (  # noqa: E402
-    ImageRejected,
-    RefinementSession,
-    UserState,
-    analyse_image,
-    load_image_file,
-    redact_paths,
-)
+from .session import RefinementSession  # noqa: E402
+from .state import UserState, analyse_image  # noqa: E402
+from .upload import ImageRejected, load_image_file, redact_paths  # noqa: E402
 
 MODE_POSITIVE = "positive point"
 MODE_NEGATIVE = "negative point"

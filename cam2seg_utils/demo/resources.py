@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .state import DEFAULT_DISPLAY_MAX_SIDE, DEFAULT_MAX_PIXELS
+from .session import DEFAULT_DISPLAY_MAX_SIDE
+from .upload import DEFAULT_MAX_PIXELS
 
 DEFAULT_CLASSIFIER = "tf_efficientnet_lite0"
 DEFAULT_CLASSIFIER_WEIGHTS = "embedded"

@@ -15,20 +15,19 @@ from typing import Any, Mapping
 
 from ..cam_options import (DEFAULT_ABLATION_CHANNELS, DEFAULT_SCORECAM_CHANNELS,
                            DEFAULT_SCORECAM_SELECTION, CamOptions)
-from ..prompts import PromptParams
+from ..names import BASELINES, PAPER_CAMS, PAPER_MODELS, SETTINGS, SLOW_CAMS  # noqa: F401  (re-exported)
+from ..prompting.algorithm1 import PromptParams
+from ..prompting.weights import DEFAULT_WEIGHTS
 
-PAPER_CAMS = ("gradcam", "gradcam++", "ablationcam", "scorecam", "randomcam")
-SLOW_CAMS = ("ablationcam", "scorecam")
-PAPER_MODELS = ("resnet50", "mobilenetv2_100", "efficientnet_b0", "vit_base_patch16_224",
-                "swin_base_patch4_window7_224")
 PROMPT_VARIANTS = ("box", "box+points", "points")
-SETTINGS = ("zero-shot", "fine-tuned")
+# "synthetic" (generated), "isic" (ISIC 2017, official layout), "ph2" (PH2, evaluation only:
+# every image, zero-shot and with a checkpoint fine-tuned on ISIC; see experiments/datasets.py)
+DATASETS = ("synthetic", "isic", "ph2")
 # The strategies every profile runs by default: the paper's, the new ones, and the floors that
 # ignore the classifier (see cam2seg_utils/prompting and the book's "Beyond the paper" chapter).
 # The whole-image box is not among them: the grid's `whole-image-box` baseline is that floor.
 DEFAULT_STRATEGIES = ("algorithm1", "component", "refine", "cam-ensemble", "candidates", "prior-cam",
                       "image-prior", "centred-box")
-BASELINES = ("gt-box", "gt-point", "whole-image-box")
 
 # Fields that change how a run executes but never what it computes; they are left out of the
 # grid's config fingerprint so that e.g. resuming on another device or with progress bars off is
@@ -45,8 +44,10 @@ RUNTIME_FIELDS = frozenset({"device", "progress", "num_workers", "output_dir", "
 class ExperimentConfig:
     """Everything that defines one experiment.
 
-    Data: ``dataset`` is ``"synthetic"`` (generated under ``data_root`` by ``generate-data``) or
-    ``"isic"`` (the official ISIC 2017 layout under ``data_root``). ``test_holdout_fraction`` set
+    Data: ``dataset`` is ``"synthetic"`` (generated under ``data_root`` by ``generate-data``),
+    ``"isic"`` (the official ISIC 2017 layout under ``data_root``) or ``"ph2"`` (the PH2 folder
+    under ``data_root``: evaluation only, every image, never fine-tuned on; the fine-tuned
+    setting loads the ISIC checkpoint of ``checkpoint_dir``). ``test_holdout_fraction`` set
     (not ``None``) means the folder only has a training split: a stratified hold-out of that
     fraction of ``train_split`` becomes the test set (seeded by ``seed``), and fine-tuning only
     sees the rest.
@@ -72,7 +73,7 @@ class ExperimentConfig:
     name: str = "custom"
     description: str = ""
     # --- data --------------------------------------------------------------------------------
-    dataset: str = "synthetic"                # "synthetic" | "isic"
+    dataset: str = "synthetic"                # "synthetic" | "isic" | "ph2"
     data_root: str = "data/synthetic"
     train_split: str = "Training"
     test_split: str = "Test"
@@ -120,7 +121,7 @@ class ExperimentConfig:
     # table compares all variants with a paired test, Algorithm 1's box+points included).
     # None = "box" when computed, else the first of prompt_variants.
     main_prompt_variant: str | None = None
-    # defaults = cam2seg_utils.prompts.PromptParams defaults (see prompts.py for why)
+    # defaults = cam2seg_utils.prompting.algorithm1.PromptParams defaults (see that module for why)
     percentile: list[float] = field(default_factory=lambda: [PromptParams().percentile])
     num_points: list[int] = field(default_factory=lambda: [PromptParams().num_points])
     amplification: list[float] = field(default_factory=lambda: [PromptParams().amplification])
@@ -130,6 +131,15 @@ class ExperimentConfig:
     # handed to the strategies that use the classifier (those of them that are in cams).
     strategies: list[str] = field(default_factory=lambda: list(DEFAULT_STRATEGIES))
     strategy_cams: list[str] = field(default_factory=lambda: ["gradcam", "gradcam++"])
+    # The named weight set (cam2seg_utils.prompting.weights.WEIGHT_SETS) that ranks the candidates
+    # of the ranked strategies (candidates, prior-cam, image-prior). Its k_masks (ground-truth masks
+    # used to fit it; 0 = a priori) is recorded in the run summary and in every strategy row.
+    ranking_weights: str = DEFAULT_WEIGHTS
+    # Reference rows "oracle-<strategy>" for each ranking strategy: the best box of its candidate
+    # set by ground truth (decoded already: no extra decoder call). They read the ground truth, so
+    # they are references, never results: GT box vs oracle = loss in generation, oracle vs chosen
+    # = loss in selection.
+    selection_oracles: bool = True
     # segmenter baselines on the same images: ground-truth prompts (the ceiling) and the
     # whole-image box (the floor: no localisation at all)
     gt_baselines: list[str] = field(default_factory=lambda: list(BASELINES))
@@ -162,8 +172,12 @@ class ExperimentConfig:
         """Raise ``ValueError`` naming the field for values that cannot work."""
         if self.evaluate_on not in ("test", "val"):
             raise ValueError(f"evaluate_on must be 'test' or 'val', got {self.evaluate_on!r}")
-        if self.dataset not in ("synthetic", "isic"):
-            raise ValueError(f"dataset must be 'synthetic' or 'isic', got {self.dataset!r}")
+        if self.dataset not in DATASETS:
+            raise ValueError(f"dataset must be one of {', '.join(DATASETS)}, got {self.dataset!r}")
+        if self.dataset == "ph2" and (self.evaluate_on != "test" or self.test_holdout_fraction is not None):
+            raise ValueError("dataset 'ph2' is evaluated whole (no validation or hold-out split): evaluate_on must "
+                             f"be 'test' (got {self.evaluate_on!r}) and test_holdout_fraction None (got "
+                             f"{self.test_holdout_fraction!r}); start from --profile ph2")
         bad = [s for s in self.settings if s not in SETTINGS]
         if bad:
             raise ValueError(f"settings {bad} unknown; choose from {SETTINGS}")
@@ -178,6 +192,10 @@ class ExperimentConfig:
         bad = [s for s in self.strategies if s not in STRATEGIES]
         if bad:
             raise ValueError(f"strategies {bad} unknown; choose from {STRATEGIES.names()}")
+        from ..prompting.weights import WEIGHT_SETS
+
+        if self.ranking_weights not in WEIGHT_SETS:
+            raise ValueError(f"ranking_weights {self.ranking_weights!r} unknown; choose from {WEIGHT_SETS.names()}")
         bad = [g for g in self.gt_baselines if g not in BASELINES]
         if bad:
             raise ValueError(f"gt_baselines {bad} unknown; choose from {BASELINES}")
@@ -246,6 +264,11 @@ class ExperimentConfig:
         path = (Path(self.finetuned_checkpoints[model]) if model in self.finetuned_checkpoints
                 else Path(self.checkpoint_dir) / model / "best.pt")
         if must_exist and not path.is_file():
+            if self.dataset == "ph2":   # never fine-tuned on: the checkpoint comes from an ISIC run
+                raise FileNotFoundError(
+                    f"fine-tuned checkpoint {path} for {model} not found: fine-tune on ISIC 2017 first "
+                    "(`cam2seg finetune --profile isic-official`), or point --checkpoint-dir at ISIC-fine-tuned "
+                    "checkpoints, or evaluate zero-shot only (--set 'settings=[zero-shot]')")
             raise FileNotFoundError(
                 f"fine-tuned checkpoint {path} for {model} not found: run `cam2seg finetune` with "
                 "this config first (or set finetuned_checkpoints, or drop 'fine-tuned' from settings)")
@@ -277,5 +300,5 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
     return data
 
 
-__all__ = ["ExperimentConfig", "load_config_file", "PAPER_CAMS", "SLOW_CAMS", "PAPER_MODELS",
+__all__ = ["ExperimentConfig", "load_config_file", "PAPER_CAMS", "SLOW_CAMS", "PAPER_MODELS", "DATASETS",
            "PROMPT_VARIANTS", "SETTINGS", "BASELINES", "DEFAULT_STRATEGIES"]

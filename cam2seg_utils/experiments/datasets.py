@@ -8,6 +8,11 @@
   image. The splits depend only on the ids, labels and ``seed``
   (:func:`cam2seg_utils.data.split.stratified_split`).
 
+* ``dataset="ph2"`` (:class:`~cam2seg_utils.data.ph2.PH2Dataset`): an external test set.
+  Every PH2 image is a test image (first ``max_images``); there is no training or validation
+  split, and fine-tuning on it is refused (:func:`check_trainable`): the fine-tuned setting
+  evaluates a checkpoint fine-tuned on ISIC 2017 (``checkpoint_dir`` / ``finetuned_checkpoints``).
+
 ``max_images`` keeps the first ``max_images`` test ids (sorted); the grid and the test-set
 classification metrics both use that list.
 """
@@ -17,6 +22,23 @@ from dataclasses import dataclass
 
 from ..seeding import stable_seed
 from .config import ExperimentConfig
+
+#: The name a page, a table or a published snapshot gives each ``dataset`` value.
+DATASET_NAMES = {"synthetic": "synthetic", "isic": "ISIC 2017", "ph2": "PH2"}
+
+
+def dataset_name(config: ExperimentConfig) -> str:
+    """``"synthetic"``, ``"ISIC 2017"`` or ``"PH2"``."""
+    return DATASET_NAMES[config.dataset]
+
+
+def check_trainable(config: ExperimentConfig) -> None:
+    """``ValueError`` (one line, saying what to do instead) for a dataset cam2seg never trains on."""
+    if config.dataset == "ph2":
+        raise ValueError("dataset 'ph2' is for evaluation only: cam2seg never fine-tunes on PH2. Fine-tune on "
+                         "ISIC 2017 (`cam2seg finetune --profile isic-official`), then evaluate that checkpoint "
+                         "on PH2 with `cam2seg grid --profile ph2 --data-root <PH2 folder>` (its checkpoint_dir: "
+                         "checkpoints/isic-official; another one: --checkpoint-dir)")
 
 
 @dataclass
@@ -36,6 +58,7 @@ def resolve_splits(config: ExperimentConfig) -> DataSplits:
     from ..data.isic import ISICDataset
     from ..data.split import stratified_split
 
+    check_trainable(config)
     train_ds = ISICDataset(config.data_root, split=config.train_split)
     all_ids = list(train_ds.ids)
     labels = [int(train_ds.labels.at[i, "melanoma"]) for i in all_ids]
@@ -55,9 +78,34 @@ def resolve_splits(config: ExperimentConfig) -> DataSplits:
     return DataSplits(train_ds, sorted(train_ids), sorted(val_ids), test_ds, test_ids)
 
 
+def generate_synthetic_data(config: ExperimentConfig, progress: bool = False) -> None:
+    """Write the synthetic images of a ``dataset="synthetic"`` config under its ``data_root``
+    (idempotent: :func:`cam2seg_utils.data.synthetic.generate_synthetic` keeps finished files):
+    ``synthetic_train_images`` in ``train_split`` (seed ``seed``) and, without a test hold-out,
+    ``synthetic_test_images`` in ``test_split`` (seed ``seed + 1``)."""
+    from ..data.synthetic import generate_synthetic
+
+    if config.dataset != "synthetic":
+        raise ValueError(f"config {config.name!r} uses dataset={config.dataset!r}, not synthetic data")
+    common = dict(melanoma_fraction=config.synthetic_melanoma_fraction,
+                  size_range=tuple(config.synthetic_size_range), progress=progress)
+    generate_synthetic(config.data_root, n_images=config.synthetic_train_images, seed=config.seed,
+                       split=config.train_split, **common)
+    if config.test_holdout_fraction is None:
+        generate_synthetic(config.data_root, n_images=config.synthetic_test_images, seed=config.seed + 1,
+                           split=config.test_split, **common)
+
+
 def evaluation_ids(config: ExperimentConfig) -> tuple[object, list[str], str]:
     """``(dataset, image ids, split label)`` the grid evaluates: the test ids, or with
-    ``evaluate_on="val"`` the validation ids (first ``max_images``) for tuning prompt parameters."""
+    ``evaluate_on="val"`` the validation ids (first ``max_images``) for tuning prompt parameters.
+    PH2: every image of the folder (first ``max_images``), split label ``"PH2"``."""
+    if config.dataset == "ph2":
+        from ..data.ph2 import PH2Dataset
+
+        dataset = PH2Dataset(config.data_root)
+        ids = sorted(dataset.ids)
+        return dataset, ids if config.max_images is None else ids[: config.max_images], "PH2"
     splits = resolve_splits(config)
     if config.evaluate_on == "val":
         ids = splits.val_ids if config.max_images is None else splits.val_ids[: config.max_images]
@@ -68,4 +116,5 @@ def evaluation_ids(config: ExperimentConfig) -> tuple[object, list[str], str]:
     return splits.test_dataset, splits.test_ids, label
 
 
-__all__ = ["DataSplits", "resolve_splits", "evaluation_ids"]
+__all__ = ["DataSplits", "resolve_splits", "generate_synthetic_data", "evaluation_ids", "check_trainable",
+           "dataset_name", "DATASET_NAMES"]

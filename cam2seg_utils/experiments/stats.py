@@ -2,6 +2,8 @@
 
 * :func:`bootstrap_ci` — percentile bootstrap confidence interval of the mean (resampling images
   with replacement, a seeded ``numpy.random.Generator``).
+* :func:`cell_ci` — the CI of one table cell, seeded by the cell's key: the one CI every table of
+  the CLI, the README and the book shows, so that a cell has the same interval everywhere.
 * :func:`paired_test` — Wilcoxon signed-rank test on per-image paired scores of two methods
   (``scipy.stats.wilcoxon``), for "is method A better than method B on the same images".
 * :func:`paired_compare` — the same, pulling the two methods' per-image rows out of a grid table.
@@ -9,7 +11,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Mapping
+from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -57,6 +59,19 @@ def bootstrap_ci(values, n_boot: int = 2000, confidence: float = 0.95,
     alpha = (1.0 - confidence) / 2.0
     lo, hi = np.percentile(means, [100 * alpha, 100 * (1 - alpha)])
     return BootstrapCI(float(x.mean()), float(lo), float(hi), int(x.size), n_boot, confidence)
+
+
+def cell_ci(values, key: Sequence[object], metric: str, seed: int = 0, n_boot: int = 2000) -> BootstrapCI:
+    """The 95 % bootstrap CI of one table cell: :func:`bootstrap_ci` of ``values`` (the cell's
+    per-image ``metric``, in the table's row order) with the generator seeded by
+    ``stable_seed(seed, metric, *key)``.
+
+    ``key`` is the cell's key in the table, the values of its group columns in order (e.g.
+    ``("zero-shot", "resnet50", "gradcam")`` for a setting x model x CAM cell). The seed depends on
+    nothing else (not on the cell's position in the table, nor on which other cells the table
+    has), so the same cell gets the same interval in every table that shows it."""
+    rng = np.random.default_rng(stable_seed(seed, metric, *key))
+    return bootstrap_ci(values, n_boot=n_boot, rng=rng)
 
 
 @dataclass(frozen=True)
@@ -126,4 +141,4 @@ def paired_compare(df: pd.DataFrame, method_a: Mapping[str, object], method_b: M
     return paired_test(sa.loc[common].to_numpy(), sb.loc[common].to_numpy(), alternative=alternative)
 
 
-__all__ = ["BootstrapCI", "bootstrap_ci", "PairedTest", "paired_test", "paired_compare"]
+__all__ = ["BootstrapCI", "bootstrap_ci", "cell_ci", "PairedTest", "paired_test", "paired_compare"]

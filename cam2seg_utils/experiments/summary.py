@@ -16,6 +16,23 @@ new DataFrame; rows with an ``error`` are left out (count them with :func:`error
 
 Ground truth is used only by the oracle and the GT baselines.
 
+Confidence intervals: every table that takes ``ci=True`` adds ``<m>_ci_low`` / ``<m>_ci_high``
+for IoU and Dice, each cell's from :func:`~.stats.cell_ci`: a 95 % percentile bootstrap seeded by
+the cell's key, which names the rows the cell summarises, whatever table shows them:
+
+* Table 1 / individual pairs: ``(setting, model, cam, prompt_variant)`` (``"cam-mask"`` for the
+  noisy masks);
+* best method per image: ``(setting, model, selection)``;
+* segmenter baselines: ``(setting, segmenter)``;
+* strategies: Algorithm 1 as the individual pairs, another strategy ``(setting, model, strategy,
+  cam)``, a baseline copied beside them as in the baselines table, a no-classifier floor
+  ``("no-classifier", segmenter, strategy)``; on a slice other than all images, the slice name
+  is appended.
+
+So the ground-truth box has the same interval in ``gt_baselines.csv``, in each setting of
+``strategies.csv``, in the README and in the book; :func:`ci_table` keys any other grouping by
+its group values.
+
 Same images for every compared cell: a grid may hold a CAM on fewer images than another (a
 ``slow_cams_max_images`` limit, a CAM that failed on an image). Every function that compares
 CAMs or models therefore works, per setting, on the images that **every** model × CAM cell of
@@ -37,15 +54,16 @@ from typing import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from ..names import BASELINES, METRICS, SETTINGS
 from .identity import ResultsMismatchError
-from .stats import bootstrap_ci
+from .stats import cell_ci
 
-METRICS = ("precision", "recall", "f1", "iou", "dice")
 ORACLE = "oracle (best CAM by ground-truth IoU)"
 PREDICTED_IOU = "predicted-iou (best CAM by segmenter score, no ground truth)"
 SELECTIONS = {"oracle": ORACLE, "predicted-iou": PREDICTED_IOU}
-CAM_SETTINGS = ("zero-shot", "fine-tuned")
-GT_SETTINGS = ("gt-box", "gt-point", "whole-image-box")   # segmenter baselines (the last uses no ground truth)
+CAM_SETTINGS = SETTINGS    # the classifier settings (cam2seg_utils.names)
+GT_SETTINGS = BASELINES    # segmenter baselines (the last, whole-image-box, uses no ground truth)
+CI_METRICS = ("iou", "dice")
 
 
 def ok_rows(df: pd.DataFrame) -> pd.DataFrame:
@@ -162,15 +180,51 @@ def _mean_metrics(groups, metrics: Sequence[str] = METRICS) -> pd.DataFrame:
     return out
 
 
-def cam_mask_table(df: pd.DataFrame, images: str = "common", **params) -> pd.DataFrame:
+def _ci_columns(groups, metrics: Sequence[str] = CI_METRICS, n_boot: int = 2000, seed: int = 0,
+                suffix: tuple = ()) -> pd.DataFrame:
+    """``<m>_ci_low`` / ``<m>_ci_high`` per group of ``groups`` (a sorted ``DataFrameGroupBy``),
+    indexed like its aggregates; each cell's from :func:`~.stats.cell_ci` with the group key
+    followed by ``suffix``."""
+    rows = []
+    for key, grp in groups:             # sorted, in the order of groups.size().index
+        row = {}
+        key = (*(key if isinstance(key, tuple) else (key,)), *suffix)
+        for m in metrics:
+            r = cell_ci(grp[m].to_numpy(), key, m, seed=seed, n_boot=n_boot)
+            row[f"{m}_ci_low"], row[f"{m}_ci_high"] = r.low, r.high
+        rows.append(row)
+    cols = [f"{m}_ci_{side}" for m in metrics for side in ("low", "high")]
+    return pd.DataFrame(rows, index=groups.size().index, columns=cols)
+
+
+def ci_table(df: pd.DataFrame, keys: Sequence[str], metrics: Sequence[str] = CI_METRICS, n_boot: int = 2000,
+             seed: int = 0) -> pd.DataFrame:
+    """Per group of ``keys`` (sorted): ``n``, and for each metric its mean ``<m>`` with the cell's
+    95 % CI ``<m>_ci_low`` / ``<m>_ci_high`` (:func:`~.stats.cell_ci`, the same as every table's)."""
+    if df.empty:
+        return pd.DataFrame(columns=[*keys, "n", *[f"{m}{s}" for m in metrics for s in ("", "_ci_low", "_ci_high")]])
+    g = df.groupby(list(keys), sort=True)
+    out = g[list(metrics)].mean()
+    out.insert(0, "n", g.size())
+    out = out.join(_ci_columns(g, metrics, n_boot, seed))
+    cols = ["n", *[f"{m}{s}" for m in metrics for s in ("", "_ci_low", "_ci_high")]]
+    return out[cols].reset_index()
+
+
+def cam_mask_table(df: pd.DataFrame, images: str = "common", ci: bool = False, n_boot: int = 2000, seed: int = 0,
+                   **params) -> pd.DataFrame:
     """Table 1: mean precision/recall/F1/IoU/Dice of the step-7 noisy mask (``prompt_variant ==
     "cam-mask"``) vs ground truth, per setting × model × CAM, on the common images (``n``;
-    ``n_all``: the cell's images)."""
+    ``n_all``: the cell's images); with ``ci=True`` the IoU and Dice CIs (module docstring)."""
     sel = select_params(df, **params)
     before = sel[sel["prompt_variant"] == "cam-mask"]
     sel = _restrict(before, images)
     keys = ["setting", "model", "cam"]
-    return _with_n_all(_mean_metrics(sel.groupby(keys, sort=True)), before, keys).reset_index()
+    g = sel.groupby(keys, sort=True)
+    out = _with_n_all(_mean_metrics(g), before, keys)
+    if ci:
+        out = out.join(_ci_columns(g, n_boot=n_boot, seed=seed, suffix=("cam-mask",)))
+    return out.reset_index()
 
 
 def individual_table(df: pd.DataFrame, prompt_variant: str = "box", ci: bool = False,
@@ -178,7 +232,7 @@ def individual_table(df: pd.DataFrame, prompt_variant: str = "box", ci: bool = F
     """Each setting × model × CAM with the segmenter prompted by ``prompt_variant``: ``n`` (the
     setting's common images), ``n_all`` (the cell's images), mean metrics, ``n_zero_iou``; with
     ``ci=True`` also ``iou_ci_low``/``iou_ci_high`` and ``dice_ci_low``/``dice_ci_high`` (95 %
-    percentile bootstrap, ``n_boot`` resamples, seeded)."""
+    percentile bootstrap, ``n_boot`` resamples, seeded by the cell's key: module docstring)."""
     sel = select_params(df, **params)
     before = sel[sel["prompt_variant"] == prompt_variant]
     sel = _restrict(before, images)
@@ -187,15 +241,7 @@ def individual_table(df: pd.DataFrame, prompt_variant: str = "box", ci: bool = F
     out = _with_n_all(_mean_metrics(g), before, keys)
     out["n_zero_iou"] = g["iou"].apply(lambda s: int((s == 0).sum()))
     if ci:
-        for metric in ("iou", "dice"):
-            lo, hi = [], []
-            for key, grp in g:
-                r = bootstrap_ci(grp[metric].to_numpy(), n_boot=n_boot,
-                                 rng=np.random.default_rng([seed, len(lo)]))
-                lo.append(r.low)
-                hi.append(r.high)
-            out[f"{metric}_ci_low"] = lo
-            out[f"{metric}_ci_high"] = hi
+        out = out.join(_ci_columns(g, n_boot=n_boot, seed=seed, suffix=(prompt_variant,)))
     return out.reset_index()
 
 
@@ -236,15 +282,19 @@ def best_per_image(df: pd.DataFrame, prompt_variant: str = "box", selection: str
 
 
 def best_method_table(df: pd.DataFrame, prompt_variant: str = "box",
-                      cams: Iterable[str] | None = None, **params) -> pd.DataFrame:
+                      cams: Iterable[str] | None = None, ci: bool = False, n_boot: int = 2000, seed: int = 0,
+                      **params) -> pd.DataFrame:
     """Table 2: mean metrics of the best-CAM-per-image masks per setting × model, for both the
-    oracle and the predicted-IoU selection (column ``selection``), with ``n_zero_iou``."""
+    oracle and the predicted-IoU selection (column ``selection``), with ``n_zero_iou``; with
+    ``ci=True`` the IoU and Dice CIs (module docstring)."""
     parts = []
     for selection in SELECTIONS:
         best = best_per_image(df, prompt_variant, selection, cams=cams, **params)
         g = best.groupby(["setting", "model", "selection"], sort=True)
         t = _mean_metrics(g)
         t["n_zero_iou"] = g["iou"].apply(lambda s: int((s == 0).sum()))
+        if ci:
+            t = t.join(_ci_columns(g, n_boot=n_boot, seed=seed))
         parts.append(t.reset_index())
     return pd.concat(parts, ignore_index=True)
 
@@ -266,14 +316,18 @@ def zero_iou_counts(df: pd.DataFrame, prompt_variant: str = "box", **params) -> 
     return out.reset_index()
 
 
-def gt_baseline_table(df: pd.DataFrame) -> pd.DataFrame:
+def gt_baseline_table(df: pd.DataFrame, ci: bool = False, n_boot: int = 2000, seed: int = 0) -> pd.DataFrame:
     """Segmenters prompted with ground-truth prompts (``gt-box``: tight box of the lesion;
     ``gt-point``: one point at the lesion's centroid, snapped inside it) — the ceiling of
     box/point prompting — and the ``whole-image-box`` floor (no localisation), measured on the
-    same images."""
+    same images; with ``ci=True`` the IoU and Dice CIs (module docstring)."""
     sel = ok_rows(df)
     sel = sel[sel["setting"].isin(GT_SETTINGS)]
-    return _mean_metrics(sel.groupby(["setting", "segmenter"], sort=True)).reset_index()
+    g = sel.groupby(["setting", "segmenter"], sort=True)
+    out = _mean_metrics(g)
+    if ci:
+        out = out.join(_ci_columns(g, n_boot=n_boot, seed=seed))
+    return out.reset_index()
 
 
 # --------------------------------------------------------------------------------------------
@@ -297,7 +351,8 @@ def strategy_rows(df: pd.DataFrame, prompt_variant: str = "box", percentile: flo
     must be given when the grid swept several); the other strategies' rows as they are; the
     floors (``setting == "no-classifier"``, and the ``whole-image-box`` baseline as strategy
     ``whole-image``) and the ground-truth box (``oracle-gt-box``) are copied into every
-    classifier setting × model present, so each setting's table shows them on the same images.
+    classifier setting × model present, so each setting's table shows them on the same images;
+    column ``shared_from`` holds a copy's own setting (``""`` for the other rows).
     """
     if "strategy" not in df.columns:
         raise ValueError("this grid table has no strategy column (made before the prompting layer): rerun the grid")
@@ -314,15 +369,31 @@ def strategy_rows(df: pd.DataFrame, prompt_variant: str = "box", percentile: flo
     others = ok[ok["setting"].isin(CAM_SETTINGS) & ~ok["strategy"].isin(["algorithm1", ""])]
     shared = ok[(ok["setting"] == NO_CLASSIFIER) | ok["setting"].isin(["gt-box", "whole-image-box"])]
     pairs = pd.concat([alg, others])[["setting", "model"]].drop_duplicates()
-    copies = [shared.assign(setting=st, model=m) for st, m in pairs.itertuples(index=False)]
-    return pd.concat([alg, others, *copies], ignore_index=True)
+    copies = [shared.assign(shared_from=shared["setting"], setting=st, model=m) for st, m in pairs.itertuples(index=False)]
+    return pd.concat([alg.assign(shared_from=""), others.assign(shared_from=""), *copies], ignore_index=True)
+
+
+def _strategy_cell_key(g: pd.DataFrame, setting: str, model: str, slice_name: str, strategy: str, cam: str,
+                       prompt_variant: str) -> tuple:
+    """The CI key of one strategies-table cell (module docstring): the key the same rows have in
+    their own table (individual pairs, baselines), or of the strategy itself."""
+    src, seg = g["shared_from"].iloc[0], g["segmenter"].iloc[0]
+    if src in GT_SETTINGS:
+        key: tuple = (src, seg)
+    elif src:
+        key = (src, seg, strategy)
+    elif strategy == "algorithm1":
+        key = (setting, model, cam, prompt_variant)
+    else:
+        key = (setting, model, strategy, cam)
+    return key if slice_name == "all" else (*key, slice_name)
 
 
 def strategy_table(df: pd.DataFrame, prompt_variant: str = "box", percentile: float | None = None,
                    reference: tuple[str, str] = ("algorithm1", "gradcam"), ci: bool = True,
                    n_boot: int = 2000, seed: int = 0) -> pd.DataFrame:
     """Per setting × model × slice × strategy × CAM: ``n``, mean IoU and Dice (95 % bootstrap CI
-    with ``ci``), ``n_zero_iou``, and a paired Wilcoxon test against ``reference`` (strategy, CAM)
+    with ``ci``, seeded by that cell key: module docstring), ``n_zero_iou``, and a paired Wilcoxon test against ``reference`` (strategy, CAM)
     on the common images (``delta_iou`` = mean difference, ``p_vs_reference``).
 
     Slices (:data:`SLICES`): all images, small lesions (ground truth < 10 % of the image) and
@@ -337,14 +408,15 @@ def strategy_table(df: pd.DataFrame, prompt_variant: str = "box", percentile: fl
             ids = set(grp.loc[pick(grp), "image_id"])
             part = grp[grp["image_id"].isin(ids)]
             ref = part[(part["strategy"] == reference[0]) & (part["cam"] == reference[1])].set_index("image_id")["iou"]
-            for k, ((strategy, cam), g) in enumerate(part.groupby(["strategy", "cam"], sort=True)):
+            for (strategy, cam), g in part.groupby(["strategy", "cam"], sort=True):
                 iou = g.set_index("image_id")["iou"]
                 rec = {"setting": setting, "model": model, "slice": slice_name, "strategy": strategy, "cam": cam,
                        "uses_ground_truth": "oracle" in strategy, "n": int(len(g)), "iou": float(g["iou"].mean()),
                        "dice": float(g["dice"].mean()), "n_zero_iou": int((g["iou"] == 0).sum())}
                 if ci and len(g):
-                    for metric in ("iou", "dice"):
-                        r = bootstrap_ci(g[metric].to_numpy(), n_boot=n_boot, rng=np.random.default_rng([seed, k]))
+                    key = _strategy_cell_key(g, setting, model, slice_name, strategy, cam, prompt_variant)
+                    for metric in CI_METRICS:
+                        r = cell_ci(g[metric].to_numpy(), key, metric, seed=seed, n_boot=n_boot)
                         rec[f"{metric}_ci_low"], rec[f"{metric}_ci_high"] = r.low, r.high
                 common = iou.index.intersection(ref.index)
                 t = paired_test(iou.loc[common].to_numpy(), ref.loc[common].to_numpy())
@@ -353,8 +425,8 @@ def strategy_table(df: pd.DataFrame, prompt_variant: str = "box", percentile: fl
     return pd.DataFrame(out)
 
 
-__all__ = ["METRICS", "ORACLE", "PREDICTED_IOU", "SELECTIONS", "IMAGE_SETS", "common_images", "ok_rows",
-           "error_counts",
+__all__ = ["METRICS", "ORACLE", "PREDICTED_IOU", "SELECTIONS", "IMAGE_SETS", "CAM_SETTINGS", "GT_SETTINGS",
+           "CI_METRICS", "common_images", "ok_rows", "error_counts", "ci_table",
            "algorithm1_rows", "select_params", "check_covers", "cam_mask_table", "individual_table", "model_cam_matrix",
            "best_per_image", "best_method_table", "zero_iou_counts", "gt_baseline_table",
            "SLICES", "strategy_rows", "strategy_table"]

@@ -1,8 +1,9 @@
 """``grid --workers N``: one task's images computed by a pool of N processes on one machine.
 
-Each worker process (``spawn``: no forked torch state) builds its segmenter, classifiers and
-heatmap cache **once** from the config, then computes whole images: it writes the image's shard
-itself (atomically, as a single process does) and sends back only its call counts. An image's
+Each worker process (``spawn``: no forked torch state) builds its :class:`.engine.GridEngine`
+(segmenter, classifiers and heatmap cache) **once** from the config, then computes whole images:
+it writes the image's shard itself (atomically, as a single process does) and sends back only
+its call counts. An image's
 rows depend only on the image, its position in the id list and the seed, never on the worker or
 the order, so the table equals a single-process run's. The machine's torch threads are split
 between the workers (``torch.get_num_threads() // N`` each, at least 1), so N workers do not
@@ -14,6 +15,8 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from ..atomic import progress_bar
+from .engine import GridCounters, ImageJob, build_engine, compute_image
+from .shards import ShardStore
 
 _WORKER: dict[str, Any] = {}
 
@@ -21,32 +24,25 @@ _WORKER: dict[str, Any] = {}
 def _init_worker(config, dataset, split_name: str, threads: int) -> None:
     import torch
 
-    from .grid import build_grid
-    from .shards import ShardStore
-
     torch.set_num_threads(threads)
-    _WORKER.update(grid=build_grid(config, split_name), store=ShardStore(config.output_dir), dataset=dataset)
+    _WORKER.update(engine=build_engine(config, split_name), store=ShardStore(config.output_dir), dataset=dataset)
 
 
-def _compute(job):
-    from .grid import GridCounters, compute_image
-
-    grid = _WORKER["grid"]
-    before = GridCounters(**grid.counters.as_dict())
-    compute_image(grid, _WORKER["store"], _WORKER["dataset"], job)
-    return grid.counters.minus(before)
+def _compute(job: ImageJob) -> GridCounters:
+    engine = _WORKER["engine"]
+    before = GridCounters(**engine.counters.as_dict())
+    compute_image(engine, _WORKER["store"], _WORKER["dataset"], job)
+    return engine.counters.minus(before)
 
 
 def compute_in_pool(config, dataset, split_name: str, jobs: Sequence[Any], workers: int,
                     progress: bool = True):
-    """Compute ``jobs`` (:class:`.grid.ImageJob`) in ``workers`` processes; return the summed
-    :class:`.grid.GridCounters` of the work done."""
+    """Compute ``jobs`` (:class:`.engine.ImageJob`) in ``workers`` processes; return the summed
+    :class:`.engine.GridCounters` of the work done."""
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     import torch
-
-    from .grid import GridCounters
 
     threads = max(1, torch.get_num_threads() // workers)
     total = GridCounters()

@@ -1,7 +1,8 @@
 """Prompting strategies: one image's heatmaps + image embedding -> final mask, without ground truth.
 
-Beside the paper's Algorithm 1 (:mod:`cam2seg_utils.prompts`, unchanged; here the
-``algorithm1`` strategy), each module is one strategy registered in :data:`STRATEGIES`:
+The paper's Algorithm 1 lives here too (:mod:`.algorithm1`: :func:`generate_prompts`, unchanged,
+and the ``algorithm1`` strategy around it; :mod:`cam2seg_utils.prompts` re-exports it). Each
+module is one strategy registered in :data:`STRATEGIES`:
 
 ==================  ============================================================================
 name                what
@@ -24,6 +25,7 @@ name                what
 from __future__ import annotations
 
 from . import algorithm1, cam_ensemble, candidates, component, floors, image_prior, prior_cam, refine  # noqa: F401  (registration)
+from .algorithm1 import PromptParams, Prompts, generate_prompts, noisy_mask
 from .base import (
     MAX_PROMPTS_PER_IMAGE,
     STRATEGIES,
@@ -38,5 +40,6 @@ from .base import (
 #: The strategy the demo's first mask and the README's headline use.
 DEFAULT_STRATEGY = "candidates"
 
-__all__ = ["STRATEGIES", "MAX_PROMPTS_PER_IMAGE", "DEFAULT_STRATEGY", "Decoded", "PromptContext",
-           "PromptingStrategy", "StrategyOutcome", "build_strategy", "run_strategy"]
+__all__ = ["PromptParams", "Prompts", "generate_prompts", "noisy_mask", "STRATEGIES", "MAX_PROMPTS_PER_IMAGE",
+           "DEFAULT_STRATEGY", "Decoded", "PromptContext", "PromptingStrategy", "StrategyOutcome", "build_strategy",
+           "run_strategy"]

@@ -1,16 +1,199 @@
-"""``algorithm1``: the paper's Algorithm 1, unchanged (the baseline every strategy is compared to).
+"""Algorithm 1 of the paper (CAM heatmap -> box + point prompts), and the ``algorithm1`` strategy.
 
-Threshold the heatmap at ``percentile`` -> box of the hot pixels (fewer than 4 -> the sampled-point
-box) + ``num_points`` sampled points (:func:`cam2seg_utils.prompts.generate_prompts`); decode the
-``variant`` (``"box"``, the grid's headline, or ``"box+points"`` as the paper sends, or
-``"points"``). Confidence = the segmenter's predicted IoU.
+The algorithm itself is :func:`generate_prompts` (steps 7-20, unchanged from the paper); the
+:class:`Algorithm1` strategy runs it inside the prompting contract (:mod:`.base`): it decodes
+the ``variant`` (``"box"``, the grid's headline, ``"box+points"`` as the paper sends, or
+``"points"``) and reports the segmenter's predicted IoU as its confidence. The grid's own
+Algorithm 1 rows (every parameter combination x variant, in one decoder batch) call
+:func:`generate_prompts` directly (:mod:`cam2seg_utils.experiments.engine`).
+
+Coordinate conventions
+----------------------
+* ``heatmap`` is a ``float`` array of shape ``(H, W)`` indexed ``[row, col] = [y, x]``, values in
+  ``[0, 1]`` (see :func:`cam2seg_utils.cams.normalize_heatmap`).
+* Boxes are ``[x_min, y_min, x_max, y_max]`` (x = column, y = row) in original-image pixels,
+  inclusive pixel indices, as SAM/MedSAM expect.
+* Points are ``(N, 2)`` arrays of ``(x, y)``; labels ``(N,)`` with 1 = foreground.
+
+Defaults (the paper gives none)
+-------------------------------
+``percentile=50``, chosen on validation images, never on test images: on 60 real ISIC 2017
+images of the validation part of the ``local-isic`` split (zero-shot EfficientNet-Lite0,
+LiteMedSAM, box prompt), mean IoU by percentile was
+
+=========== ===== ===== ===== ===== ===== ===== ===== =====
+percentile   20    30    40    50    60    70    80    90
+GradCAM     0.540 0.577 0.601 0.607 0.591 0.546 0.450 0.316
+GradCAM++   0.532 0.577 0.604 0.624 0.624 0.559 0.443 0.332
+=========== ===== ===== ===== ===== ===== ===== ===== =====
+
+(whole-image box: 0.506). A high percentile keeps only the CAM's peak, which sits inside the
+lesion, so its box is too small and MedSAM segments a part of the lesion; at the median the box
+spans the lesion. Reproduce with ``cam2seg grid --profile local-isic --evaluate-on val
+--percentile 20 30 40 50 60 70 80 90 --prompt-variants box``.
+``num_points=3``: a few positive points add evidence without over-constraining the decoder; MedSAM
+was trained on box prompts, so the box stays the main prompt.
+``amplification=2.0``: squaring the heatmap concentrates sampling on the peak, so sampled points
+land in the most confident region. ``eps=1e-8`` keeps every pixel sampleable (step 12) so that a
+flat heatmap still yields prompts instead of a division by zero.
+
+These are parameters of every experiment and are swept in the book; nothing here uses ground truth.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import numpy as np
 
-from ..prompts import PromptParams, generate_prompts
 from .base import PromptContext, PromptingStrategy, StrategyOutcome, no_points, register
+
+#: Step 9: fewer hot coordinates than this and the box comes from sampled points instead.
+MIN_HOT_COORDINATES = 4
+
+
+@dataclass(frozen=True)
+class PromptParams:
+    """Parameters of Algorithm 1 (see the module docstring for why these defaults)."""
+
+    percentile: float = 50.0
+    num_points: int = 3
+    amplification: float = 2.0
+    eps: float = 1e-8
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.percentile <= 100.0:
+            raise ValueError(f"percentile must be in [0, 100], got {self.percentile}")
+        if self.num_points < 1:
+            raise ValueError(f"num_points must be >= 1, got {self.num_points}")
+        if not np.isfinite(self.amplification) or self.amplification < 0:
+            raise ValueError(f"amplification must be a finite number >= 0, got {self.amplification}")
+        if not self.eps > 0:
+            raise ValueError(f"eps must be > 0, got {self.eps}")
+
+
+@dataclass
+class Prompts:
+    """Output of Algorithm 1 for one heatmap.
+
+    Attributes:
+        box: ``(4,)`` float64 ``[x_min, y_min, x_max, y_max]`` in original-image pixels.
+        points: ``(N, 2)`` float64 ``(x, y)`` point prompts, always inside ``box``.
+        point_labels: ``(N,)`` int64, all 1 (foreground).
+        noisy_mask: ``(H, W)`` bool, ``heatmap >= threshold`` (step 7, the CAM-baseline mask).
+        threshold: the percentile threshold of step 7.
+        used_fallback: True when fewer than 4 hot pixels forced the sampled box (steps 12-17).
+    """
+
+    box: np.ndarray
+    points: np.ndarray
+    point_labels: np.ndarray
+    noisy_mask: np.ndarray = field(repr=False)
+    threshold: float
+    used_fallback: bool
+
+
+def _check_heatmap(heatmap: np.ndarray) -> np.ndarray:
+    heatmap = np.asarray(heatmap)
+    if heatmap.ndim != 2 or heatmap.shape[0] < 1 or heatmap.shape[1] < 1:
+        raise ValueError(f"heatmap must be a non-empty 2-D (H, W) array, got shape {heatmap.shape}")
+    if not np.issubdtype(heatmap.dtype, np.number):
+        raise ValueError(f"heatmap must be numeric, got dtype {heatmap.dtype}")
+    heatmap = heatmap.astype(np.float64, copy=False)
+    if not np.all(np.isfinite(heatmap)):
+        raise ValueError("heatmap contains NaN or inf; normalise it with cams.normalize_heatmap first")
+    return heatmap
+
+
+def noisy_mask(heatmap: np.ndarray, percentile: float) -> tuple[np.ndarray, float]:
+    """Step 7: ``threshold = Percentile(heatmap, percentile)``, ``mask = heatmap >= threshold``.
+
+    Returns ``(mask (H, W) bool, threshold)``. A flat heatmap gives an all-True mask (every pixel
+    equals the threshold), i.e. a whole-image box: the honest answer of an uninformative CAM.
+    """
+    heatmap = _check_heatmap(heatmap)
+    threshold = float(np.percentile(heatmap, percentile))
+    return heatmap >= threshold, threshold
+
+
+def _sampling_probabilities(values: np.ndarray, amplification: float, eps: float) -> np.ndarray:
+    """Steps 12-14: ``flattened ** amplification + eps``, normalised to sum to one."""
+    weights = np.power(np.clip(values, 0.0, None), amplification) + eps
+    return weights / weights.sum()
+
+
+def _sample_indices(weights_of: np.ndarray, num_points: int, amplification: float, eps: float,
+                    rng: np.random.Generator) -> np.ndarray:
+    """Draw ``num_points`` flat indices of ``weights_of`` (1-D) with probability ∝ value**amp.
+
+    With replacement, as ``Sample`` in the paper (numpy's ``choice`` default): without it, a sharp
+    peak would force the later draws onto low-probability pixels far from the peak.
+    """
+    probabilities = _sampling_probabilities(weights_of, amplification, eps)
+    nonzero = np.flatnonzero(probabilities > 0)  # step 13; eps > 0 keeps every index valid
+    probabilities = probabilities[nonzero] / probabilities[nonzero].sum()
+    return nonzero[rng.choice(nonzero.size, size=num_points, replace=True, p=probabilities)]
+
+
+def sample_points(heatmap: np.ndarray, num_points: int, amplification: float,
+                  rng: np.random.Generator, eps: float = 1e-8,
+                  box: np.ndarray | None = None) -> np.ndarray:
+    """Step 19: sample ``num_points`` ``(x, y)`` points with probability ∝ ``heatmap**amplification``.
+
+    Args:
+        heatmap: ``(H, W)`` heatmap in [0, 1].
+        box: optional ``[x_min, y_min, x_max, y_max]``; sampling is restricted to pixels inside it
+            (inclusive), so that a positive point never contradicts the box prompt.
+
+    Returns:
+        ``(num_points, 2)`` float64 array of ``(x, y)`` pixel coordinates.
+    """
+    heatmap = _check_heatmap(heatmap)
+    h, w = heatmap.shape
+    if box is None:
+        x0, y0, x1, y1 = 0, 0, w - 1, h - 1
+    else:  # clip to the image so a box from elsewhere (the demo, a user) cannot index outside it
+        x0, x1 = (int(np.clip(round(float(v)), 0, w - 1)) for v in (box[0], box[2]))
+        y0, y1 = (int(np.clip(round(float(v)), 0, h - 1)) for v in (box[1], box[3]))
+        if x1 < x0 or y1 < y0:
+            raise ValueError(f"box {list(box)} is empty (x_max < x_min or y_max < y_min)")
+    region = heatmap[y0:y1 + 1, x0:x1 + 1]
+    flat = _sample_indices(region.ravel(), num_points, amplification, eps, rng)
+    ys, xs = np.divmod(flat, region.shape[1])  # step 16: y = idx // width, x = idx mod width
+    return np.stack([xs + x0, ys + y0], axis=1).astype(np.float64)
+
+
+def generate_prompts(heatmap: np.ndarray, params: PromptParams, rng: np.random.Generator) -> Prompts:
+    """Algorithm 1, steps 7-20.
+
+    Args:
+        heatmap: ``(H, W)`` float heatmap in [0, 1] at the original image size (finite).
+        params: percentile, num_points, amplification, eps.
+        rng: the only source of randomness (fallback sampling and point sampling).
+
+    Returns:
+        :class:`Prompts` with the box ``[x_min, y_min, x_max, y_max]`` and ``(x, y)`` points in
+        original-image pixels.
+    """
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError("rng must be a numpy.random.Generator (randomness only through a passed generator)")
+    heatmap = _check_heatmap(heatmap)
+    mask, threshold = noisy_mask(heatmap, params.percentile)
+    rows, cols = np.nonzero(mask)  # step 8: coordinates as (row, col) = (y, x)
+    used_fallback = rows.size < MIN_HOT_COORDINATES
+    if not used_fallback:
+        box = np.array([cols.min(), rows.min(), cols.max(), rows.max()], dtype=np.float64)  # step 10
+    else:
+        sampled = sample_points(heatmap, params.num_points, params.amplification, rng, params.eps)
+        box = np.array([sampled[:, 0].min(), sampled[:, 1].min(),
+                        sampled[:, 0].max(), sampled[:, 1].max()], dtype=np.float64)  # step 17
+    points = sample_points(heatmap, params.num_points, params.amplification, rng, params.eps, box=box)
+    return Prompts(box=box, points=points, point_labels=np.ones(len(points), dtype=np.int64),
+                   noisy_mask=mask, threshold=threshold, used_fallback=bool(used_fallback))
+
+
+# --------------------------------------------------------------------------------------------
+# the strategy
+# --------------------------------------------------------------------------------------------
 
 
 @register
@@ -37,3 +220,7 @@ class Algorithm1(PromptingStrategy):
                           point_labels=labels[None] if len(pts) else None)
         return StrategyOutcome(dec.mask, box, pts, labels, dec.predicted_iou, cam,
                                {"used_fallback": bool(prompts.used_fallback), "threshold": prompts.threshold})
+
+
+__all__ = ["PromptParams", "Prompts", "MIN_HOT_COORDINATES", "noisy_mask", "sample_points",
+           "generate_prompts", "Algorithm1"]

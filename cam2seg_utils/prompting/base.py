@@ -132,6 +132,9 @@ class StrategyOutcome:
     confidence: GT-free score in ``[0, 1]``-ish (the strategy's own; e.g. predicted IoU).
     cam: which heatmap(s) the prompt came from (``""`` when none).
     details: JSON-serialisable extras (chosen candidate, rounds, scores).
+    candidate_boxes: ``(N, 4)`` the boxes a ranking strategy decoded and chose among (``None``
+        for the others). Not a result: the grid's ``oracle-<strategy>`` reference row picks the
+        best of them by ground truth, to split the loss into generation and selection.
     """
 
     mask: np.ndarray = field(repr=False)
@@ -141,6 +144,7 @@ class StrategyOutcome:
     confidence: float
     cam: str = ""
     details: dict[str, Any] = field(default_factory=dict)
+    candidate_boxes: np.ndarray | None = field(default=None, repr=False)
 
 
 def no_points() -> tuple[np.ndarray, np.ndarray]:
@@ -189,9 +193,16 @@ def register(cls: type[PromptingStrategy]) -> type[PromptingStrategy]:
     return cls
 
 
-def build_strategy(name: str, **params: Any) -> PromptingStrategy:
-    """Instantiate the registered strategy ``name`` with ``params`` (its constructor's keywords)."""
-    return STRATEGIES.get(name)(**params)
+def build_strategy(name: str, ranking_weights: Any = None, **params: Any) -> PromptingStrategy:
+    """Instantiate the registered strategy ``name`` with ``params`` (its constructor's keywords).
+
+    ``ranking_weights`` (a weight set name of :mod:`.weights`, or ``None`` = the default) goes to
+    the strategies that rank candidates (``takes_ranking_weights``) and is ignored by the others,
+    so that one config value can be handed to every strategy of a run."""
+    cls = STRATEGIES.get(name)
+    if ranking_weights is not None and getattr(cls, "takes_ranking_weights", False):
+        params = {**params, "weights": ranking_weights}
+    return cls(**params)
 
 
 def run_strategy(strategy: PromptingStrategy | str, ctx: PromptContext, **kwargs: Any) -> StrategyOutcome:

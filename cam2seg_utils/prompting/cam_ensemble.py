@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..prompts import PromptParams, generate_prompts
+from .algorithm1 import PromptParams, generate_prompts
 from .base import PromptContext, PromptingStrategy, StrategyOutcome, no_points, register
 
 

@@ -1,27 +1,33 @@
-"""``candidates``: many boxes per image, ranked without ground truth.
+"""``candidates`` (the default): CAM boxes and image boxes in one decoder batch, ranked GT-free.
 
 Boxes: for every heatmap given, Algorithm 1's box at each percentile of ``percentiles`` and the
-box of the hot component with the most CAM mass at the same percentiles; then the image-only
-boxes of ``image-prior`` (the prior's regions and the centred boxes). At most
-:data:`~.base.MAX_PROMPTS_PER_IMAGE` boxes, decoded in **one** batched decoder call. Each mask
-gets the GT-free features of :mod:`~.scoring`; :data:`~.scoring.CANDIDATE_WEIGHTS` (fitted on
-validation images) rank them; ``rounds`` of tight-box re-prompting may follow (0 by the
-validation sweep). The best strategy on the validation images, hence the default.
+box of the hot component holding the most CAM mass at the same percentiles (:func:`cam_boxes`);
+then the image-only boxes of ``image-prior`` (:func:`~.image_prior.image_boxes`: the prior's
+regions, stickers and ink excluded, the same grown by 15 %, centred boxes). At most
+:data:`~.base.MAX_PROMPTS_PER_IMAGE` boxes (about 50 on an ISIC image), decoded in **one**
+batched decoder call and ranked by the named weight set of :mod:`.weights` (its ``k_masks`` is
+recorded in every row). The CAM contributes boxes; whether it also votes depends on the weight
+set. ``candidates`` minus ``image-prior`` (the same without the classifier) is the CAM's
+contribution, which the book's chapter 09 measures.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from ..prompts import noisy_mask
-from .base import MAX_PROMPTS_PER_IMAGE, PromptContext, PromptingStrategy, StrategyOutcome, register
+from .algorithm1 import noisy_mask
+from .base import PromptContext, register
 from .geometry import mass_component, tight_box
-from .image_prior import prior_boxes
-from .ranking import rank_and_refine
-from .scoring import CANDIDATE_WEIGHTS, LinearScore
+from .image_prior import image_boxes
+from .ranking import RankedStrategy
+from .weights import RankingWeights
+
+#: Percentiles of the CAM box ladder.
+PERCENTILES = (30.0, 50.0, 70.0, 90.0)
 
 
-def cam_boxes(heatmaps: dict, percentiles: tuple[float, ...]) -> tuple[list[np.ndarray], list[str]]:
-    """Algorithm 1 (all hot pixels) and max-mass-component boxes of each heatmap × percentile."""
+def cam_boxes(heatmaps: dict, percentiles: tuple[float, ...] = PERCENTILES) -> tuple[list[np.ndarray], list[str]]:
+    """Algorithm 1 (all hot pixels) and max-mass-component boxes of each heatmap × percentile,
+    sources ``"<cam>:p<percentile>:all"`` / ``":component"``."""
     boxes, sources = [], []
     for cam in sorted(heatmaps):
         heat = np.asarray(heatmaps[cam], dtype=np.float64)
@@ -36,21 +42,19 @@ def cam_boxes(heatmaps: dict, percentiles: tuple[float, ...]) -> tuple[list[np.n
 
 
 @register
-class Candidates(PromptingStrategy):
+class Candidates(RankedStrategy):
     name = "candidates"
-    per_cam = False
     description = "CAM percentile ladder + components + image-prior regions + centred boxes, ranked GT-free"
 
-    def __init__(self, percentiles: tuple[float, ...] = (30.0, 50.0, 70.0, 90.0), rounds: int = 0) -> None:
+    def __init__(self, percentiles: tuple[float, ...] = PERCENTILES, weights: str | RankingWeights | None = None,
+                 rounds: int = 0) -> None:
+        super().__init__(weights, rounds)
         self.percentiles = tuple(float(p) for p in percentiles)
-        self.rounds = int(rounds)
 
-    def run(self, ctx: PromptContext) -> StrategyOutcome:
+    def candidate_boxes(self, ctx: PromptContext) -> tuple[list[np.ndarray], list[str]]:
         boxes, sources = cam_boxes(ctx.heatmaps, self.percentiles)
-        pb, ps = prior_boxes(ctx)
-        boxes += pb
-        sources += ps
-        budget = MAX_PROMPTS_PER_IMAGE - ctx.decoder_prompts - self.rounds
-        boxes, sources = boxes[:budget], sources[:budget]
-        return rank_and_refine(ctx, boxes, sources, LinearScore(CANDIDATE_WEIGHTS), ctx.heatmaps, self.rounds,
-                               cam="+".join(sorted(ctx.heatmaps)))
+        ib, isrc = image_boxes(ctx)
+        return boxes + ib, sources + isrc
+
+    def params(self) -> dict:
+        return {"percentiles": list(self.percentiles), **super().params()}

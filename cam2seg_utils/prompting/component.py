@@ -7,7 +7,7 @@ boxed. Confidence = the segmenter's predicted IoU.
 """
 from __future__ import annotations
 
-from ..prompts import noisy_mask
+from .algorithm1 import noisy_mask
 from .base import PromptContext, PromptingStrategy, StrategyOutcome, no_points, register
 from .geometry import mass_component, tight_box, whole_image_box
 

@@ -13,9 +13,12 @@ dermoscopy handled:
 * **vignette**: the dark, unlit corners of a round dermatoscope field are pixels much darker than
   the image's median that connect to the image border; they form the *outside of the field of
   view* and never become a region.
+* **artefacts**: calibration stickers and skin-marker ink have colours no lesion has
+  (:mod:`.artefacts`); their pixels are left out of the thresholds, the skin reference and every
+  region, and :attr:`ImagePrior.artefacts` lets the ranking penalise masks that cover them.
 * **darkness channels**: ``darkness`` = 1 - L*/100 (CIE Lab lightness) and ``pigment`` = the
   Lab distance to the skin colour (the median of the field of view's outer ring), each min-max
-  scaled inside the field of view.
+  scaled inside the field of view (artefacts excluded), 0 on artefacts.
 
 :func:`find_regions` thresholds each channel at its Otsu level inside the field of view (and at
 a stricter level halfway between Otsu and the 95th percentile, which separates a dark core from
@@ -62,6 +65,8 @@ class ImagePrior:
 
     ``work_shape``: ``(h, w)`` of the working copy; ``scale``: original pixels per working
     pixel (``H / h``); ``fov``: ``(h, w)`` bool field of view (False = vignette);
+    ``artefacts``: ``(h, w)`` bool stickers / ink (:func:`~.artefacts.artefact_map`);
+    ``lab``: ``(h, w, 3)`` float32 CIE Lab of the working copy (None when not kept);
     ``channels``: name -> ``(h, w)`` float32 in ``[0, 1]`` (1 = most lesion-like);
     ``regions``: every candidate region, in a deterministic order.
     """
@@ -72,6 +77,12 @@ class ImagePrior:
     fov: np.ndarray = field(repr=False)
     channels: dict[str, np.ndarray] = field(repr=False)
     regions: list[Region]
+    artefacts: np.ndarray = field(repr=False, default=None)  # type: ignore[assignment]
+    lab: np.ndarray | None = field(repr=False, default=None)
+
+    def __post_init__(self) -> None:
+        if self.artefacts is None:
+            self.artefacts = np.zeros(self.work_shape, dtype=bool)
 
     def to_work(self, array: np.ndarray) -> np.ndarray:
         """Resize an ``(H, W)`` map (heatmap, mask) of the original image to the working shape
@@ -182,15 +193,25 @@ def field_of_view(lightness: np.ndarray) -> np.ndarray:
     return fov
 
 
-def lesion_channels(image: np.ndarray, fov: np.ndarray | None = None) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """Darkness channels of a working-resolution float ``(h, w, 3)`` RGB image in ``[0, 1]``.
-
-    Returns ``({"darkness": ..., "pigment": ...}, fov)``, maps in ``[0, 1]``, hair removed.
-    """
+def to_lab(image: np.ndarray) -> np.ndarray:
+    """CIE Lab ``(h, w, 3)`` float32 of a float RGB image in ``[0, 1]``."""
     from skimage.color import rgb2lab
 
+    return rgb2lab(np.clip(image, 0, 1)).astype(np.float32)
+
+
+def lesion_channels(image: np.ndarray, fov: np.ndarray | None = None, lab: np.ndarray | None = None,
+                    artefacts: np.ndarray | None = None) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Darkness channels of a working-resolution float ``(h, w, 3)`` RGB image in ``[0, 1]``.
+
+    ``lab``: its CIE Lab image when already computed; ``artefacts``: ``(h, w)`` bool pixels to
+    leave out of the skin reference and the scaling (they get 0 in every channel).
+    Returns ``({"darkness": ..., "pigment": ...}, fov)``, maps in ``[0, 1]``, hair removed.
+    """
     h, w = image.shape[:2]
-    lab = rgb2lab(np.clip(image, 0, 1)).astype(np.float32)
+    if lab is None:
+        lab = to_lab(image)
+    clean = np.ones((h, w), dtype=bool) if artefacts is None else ~artefacts
     L = lab[..., 0] / 100.0
     if fov is None:
         fov = field_of_view(L)
@@ -207,14 +228,18 @@ def lesion_channels(image: np.ndarray, fov: np.ndarray | None = None) -> tuple[d
     # skin reference: the outer ring of the field of view (lesions are rarely all of it)
     yy, xx = np.mgrid[0:h, 0:w]
     r = np.hypot((yy - (h - 1) / 2) / (h / 2), (xx - (w - 1) / 2) / (w / 2))
-    ring = fov & (r > 0.75)
+    inside = fov & clean
+    if inside.sum() < 0.02 * h * w:  # (almost) all artefact: nothing to exclude
+        inside, clean = fov, np.ones((h, w), dtype=bool)
+    ring = inside & (r > 0.75)
     if ring.sum() < 0.02 * h * w:
-        ring = fov
+        ring = inside
     ref = np.array([np.median(L_s[ring]) * 100, np.median(a_s[ring]), np.median(b_s[ring])])
     dist = np.sqrt((L_s * 100 - ref[0]) ** 2 + (a_s - ref[1]) ** 2 + (b_s - ref[2]) ** 2)
     # only pixels darker than the skin count as pigment (a bright reflection is not a lesion)
     dist = np.where(L_s * 100 < ref[0], dist, 0.0)
-    return {"darkness": _scale01(1.0 - L_s, fov), "pigment": _scale01(dist, fov)}, fov
+    channels = {"darkness": _scale01(1.0 - L_s, inside), "pigment": _scale01(dist, inside)}
+    return {k: np.where(clean, v, 0.0).astype(np.float32) for k, v in channels.items()}, fov
 
 
 def _components(binary: np.ndarray, min_pixels: int) -> list[np.ndarray]:
@@ -261,24 +286,31 @@ def compute_prior(image: np.ndarray, work_side: int = WORK_SIDE) -> ImagePrior:
     Returns an :class:`ImagePrior` whose ``regions`` are the connected components of each
     channel thresholded at its Otsu level and at a stricter level, largest first.
     """
+    from .artefacts import artefact_map
+
     H, W = image.shape[:2]
     shape = working_shape(H, W, work_side)
     small = _resize_image(image, shape)
-    channels, fov = lesion_channels(small)
+    lab = to_lab(small)
+    artefacts = artefact_map(lab)
+    channels, fov = lesion_channels(small, lab=lab, artefacts=artefacts)
     min_pixels = max(4, int(MIN_REGION_FRACTION * shape[0] * shape[1]))
     regions: list[Region] = []
-    prior = ImagePrior((H, W), shape, (H / shape[0], W / shape[1]), fov, channels, regions)
+    prior = ImagePrior((H, W), shape, (H / shape[0], W / shape[1]), fov, channels, regions, artefacts, lab)
+    usable = fov & ~artefacts
+    if usable.sum() < 0.02 * usable.size:
+        usable = fov
     for name, ch in channels.items():
-        inside = ch[fov]
+        inside = ch[usable]
         t_otsu = otsu_threshold(inside)
         t_strict = (t_otsu + float(np.percentile(inside, 95))) / 2
         for level, t in (("otsu", t_otsu), ("strict", t_strict)):
-            for comp in _components((ch > t) & fov, min_pixels):
+            for comp in _components((ch > t) & usable, min_pixels):
                 rows, cols = np.nonzero(comp)
                 box = prior.box_to_original((rows.min(), cols.min(), rows.max(), cols.max()))
                 regions.append(Region(comp, box, f"{name}/{level}", region_features(comp, ch, fov)))
     return prior
 
 
-__all__ = ["ImagePrior", "Region", "compute_prior", "field_of_view", "lesion_channels", "otsu_threshold",
+__all__ = ["ImagePrior", "Region", "compute_prior", "field_of_view", "lesion_channels", "otsu_threshold", "to_lab",
            "region_features", "resize_map", "working_shape", "WORK_SIDE"]

@@ -1,37 +1,80 @@
-"""Decode a set of candidate boxes, rank them without ground truth, refine the winner.
+"""Ranked strategies: generate candidate boxes, decode them in one batch, keep the best by a GT-free score.
 
-The shared back half of ``candidates``, ``prior-cam`` and ``image-prior``: they differ in where
-the boxes come from and in the weights of the :class:`~.scoring.LinearScore` that ranks them.
+``candidates``, ``prior-cam`` and ``image-prior`` share everything but where their boxes come from
+and whether the CAM may vote: a :class:`RankedStrategy` subclass overrides
+:meth:`~RankedStrategy.candidate_boxes` only. The score is ``sum(weight * feature)`` over the
+features of :func:`~.scoring.candidate_features` with a named weight set of :mod:`.weights`
+(recorded with the number of masks it was fitted on). The reference ``oracle-candidates``
+(:mod:`cam2seg_utils.experiments.baselines`) reads the same :meth:`~RankedStrategy.candidate_boxes`
+and picks by ground truth instead, so the book can split the loss into generation (its best
+candidate vs the ground-truth box) and selection (the chosen candidate vs its best).
 """
 from __future__ import annotations
 
-from typing import Mapping, Sequence
-
 import numpy as np
 
-from .base import PromptContext, StrategyOutcome, no_points
+from .base import MAX_PROMPTS_PER_IMAGE, Decoded, PromptContext, PromptingStrategy, StrategyOutcome, no_points
 from .refine import refine_from
-from .scoring import LinearScore, candidate_features
+from .scoring import CAM_FEATURES, LinearScore, candidate_features
+from .weights import RankingWeights, get_weights
 
 
-def rank_and_refine(ctx: PromptContext, boxes: Sequence[np.ndarray], sources: Sequence[str], score: LinearScore,
-                    heatmaps: Mapping[str, np.ndarray], rounds: int, cam: str = "") -> StrategyOutcome:
-    """Decode ``boxes`` in one batch, score each mask with ``score`` (features from
-    :func:`~.scoring.candidate_features` with ``heatmaps``), refine the best ``rounds`` times.
+class RankedStrategy(PromptingStrategy):
+    """Base of the strategies that rank many decoded boxes (one batched decoder call).
 
-    Returns the refined mask; confidence = the segmenter's predicted IoU of the final mask;
-    ``details`` names the chosen candidate's source and its score.
+    Args:
+        weights: name of a weight set of :data:`.weights.WEIGHT_SETS` (or the set itself).
+        rounds: tight-box re-prompting rounds after the choice (:func:`~.refine.refine_from`).
+    Subclasses set ``cam_votes`` (whether the CAM terms of the weights are used) and override
+    :meth:`candidate_boxes`.
     """
-    decoded = ctx.decode_boxes(boxes)
-    feats = candidate_features([d.mask for d in decoded], boxes, [d.predicted_iou for d in decoded],
-                               ctx.prior, heatmaps)
-    scores = np.array([score(f) for f in feats])
-    best = int(np.argmax(scores))  # first maximum: the candidate order is deterministic
-    box, dec, done = refine_from(ctx, np.asarray(boxes[best], dtype=np.float64), decoded[best], rounds)
-    pts, labels = no_points()
-    return StrategyOutcome(dec.mask, box, pts, labels, dec.predicted_iou, cam,
-                           {"chosen": sources[best], "score": float(scores[best]), "n_candidates": len(boxes),
-                            "rounds": done})
+
+    per_cam = False
+    cam_votes = True
+
+    takes_ranking_weights = True
+
+    def __init__(self, weights: str | RankingWeights | None = None, rounds: int = 0) -> None:
+        self.weights = get_weights(weights).name if not isinstance(weights, RankingWeights) else weights.name
+        self._weights = get_weights(weights)
+        self.rounds = int(rounds)
+
+    def candidate_boxes(self, ctx: PromptContext) -> tuple[list[np.ndarray], list[str]]:
+        """``(boxes, sources)``: ``[x_min, y_min, x_max, y_max]`` original-pixel boxes and where
+        each came from (``"gradcam:p50:all"``, ``"prior:darkness/otsu#0"``, ``"centred:0.6"``...),
+        at most :data:`~.base.MAX_PROMPTS_PER_IMAGE` minus ``rounds``."""
+        raise NotImplementedError
+
+    def ranking(self) -> RankingWeights:
+        """The weight set this strategy scores with (without the CAM terms when it does not let
+        the CAM vote)."""
+        return self._weights if self.cam_votes else self._weights.without(CAM_FEATURES)
+
+    def scored_candidates(self, ctx: PromptContext) -> tuple[list[np.ndarray], list[str], list[Decoded], np.ndarray]:
+        """Decode every candidate box (one batch) and score it: ``(boxes, sources, decoded, scores)``."""
+        boxes, sources = self.candidate_boxes(ctx)
+        budget = MAX_PROMPTS_PER_IMAGE - ctx.decoder_prompts - self.rounds
+        boxes, sources = list(boxes)[:budget], list(sources)[:budget]
+        decoded = ctx.decode_boxes(boxes)
+        heatmaps = ctx.heatmaps if self.cam_votes else {}
+        feats = candidate_features([d.mask for d in decoded], boxes, [d.predicted_iou for d in decoded],
+                                   ctx.prior, heatmaps, [d.low_res_logits for d in decoded])
+        score = LinearScore(self.ranking().weights)
+        return boxes, sources, decoded, np.array([score(f) for f in feats], dtype=np.float64)
+
+    def run(self, ctx: PromptContext) -> StrategyOutcome:
+        boxes, sources, decoded, scores = self.scored_candidates(ctx)
+        best = int(np.argmax(scores))  # first maximum: the candidate order is deterministic
+        box, dec, done = refine_from(ctx, np.asarray(boxes[best], dtype=np.float64), decoded[best], self.rounds)
+        pts, labels = no_points()
+        ranking = self.ranking()
+        return StrategyOutcome(dec.mask, box, pts, labels, dec.predicted_iou, "+".join(sorted(ctx.heatmaps)),
+                               {"chosen": sources[best], "score": float(scores[best]), "n_candidates": len(boxes),
+                                "rounds": done, "ranking": ranking.name, "k_masks": int(ranking.k_masks)},
+                               candidate_boxes=np.asarray(boxes, dtype=np.float64).reshape(-1, 4))
+
+    def params(self) -> dict:
+        return {"weights": self.weights, "rounds": self.rounds}
 
 
-__all__ = ["rank_and_refine"]
+__all__ = ["RankedStrategy"]

@@ -18,11 +18,22 @@ feature            meaning
 ``consensus``      mean IoU of the mask with the other candidates' masks
 ``cam_mass``       mean over CAMs of the fraction of the heatmap's mass inside the mask
 ``cam_contrast``   mean over CAMs of (mean heat inside - mean heat outside)
+``artefact``       fraction of the mask on stickers / ink (:mod:`.artefacts`)
+``centrality``     1 - distance of the mask's centroid to the image centre / half-diagonal
+                   (in coordinates scaled to the unit square; dermoscopy centres the lesion)
+``stability``      SAM's stability score: area(logits > 1) / area(logits > -1) of the
+                   low-resolution logits (the mask barely moves with the threshold)
+``sides``          how many of the image's four sides the mask touches, / 4 (a mask of the
+                   whole skin touches all four; a lesion, none or one)
+``colour_contrast`` CIE76 colour difference between the mask's median Lab colour and its
+                   ring's, / 50 (perceptual contrast: lesions differ from the skin around them)
+``edge``           mean lightness gradient along the mask's outline (image border excluded),
+                   / the 90th percentile of the gradient in the field of view (a lesion's
+                   outline follows an edge; a mask of the whole skin follows none)
 =================  ============================================================================
 
-:class:`LinearScore` is ``sum(weight * feature)``; its default weights were fitted on
-validation images only (see :data:`PRIOR_CAM_WEIGHTS` and the book's "Beyond the paper" chapter
-for the fit and the sweep).
+:class:`LinearScore` is ``sum(weight * feature)``; the named weight sets (a-priori, or fitted on
+``k`` ground-truth masks of the training split) live in :mod:`.weights`.
 """
 from __future__ import annotations
 
@@ -36,12 +47,36 @@ from .geometry import border_contact, box_iou, mask_iou, tight_box
 from .prior import ImagePrior
 
 FEATURES = ("pred_iou", "log_area", "border", "outside_fov", "contrast", "fill", "box_agreement",
-            "consensus", "cam_mass", "cam_contrast")
+            "consensus", "cam_mass", "cam_contrast", "artefact", "centrality", "stability", "sides",
+            "colour_contrast", "edge")
 CAM_FEATURES = ("cam_mass", "cam_contrast")
 
 
+def stability_score(low_res_logits: np.ndarray | None, offset: float = 1.0) -> float:
+    """SAM's stability score of one mask: ``|logits > offset| / |logits > -offset|`` over the
+    ``(256, 256)`` low-resolution logits (1 = the mask does not move with the threshold; 0 for
+    an empty mask or no logits)."""
+    if low_res_logits is None:
+        return 0.0
+    lo = int((low_res_logits > -offset).sum())
+    return float((low_res_logits > offset).sum() / lo) if lo else 0.0
+
+
+def centrality(mask: np.ndarray) -> float:
+    """``1 - |centroid - centre| / |corner - centre|`` of an ``(h, w)`` bool mask, coordinates
+    scaled to the unit square (1 = centred, 0 = in a corner or empty)."""
+    rows, cols = np.nonzero(mask)
+    if rows.size == 0:
+        return 0.0
+    h, w = mask.shape
+    cy = rows.mean() / max(h - 1, 1) - 0.5
+    cx = cols.mean() / max(w - 1, 1) - 0.5
+    return float(1.0 - np.hypot(cy, cx) / np.hypot(0.5, 0.5))
+
+
 def candidate_features(masks: Sequence[np.ndarray], boxes: Sequence[np.ndarray], predicted_ious: Sequence[float],
-                       prior: ImagePrior, heatmaps: Mapping[str, np.ndarray]) -> list[dict[str, float]]:
+                       prior: ImagePrior, heatmaps: Mapping[str, np.ndarray],
+                       low_res_logits: Sequence[np.ndarray] | None = None) -> list[dict[str, float]]:
     """Features (see the module table) of each decoded candidate.
 
     Args:
@@ -50,22 +85,37 @@ def candidate_features(masks: Sequence[np.ndarray], boxes: Sequence[np.ndarray],
         predicted_ious: the segmenter's predicted IoU of each.
         prior: the image's :class:`ImagePrior` (working resolution, channels, field of view).
         heatmaps: CAM name -> ``(H, W)`` heatmap (may be empty: CAM features are then 0).
+        low_res_logits: the ``(256, 256)`` decoder logits of each (``stability``; 0 without).
     """
     small = [prior.to_work(np.asarray(m, dtype=bool)) for m in masks]
+    grad = _lightness_gradient(prior)
     heats = [prior.to_work(np.asarray(h, dtype=np.float32)) for _, h in sorted(heatmaps.items())]
     pigment = prior.channels["pigment"]
     out: list[dict[str, float]] = []
-    for m, full, box, piou in zip(small, masks, boxes, predicted_ious):
+    logits = list(low_res_logits) if low_res_logits is not None else [None] * len(masks)
+    for m, full, box, piou, lg in zip(small, masks, boxes, predicted_ious, logits):
         f = dict.fromkeys(FEATURES, 0.0)
         f["pred_iou"] = float(piou)
+        f["stability"] = stability_score(lg)
         area = float(m.mean())
         f["log_area"] = float(np.log10(max(area, 1e-4)))
         if area > 0:
             f["border"] = border_contact(m)
             f["outside_fov"] = float((m & ~prior.fov).sum() / m.sum())
+            f["artefact"] = float((m & prior.artefacts).sum() / m.sum())
+            f["centrality"] = centrality(m)
+            f["sides"] = sum(int(side.any()) for side in (m[0], m[-1], m[:, 0], m[:, -1])) / 4.0
+            if grad is not None:
+                outline = m & ~ndimage.binary_erosion(m)
+                outline[[0, -1], :] = False
+                outline[:, [0, -1]] = False
+                f["edge"] = float(grad[outline].mean()) if outline.any() else 0.0
             radius = max(2.0, min(12.0, np.sqrt(m.sum() / np.pi) / 2))
             ring = (ndimage.distance_transform_edt(~m) <= radius) & ~m & prior.fov
             f["contrast"] = float(pigment[m].mean() - (pigment[ring].mean() if ring.any() else 0.0))
+            if prior.lab is not None and ring.any():
+                f["colour_contrast"] = float(np.linalg.norm(np.median(prior.lab[m], axis=0)
+                                                            - np.median(prior.lab[ring], axis=0)) / 50.0)
             tb = tight_box(m)
             f["fill"] = float(m.sum() / ((tb[2] - tb[0] + 1) * (tb[3] - tb[1] + 1)))
             full_box = tight_box(np.asarray(full, dtype=bool))
@@ -79,6 +129,17 @@ def candidate_features(masks: Sequence[np.ndarray], boxes: Sequence[np.ndarray],
         others = [mask_iou(small[i], small[j]) for j in range(len(small)) if j != i]
         f["consensus"] = float(np.mean(others)) if others else 0.0
     return out
+
+
+def _lightness_gradient(prior: ImagePrior) -> np.ndarray | None:
+    """``(h, w)`` gradient magnitude of the smoothed lightness, / its 90th percentile in the
+    field of view (None without the prior's Lab image)."""
+    if prior.lab is None:
+        return None
+    L = ndimage.gaussian_filter(prior.lab[..., 0], max(1.0, max(prior.work_shape) / 128))
+    g = np.hypot(ndimage.sobel(L, axis=0), ndimage.sobel(L, axis=1))
+    scale = float(np.percentile(g[prior.fov], 90)) if prior.fov.any() else float(np.percentile(g, 90))
+    return g / scale if scale > 1e-9 else np.zeros_like(g)
 
 
 @dataclass(frozen=True)
@@ -95,14 +156,4 @@ class LinearScore:
         return any(self.weights.get(k, 0.0) != 0.0 for k in CAM_FEATURES)
 
 
-__all__ = ["FEATURES", "CAM_FEATURES", "candidate_features", "LinearScore"]
-
-#: Ranking weights of ``image-prior`` (no CAM term), ``prior-cam`` and ``candidates``, fitted by
-#: :mod:`cam2seg_utils.experiments.strategy_tuning` (coarse grid, ``pred_iou`` fixed at 1) on
-#: validation images of the ``local-isic`` split only (zero-shot EfficientNet-Lite0, Grad-CAM and
-#: Grad-CAM++, LiteMedSAM); the fit and its cross-validation are in the book's chapter 09.
-IMAGE_PRIOR_WEIGHTS: dict[str, float] = {"pred_iou": 1.0, "outside_fov": -0.5}
-PRIOR_CAM_WEIGHTS: dict[str, float] = {"pred_iou": 1.0, "contrast": 0.5, "outside_fov": -0.5, "fill": 0.5,
-                                       "cam_mass": 0.25}
-CANDIDATE_WEIGHTS: dict[str, float] = {"pred_iou": 1.0, "contrast": 0.5, "border": -0.5, "outside_fov": -1.0,
-                                       "fill": 0.5, "cam_mass": 0.25}
+__all__ = ["FEATURES", "CAM_FEATURES", "candidate_features", "stability_score", "centrality", "LinearScore"]

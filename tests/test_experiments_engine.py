@@ -1,6 +1,7 @@
-"""The grid on the real embedded stack (EfficientNet-Lite0 ImageNet weights + LiteMedSAM) and
-tiny synthetic images: one encoder pass per image, error rows, heatmap cache, slow-CAM limit,
-GT prompts. Determinism (same seed -> same table, RandomCAM and point sampling included) is
+"""The grid's per-image engine (experiments/engine.py) through run_grid, on the real embedded stack
+(EfficientNet-Lite0 ImageNet weights + LiteMedSAM) and tiny synthetic images: one encoder pass per
+image, error rows, heatmap cache, slow-CAM limit, the baselines' rows, a row per strategy.
+Determinism (same seed -> same table, RandomCAM and point sampling included) is
 tested in tests/test_cli.py, where a killed-and-resumed CLI run is compared with a fresh run."""
 from __future__ import annotations
 
@@ -14,8 +15,8 @@ import pytest
 from cam2seg_utils.data.isic import ISICDataset
 from cam2seg_utils.data.synthetic import generate_synthetic
 from cam2seg_utils.experiments.config import ExperimentConfig
-from cam2seg_utils.experiments.grid import (LoadedClassifier, gt_box, gt_point,
-                                            run_grid)
+from cam2seg_utils.experiments.engine import LoadedClassifier
+from cam2seg_utils.experiments.run import run_grid
 
 LITE0 = "tf_efficientnet_lite0"
 
@@ -143,22 +144,6 @@ def test_slow_cams_only_on_first_images(syn, embedded_classifier, litemedsam, tm
     assert "first 1 of 2 images" in res.summary["slow_cams_note"]
 
 
-def test_gt_prompts():
-    mask = np.zeros((10, 12), dtype=bool)
-    mask[2:5, 3:9] = True
-    assert gt_box(mask).tolist() == [3.0, 2.0, 8.0, 4.0]
-    assert gt_point(mask).tolist() == [[6.0, 3.0]]        # centroid (5.5, 3) rounds to x=6 (banker's: 6)
-    ring = np.zeros((21, 21), dtype=bool)                  # an annulus: centroid in the hole
-    yy, xx = np.mgrid[:21, :21]
-    r = np.hypot(yy - 10, xx - 10)
-    ring[(r >= 4) & (r <= 9)] = True
-    (x, y), = gt_point(ring)
-    assert ring[int(y), int(x)]
-    assert 6 <= np.hypot(x - 10, y - 10) <= 7             # the middle of the ring (deepest)
-    with pytest.raises(ValueError, match="empty"):
-        gt_box(np.zeros((3, 3), bool))
-
-
 def test_strategy_axis_one_embedding_and_a_row_per_strategy(syn, embedded_classifier, litemedsam, tmp_path):
     from cam2seg_utils.experiments.config import DEFAULT_STRATEGIES
     from cam2seg_utils.experiments.summary import SLICES, strategy_table
@@ -171,7 +156,20 @@ def test_strategy_axis_one_embedding_and_a_row_per_strategy(syn, embedded_classi
     res = run_grid(cfg, segmenter=litemedsam, classifiers=_clf(embedded_classifier), dataset=ds)
     assert litemedsam.encoder_calls - before == 2 == res.summary["encoder_calls"]   # 2 readable images
     t = res.table[res.table["error"].isna()]
-    assert set(t["strategy"]) == (set(DEFAULT_STRATEGIES) | {"oracle-gt-box", "oracle-gt-point", "whole-image"})
+    ranked = [n for n in DEFAULT_STRATEGIES if getattr(STRATEGIES.get(n), "takes_ranking_weights", False)]
+    assert ranked == ["candidates", "prior-cam", "image-prior"]
+    assert set(t["strategy"]) == (set(DEFAULT_STRATEGIES) | {"oracle-gt-box", "oracle-gt-point", "whole-image"}
+                                  | {f"oracle-{n}" for n in ranked})
+    assert res.summary["ranking_weights"]["name"] == "a-priori" and res.summary["ranking_weights"]["k_masks"] == 0
+    # the selection oracles: the best of each ranked strategy's own candidates by ground truth,
+    # from the decode cache (no decoder call of their own), never below the strategy's choice
+    for name in ranked:
+        for (image_id, setting), g in t[t["strategy"].isin([name, f"oracle-{name}"])].groupby(["image_id", "setting"]):
+            chosen, best = (g.set_index("strategy").loc[n] for n in (name, f"oracle-{name}"))
+            assert best["iou"] >= chosen["iou"] - 1e-9
+            details = json.loads(best["strategy_details"])
+            assert details["reads_ground_truth"] and details["decoder_calls"] == 0 and details["of"] == name
+            assert json.loads(chosen["strategy_details"])["k_masks"] == 0
     for image_id, g in t.groupby("image_id"):
         for name in DEFAULT_STRATEGIES:
             rows = g[g["strategy"] == name]

@@ -1,0 +1,128 @@
+"""The built smoke book in a headless Chromium (slow): every page loads, no image or internal link
+is broken, and the published snapshot's pages show its numbers (recomputed here from the
+committed tables) with their provenance."""
+from __future__ import annotations
+
+import re
+import socket
+import threading
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from cam2seg_utils.publish import list_snapshots, load_snapshot
+from cam2seg_utils.report import baselines, strategies, table2
+from cam2seg_utils.report.provenance import published_config
+
+REPO = Path(__file__).resolve().parents[1]
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+PUBLISHED_TABLE2 = "book/generated/published/local-isic/05_best_method.html"
+PUBLISHED_STRATEGIES = "book/generated/published/local-isic/09_beyond_the_paper.html"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_smoke_book_in_chromium(smoke_book):
+    if not CHROMIUM.exists():
+        pytest.skip("Debian chromium not installed at /usr/bin/chromium")
+    playwright = pytest.importorskip("playwright.sync_api")
+    html_root = smoke_book.html
+    handler = partial(SimpleHTTPRequestHandler, directory=str(html_root))
+    handler.log_message = lambda *a, **k: None
+    port = _free_port()
+    server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{port}/"
+    pages = sorted(p.relative_to(html_root).as_posix() for p in html_root.rglob("*.html")
+                   if "_static" not in p.parts and "_sources" not in p.parts)
+    checked_links: dict[str, int] = {}
+    try:
+        with playwright.sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            for rel in pages:
+                text = (html_root / rel).read_text(errors="replace")
+                refresh = re.search(r'http-equiv="refresh"[^>]*url=([^"\']+)', text, flags=re.I)
+                if refresh:   # a redirect page (index.html -> book/intro.html): its target must exist
+                    assert page.request.get(base + refresh.group(1)).status == 200, rel
+                    continue
+                resp = page.goto(base + rel, wait_until="load")
+                assert resp is not None and resp.status == 200, rel
+                broken = page.evaluate("""() => Array.from(document.images)
+                    .filter(i => i.getAttribute('src') && !i.getAttribute('src').startsWith('http') && !(i.complete && i.naturalWidth > 0))
+                    .map(i => i.getAttribute('src'))""")
+                assert not broken, (rel, broken)
+                hrefs = page.evaluate("""() => Array.from(document.querySelectorAll('a[href]'))
+                    .map(a => a.href).filter(h => h.startsWith(location.origin))""")
+                for href in hrefs:
+                    url = href.split("#")[0]
+                    if url not in checked_links:
+                        checked_links[url] = page.request.get(url).status
+                bad = {u: s for u, s in checked_links.items() if s != 200}
+                assert not bad, (rel, bad)
+            page.goto(base + "book/generated/05_best_method.html", wait_until="load")
+            out = REPO / "test-artifacts" / "book_results.png"
+            out.parent.mkdir(exist_ok=True)
+            page.screenshot(path=str(out), full_page=True)
+            published_text = strategies_text = None
+            if (html_root / PUBLISHED_TABLE2).is_file():
+                page.goto(base + PUBLISHED_TABLE2, wait_until="load")
+                published_text = page.inner_text("main")
+                page.screenshot(path=str(REPO / "test-artifacts" / "book_published_table2.png"), full_page=True)
+            if (html_root / PUBLISHED_STRATEGIES).is_file():
+                page.goto(base + PUBLISHED_STRATEGIES, wait_until="load")
+                strategies_text = page.inner_text("main")
+                page.screenshot(path=str(REPO / "test-artifacts" / "book_published_strategies.png"), full_page=True)
+            browser.close()
+    finally:
+        server.shutdown()
+    assert len(pages) >= 14 and len(checked_links) > 10
+    assert (REPO / "test-artifacts" / "book_results.png").stat().st_size > 10_000
+    if published_text is not None:
+        _assert_published_table2(published_text)
+    if strategies_text is not None:
+        _assert_published_strategies(strategies_text)
+
+
+def _assert_published_strategies(text: str) -> None:
+    """The rendered "Beyond the paper" page of the local-isic snapshot shows every strategy's
+    ISIC IoU with its CI (recomputed here from the committed tables), the oracle and floor rows
+    among them, and the verdict on whether the CAM earns its keep (computed by the package)."""
+    folder = list_snapshots(REPO / "results" / "published")["local-isic"]
+    snap = load_snapshot(folder)
+    table = strategies.summary_table(snap.grid, published_config(folder))
+    assert {"algorithm1", "candidates", "image-prior", "whole-image", "oracle-gt-box"} <= set(table["strategy"])
+    for value in table["iou [95% CI]"]:
+        assert value in text, value
+    assert "Provenance: profile local-isic" in text
+    for line in strategies.verdict(table, snap.grid).lines:
+        assert re.sub(r"^- |\*\*", "", line) in text, line
+
+
+def _assert_published_table2(text: str) -> None:
+    """The rendered Table 2 page of the local-isic snapshot shows its ISIC numbers (recomputed
+    here from the committed tables), the baselines of the same images and its provenance."""
+    folder = list_snapshots(REPO / "results" / "published")["local-isic"]
+    snap = load_snapshot(folder)
+    expected = table2.table(snap.grid, published_config(folder))["iou [95% CI]"]
+    assert len(expected) >= 2
+    for value in expected:
+        assert value in text, value
+    for value in baselines.beside(snap.grid)["iou [95% CI]"]:
+        assert value in text, value
+    ds = snap.published["dataset"]
+    assert "Provenance: profile local-isic" in text
+    assert f"ISIC 2017 ({ds['data_root']}), split {ds['split']} ({ds['n_images']} images)" in text
+    assert str(snap.summary["git_commit"])[:12] in text and "results/published/local-isic" in text
+    assert "whole-image-box" in text and "gt-box" in text
