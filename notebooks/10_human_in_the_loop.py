@@ -30,57 +30,28 @@
 # | `hybrid` | `box-edit`'s box edits with the clicks also sent as point prompts |
 #
 # Four **starts**: the default prompting strategy's mask (`cam2seg_utils.prompting.DEFAULT_STRATEGY`,
-# zero-shot EfficientNet-Lite0, Grad-CAM + Grad-CAM++), Algorithm 1's box (Grad-CAM, p = 50), the
+# zero-shot EfficientNet-Lite0, Grad-CAM + Grad-CAM++, the config's `ranking_weights`), Algorithm 1's box (Grad-CAM, p = 50), the
 # whole-image box (the floor: no localisation at all) and the ground-truth tight box (an oracle:
 # what refinement adds beyond the box ceiling). Metrics: mean IoU after k clicks; NoC@85 / NoC@90,
 # the mean number of clicks to reach IoU 0.85 / 0.90 (20 when never reached); the share of images
 # that never reach it; the share of clicks that make the mask worse.
 
-# %% tags=["remove-cell"]
-# Colab: install cam2seg first (a no-op everywhere else). book/build.py writes the repository URL
-# in from `repository.url` of _config.yml when it generates the notebook.
-import subprocess
-import sys
-
-REPOSITORY_URL = ""
-if "google.colab" in sys.modules:
-    if not REPOSITORY_URL:
-        raise RuntimeError("No repository URL was set when this notebook was generated: set `repository.url` in "
-                           "_config.yml (see the README) and run `python book/build.py` again, or pip-install "
-                           "cam2seg from its repository yourself before running this notebook.")
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", f"cam2seg[book] @ git+{REPOSITORY_URL}"], check=True)
-
 # %% tags=["parameters", "hide-input"]
-profile = "embedded"
-dataset = None
-data_root = None
-device = None
-models = None
-cams = None
-n_images = None
-percentile = None
-num_points = None
-amplification = None
-epochs = None
-patience = None
-seed = None
-output_dir = None
+# Papermill parameters. book/build.py writes the common ones in above this page's own when it
+# generates the notebook: `profile = "embedded"`, then `dataset`, `data_root`, `device`, `models`,
+# `cams`, `n_images`, `percentile`, `num_points`, `amplification`, `epochs`, `patience`, `seed`,
+# `output_dir`, all None: the profile's value (cam2seg_utils.report.notebook.NOTEBOOK_PARAMETERS).
+# `published`: a published snapshot folder (results/published/<profile>) whose `hitl/` results
+# are rendered instead of running. Without it, the page runs (or resumes) the `hitl` experiment of
+# the profile into `<output_dir>/hitl`: `python -m cam2seg_utils hitl --profile <profile>`.
 published = None
-max_clicks = None
-hitl_results = None
-
-# %% [markdown]
-# Parameters: those of every chapter (`profile`: smoke | embedded | paper | local-isic | isic-official;
-# `n_images`: the first N evaluated images; the classifier, CAM and Algorithm 1 parameters of the CAM
-# starts; `published`: a snapshot folder, whose `hitl/` results are rendered), plus `max_clicks`
-# (None = 20) and `hitl_results` (a finished results folder such as
-# `results/isic-official/hitl` to render instead of running; made by
-# `python -m cam2seg_utils hitl --profile isic-official`).
 
 # %% tags=["hide-input"]
 from cam2seg_utils.report import hitl as rh
+from cam2seg_utils.report import notebook as nb
 
-page = rh.hitl_page(globals())
+cfg = nb.notebook_config(globals())
+page = rh.hitl_page(cfg)
 page.show_provenance()
 
 # %% [markdown]

@@ -12,13 +12,15 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
 from cam2seg_utils.report import hitl as rh  # noqa: E402
+from cam2seg_utils.report.notebook import notebook_config  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def page(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("hitl-page")
-    return rh.hitl_page({"profile": "smoke", "data_root": str(tmp / "data"), "output_dir": str(tmp / "out"),
-                         "n_images": 2, "max_clicks": 3})
+    cfg = notebook_config({"profile": "smoke", "data_root": str(tmp / "data"), "output_dir": str(tmp / "out"),
+                           "n_images": 2})
+    return rh.hitl_page(cfg, max_clicks=3)
 
 
 def test_the_notebook_path_runs_and_draws(page):
@@ -41,10 +43,12 @@ def test_the_notebook_path_runs_and_draws(page):
     plt.close(fig)
 
 
-def test_rendering_a_finished_results_folder(page):
-    again = rh.hitl_page({"profile": "smoke", "hitl_results": str(page.root), "data_root": page.config.data_root})
+def test_a_second_page_reads_the_finished_run_back(page):
+    again = rh.hitl_page(page.config, max_clicks=3)
     pd.testing.assert_frame_equal(again.tables["noc"], page.tables["noc"])
     assert again.summary["max_clicks"] == 3
+    assert again.summary["this_invocation"]["units_computed"] == 0
+    assert again.summary["this_invocation"]["encoder_calls"] == 0
 
 
 def test_best_mode_and_verdict_on_a_hand_made_table():
@@ -73,10 +77,11 @@ def test_a_published_snapshot_without_hitl_results_says_so(repo_root, monkeypatc
     folder = repo_root / "results" / "published" / "local-isic"
     if not (folder / "run_summary.json").is_file():
         pytest.skip("no committed local-isic snapshot")
-    page = rh.hitl_page({"profile": "local-isic", "published": str(folder)})
-    assert not page.available and "holds no hitl results" in page.missing
+    page = rh.hitl_page(notebook_config({"profile": "local-isic", "published": str(folder)}))
+    assert not page.available and "holds no results of the `hitl` experiment" in page.missing
+    assert "cam2seg_utils hitl --profile local-isic" in page.missing
     shown = []
     monkeypatch.setattr(IPython.display, "display", lambda obj: shown.append(obj))
     page.show_curves()
     page.show_verdict()
-    assert len(shown) == 2 and all("holds no hitl results" in obj.data for obj in shown)
+    assert len(shown) == 2 and all("holds no results of the `hitl` experiment" in obj.data for obj in shown)

@@ -6,8 +6,9 @@ profile (its test split; ``--max-images`` keeps the first ones), every **start**
 
 * starts (:data:`STARTS`): ``default-strategy`` = the mask of
   :data:`cam2seg_utils.prompting.DEFAULT_STRATEGY` (zero-shot classifier of the config, the
-  heatmaps of ``strategy_cams``, run exactly as the grid's ``StrategyRunner`` runs it: same
-  heatmaps, from the same cache, same RNG); ``algorithm1`` = the paper's box (Grad-CAM, the
+  heatmaps of ``strategy_cams``, the config's ``ranking_weights``, run through
+  :func:`cam2seg_utils.pipeline.segment_image` exactly as the grid runs it: same heatmaps, from
+  the same cache, same RNG); ``algorithm1`` = the paper's box (Grad-CAM, the
   config's first percentile / points / amplification, the grid's RNG); ``whole-image`` = the box
   of the whole image; ``gt-box`` = the ground truth's tight box (an oracle start: it reads the
   ground truth);
@@ -129,20 +130,31 @@ class Start:
 class StartMaker:
     """Computes the starts of an image (module docstring) and their identities.
 
-    The classifier (the config's first model, zero-shot weights) and the grid's heatmap machinery
-    (cache under ``config.heatmap_cache_dir()``) are built on first use, so ``gt-box`` /
-    ``whole-image`` runs never load a classifier."""
+    The CAM starts go through the grid's own code: the classifier (the config's first model,
+    zero-shot weights) and :class:`~.engine.GridEngine`'s heatmaps (the grid's on-disk cache under
+    ``config.heatmap_cache_dir()``, so a finished grid's CAMs are reused), and the default
+    strategy runs in :func:`cam2seg_utils.pipeline.segment_image` with the grid's strategy
+    generator and the config's ``ranking_weights``: the ``default-strategy`` start of an image is
+    the mask of the grid's ``candidates`` / zero-shot row of that image. Everything is built on
+    first use, so ``gt-box`` / ``whole-image`` runs never load a classifier. Each start is
+    computed on the embedding passed in (the image's one embedding)."""
 
     def __init__(self, config: ExperimentConfig, segmenter, split_name: str) -> None:
         self.cfg = config
         self.seg = segmenter
         self.split_name = split_name
-        self._grid = None
+        self._engine = None
         self._lc = None
 
     @property
     def model(self) -> str:
         return self.cfg.models[0]
+
+    def strategy(self):
+        """The default prompting strategy with the config's ranking weights (as the grid builds it)."""
+        from ..prompting import DEFAULT_STRATEGY, build_strategy
+
+        return build_strategy(DEFAULT_STRATEGY, self.cfg.ranking_weights)
 
     def identity(self, start: str) -> dict[str, Any]:
         """What decides the start's numbers (recorded in every unit's fingerprint)."""
@@ -151,40 +163,49 @@ class StartMaker:
         cfg = self.cfg
         base = {"start": start, "model": self.model, "setting": SETTING,
                 "weights": resolve_weights(self.model, cfg.zero_shot_weights)[0], "seed": cfg.seed}
+        cam_code = source_digest(_PKG / "cams") + source_digest(_PKG, ["pipeline.py"])
         if start == "algorithm1":
             return {**base, "cam": ALGORITHM1_CAM, "cam_params": cfg.cam_options().params_for(ALGORITHM1_CAM),
                     "percentile": cfg.percentile[0], "num_points": cfg.num_points[0],
                     "amplification": cfg.amplification[0],
-                    "code": source_digest(_PKG, ["prompts.py", "cams.py"])}
+                    "code": source_digest(_PKG / "prompting", ["algorithm1.py"]) + cam_code}
         if start == "default-strategy":
-            from ..prompting import DEFAULT_STRATEGY, build_strategy
+            from ..prompting import DEFAULT_STRATEGY
+            from ..prompting.weights import get_weights
 
-            strategy = build_strategy(DEFAULT_STRATEGY)
-            return {**base, "strategy": DEFAULT_STRATEGY, "params": json.loads(json.dumps(strategy.params(), default=str)),
+            strategy = self.strategy()
+            return {**base, "strategy": DEFAULT_STRATEGY,
+                    "params": json.loads(json.dumps(strategy.params(), default=str)),
+                    "ranking_weights": get_weights(cfg.ranking_weights).summary(),
                     "strategy_cams": list(cfg.strategy_cams),
                     "cam_params": {c: cfg.cam_options().params_for(c) for c in cfg.strategy_cams},
-                    "code": source_digest(_PKG / "prompting") + source_digest(_PKG, ["prompts.py", "cams.py"])}
+                    "code": source_digest(_PKG / "prompting") + cam_code}
         raise KeyError(f"unknown start {start!r}; known: {', '.join(STARTS)}")
 
     # -- the classifier side (CAM starts only) --------------------------------------------------
     def _classifier(self):
         if self._lc is None:
-            from .grid import build_grid, load_classifiers
+            from .engine import build_engine, load_classifiers
 
             cfg = self.cfg.replace(settings=[SETTING], models=[self.model])
             (self._lc,) = load_classifiers(cfg)
-            self._grid = build_grid(cfg, self.split_name, self.seg, [self._lc])
+            self._engine = build_engine(cfg, self.split_name, self.seg, [self._lc])
         return self._lc
 
-    def _heatmaps(self, image_id: str, image: np.ndarray, cams: Sequence[str]) -> tuple[dict[str, np.ndarray], Any]:
+    def _heatmap_source(self, image_id: str, image: np.ndarray):
+        """The grid's heatmap of ``(cam, target_class)`` for this image (cache first)."""
+        import functools
+
+        from ..pipeline import CamComputer
         from .cache import image_digest
 
         lc = self._classifier()
-        pred = lc.classifier.predict(image)
-        sha = image_digest(image)
-        return {c: self._grid.heatmap(lc, c, image_id, image, sha, int(pred.class_index))[0] for c in cams}, lc
+        computer = CamComputer(lc.classifier, image, self.cfg.cam_options())
+        return functools.partial(self._engine.heatmap, lc, computer, image_id, image_digest(image), image.shape[:2])
 
     def make(self, start: str, image_id: str, image: np.ndarray, gt: np.ndarray, embedding) -> Start:
+        """The start ``start`` of one image: ``image`` ``(H, W, 3)`` uint8, ``gt`` ``(H, W)`` bool
+        (read only by ``gt-box``), ``embedding`` the segmenter's embedding of ``image``."""
         from ..prompting.geometry import whole_image_box
         from ..refinement.edits import tight_box
 
@@ -196,27 +217,43 @@ class StartMaker:
         if start == "whole-image":
             return Start(whole_image_box(gt.shape), None, "whole-image box")
         if start == "algorithm1":
-            from ..prompts import PromptParams, generate_prompts
-            from .grid import params_key
+            from ..prompting.algorithm1 import PromptParams, generate_prompts
+            from .engine import params_key
 
             cfg = self.cfg
-            heat, lc = self._heatmaps(image_id, image, [ALGORITHM1_CAM])
+            lc = self._classifier()
+            target = int(lc.classifier.predict(image).class_index)
+            heat, _ = self._heatmap_source(image_id, image)(ALGORITHM1_CAM, target)
             p, n, a = cfg.percentile[0], cfg.num_points[0], cfg.amplification[0]
             rng = make_rng(cfg.seed, image_id, lc.setting, lc.model, ALGORITHM1_CAM, params_key(p, n, a))
-            prompts = generate_prompts(heat[ALGORITHM1_CAM], PromptParams(percentile=p, num_points=n, amplification=a), rng)
+            prompts = generate_prompts(heat, PromptParams(percentile=p, num_points=n, amplification=a), rng)
             return Start(np.asarray(prompts.box, dtype=np.float64), None, f"{ALGORITHM1_CAM} p{p:g}")
         if start == "default-strategy":
-            from ..prompting import DEFAULT_STRATEGY, PromptContext, build_strategy
+            import functools
 
-            strategy = build_strategy(DEFAULT_STRATEGY)
-            if not strategy.uses_classifier:
-                heatmaps, parts = {}, ("no-classifier",)
+            from ..pipeline import segment_image
+            from .engine import NO_CLASSIFIER, _strategy_rng
+
+            strategy = self.strategy()
+            if strategy.uses_classifier:
+                lc = self._classifier()
+                # the grid's order: the strategy CAMs as they come in ``cams`` (then any other)
+                cams = ([c for c in self.cfg.cams if c in self.cfg.strategy_cams]
+                        + [c for c in self.cfg.strategy_cams if c not in self.cfg.cams])
+                result = segment_image(image, lc.classifier, self.seg, [strategy], cams=cams, strategy_cams=cams,
+                                       embedding=embedding, heatmap=self._heatmap_source(image_id, image),
+                                       strategy_rng=functools.partial(_strategy_rng, self.cfg.seed, image_id,
+                                                                      (lc.setting, lc.model)))
             else:
-                cams = list(self.cfg.strategy_cams)[:1] if strategy.per_cam else list(self.cfg.strategy_cams)
-                heatmaps, lc = self._heatmaps(image_id, image, cams)
-                parts = (lc.setting, lc.model, *cams) if strategy.per_cam else (lc.setting, lc.model)
-            ctx = PromptContext(image, embedding, self.seg, heatmaps, make_rng(self.cfg.seed, image_id, *parts, strategy.name))
-            out = strategy(ctx)
+                result = segment_image(image, None, self.seg, [strategy], embedding=embedding,
+                                       strategy_rng=functools.partial(_strategy_rng, self.cfg.seed, image_id,
+                                                                      (NO_CLASSIFIER,)))
+            if not result.runs:
+                raise RuntimeError(f"{image_id}: the default strategy {strategy.name} did not run")
+            run = result.runs[0]
+            if run.error is not None:
+                raise run.error
+            out = run.outcome
             box = out.box if out.box is not None else tight_box(out.mask)
             if box is None:
                 box = whole_image_box(gt.shape)
@@ -408,7 +445,7 @@ def run_hitl(config: ExperimentConfig, *, starts: Sequence[str] = STARTS, modes:
     for name, df in tables.items():
         with atomic_open(tables_dir / f"{name}.csv", "w", encoding="utf-8") as fh:
             df.to_csv(fh, index=False)
-    from .grid import git_commit
+    from ..revision import git_commit
 
     summary = {"split": split_name, "n_images": len(image_ids), "starts": starts, "modes": modes,
                "max_clicks": max_clicks, "n_rows": int(len(table)),

@@ -3,7 +3,8 @@
 Definitions (per start x refinement mode x image slice, over the images of the slice):
 
 * ``miou@k``: mean IoU after ``k`` clicks (``k = 0``: the start's mask), with a 95 % percentile
-  bootstrap CI over images (:func:`.stats.bootstrap_ci`, seeded per cell) in ``curves``;
+  bootstrap CI over images in ``curves`` (:func:`.stats.cell_ci`, the one CI of a table cell,
+  keyed by ``("hitl", start, mode, slice, k)``);
 * ``noc@85`` / ``noc@90``: the mean **number of clicks** to reach IoU >= 0.85 / 0.90: per image
   the smallest ``k`` in ``0..max_clicks`` whose IoU reaches it (0 when the start already does),
   ``max_clicks`` (20) when it is never reached (the benchmarks' convention);
@@ -22,8 +23,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..seeding import stable_seed
-from .stats import bootstrap_ci
+from .stats import cell_ci
 from .summary import SLICES
 
 THRESHOLDS = (0.85, 0.90)
@@ -77,8 +77,7 @@ def summary_tables(table: pd.DataFrame, max_clicks: int = 20, n_boot: int = 2000
                 continue
             means = ious.mean(axis=0) if n else np.full(max_clicks + 1, np.nan)
             for k in range(max_clicks + 1):
-                ci = bootstrap_ci(ious[:, k], n_boot=n_boot,
-                                  rng=np.random.default_rng(stable_seed("hitl", start, mode, slice_name, k)))
+                ci = cell_ci(ious[:, k], ("hitl", start, mode, slice_name, k), "iou", n_boot=n_boot)
                 curves.append({"start": start, "mode": mode, "slice": slice_name, "click": k, "n": n,
                                "miou": ci.mean, "ci_low": ci.low, "ci_high": ci.high})
             row = {"start": start, "mode": mode, "slice": slice_name, "n": n}

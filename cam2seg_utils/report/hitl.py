@@ -1,7 +1,7 @@
 """The book chapter "The human in the loop, measured" (``notebooks/10_human_in_the_loop.py``).
 
-The notebook calls :func:`hitl_page` once (it runs the ``hitl`` experiment, reads a finished
-results folder back, or finds a published snapshot's) and then the page's ``show_*`` methods:
+The notebook calls :func:`hitl_page` once (it runs or resumes the ``hitl`` experiment of the
+profile, or reads a published snapshot's ``hitl/`` folder) and then the page's ``show_*`` methods:
 provenance, :meth:`HitlPage.curves_figure` (mIoU after k clicks per start x mode, 95 % bootstrap
 CIs), :meth:`HitlPage.noc_table`, :meth:`HitlPage.bars`, :meth:`HitlPage.example_figure` (one
 worked example, a strip of masks with the clicks drawn) and :meth:`HitlPage.verdict` (how many
@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -29,16 +29,6 @@ GT_COLOR, MASK_COLOR = "#00e676", "#ff1744"
 
 class ExampleUnavailable(RuntimeError):
     """The worked example needs the image's pixels, which this build does not have."""
-
-
-def page_config(namespace: Mapping[str, Any]):
-    """The :class:`~cam2seg_utils.experiments.config.ExperimentConfig` of the notebook's
-    parameters: the profile with every non-None common chapter parameter applied
-    (:func:`cam2seg_utils.book.config_from_parameters`), progress bars off."""
-    from ..book import PARAMETER_FIELDS, config_from_parameters
-
-    params = {k: namespace[k] for k in PARAMETER_FIELDS if namespace.get(k) is not None}
-    return config_from_parameters(namespace.get("profile", "embedded"), **params).replace(progress=False)
 
 
 @dataclass
@@ -66,8 +56,20 @@ class HitlPage:
         return False
 
     def show_provenance(self) -> None:
+        """The provenance box: for a published snapshot, the snapshot's (with this run's hitl
+        parameters when it holds hitl results, then the missing note otherwise); for a run of
+        this build, the hitl run's own."""
         from IPython.display import Markdown, display
 
+        from .provenance import provenance, snapshot_of
+
+        snap = snapshot_of(self.config) if self.config is not None else None
+        if snap is not None:
+            n = self.n_images if self.available else int(snap.published["dataset"]["n_images"])
+            provenance(self.config, n_images=n, include_grid=False,
+                       **(self.provenance_parameters() if self.available else {}))
+            self._note()
+            return
         if not self._note():
             display(Markdown(self.provenance()))
 
@@ -196,21 +198,31 @@ class HitlPage:
                      f"{'met' if falls.empty else '**not met**'} |")
         return "| bar | measured | |\n|---|---|---|\n" + "\n".join(lines)
 
-    def provenance(self) -> str:
-        """Markdown provenance box of the run (split, images, starts, modes, parameters)."""
-        from .. import viz
-
+    def provenance_parameters(self) -> dict[str, Any]:
+        """The hitl run's parameters for the provenance box (split, starts, modes, clicks, ...)."""
         s = self.summary
         params = {"split": s.get("split", "?"), "starts": s.get("starts"), "modes": s.get("modes"),
                   "clicks per image": s.get("max_clicks"), "results": str(self.root),
                   "default strategy": (s.get("start_identities", {}).get("default-strategy") or {}).get("strategy", "-"),
+                  "ranking weights of the default strategy": (lambda w: f"{w.get('name', '-')} (k_masks = "
+                                                              f"{w.get('k_masks', '?')})")(
+                      (s.get("start_identities", {}).get("default-strategy") or {}).get("ranking_weights") or {}),
                   "simulated user": "RITM's clicker (reads the ground truth)",
                   "run": f"{s.get('n_rows', '?')} rows, {s.get('n_errors', '?')} errors, commit "
                          f"{str(s.get('git_commit', '?'))[:12]}"}
         for m, p in (s.get("mode_params") or {}).items():
             params[f"mode {m}"] = ", ".join(f"{k}={v}" for k, v in p.items() if k != "ladder")
+        return params
+
+    def provenance(self) -> str:
+        """Markdown provenance box of the run (split, images, starts, modes, parameters)."""
+        from .. import viz
+
+        params = self.provenance_parameters()
         cfg = self.config
-        dataset = ("synthetic (" + cfg.data_root + ")") if cfg.dataset == "synthetic" else f"ISIC 2017 ({cfg.data_root})"
+        from .provenance import dataset_label
+
+        dataset = dataset_label(cfg)
         return viz.provenance_markdown(profile=cfg.name, dataset=dataset, n_images=self.n_images,
                                        models={cfg.models[0]: cfg.zero_shot_weights}, segmenter=cfg.segmenter,
                                        checkpoint=cfg.segmenter_checkpoint or "default checkpoint of the segmenter",
@@ -286,11 +298,15 @@ class HitlPage:
         image_id = image_id or self.example_image(start, mode)
         rows = self.table[(self.table["start"] == start) & (self.table["mode"] == mode)
                           & (self.table["image_id"] == image_id)].sort_values("click")
-        try:
-            from ..experiments.datasets import evaluation_ids
+        from ..experiments.datasets import evaluation_ids
+        from .provenance import FigureUnavailable
+        from .recompute import figure_samples
 
-            dataset, _, split = evaluation_ids(self.config)
-            sample = dataset.load(image_id)
+        try:
+            split = evaluation_ids(self.config)[2] if self.summary.get("split") is None else self.summary["split"]
+            sample = figure_samples(self.config)(image_id)
+        except FigureUnavailable as why:
+            raise ExampleUnavailable(str(why)) from None
         except Exception as exc:  # noqa: BLE001 - no pixels here: the page says why
             raise ExampleUnavailable(f"the image {image_id} cannot be read here ({type(exc).__name__}: {exc})") from None
         seg = build_segmenter(self.config.segmenter, checkpoint=self.config.segmenter_checkpoint,
@@ -345,52 +361,40 @@ class HitlPage:
         return fig
 
 
-def hitl_page(namespace: Mapping[str, Any]) -> HitlPage:
-    """The page of the notebook's parameters (pass ``globals()``).
+def hitl_page(cfg, max_clicks: int | None = None) -> HitlPage:
+    """The page of the config ``cfg`` of the notebook's parameters
+    (:func:`~.notebook.notebook_config`).
 
-    ``hitl_results`` set (a folder holding ``hitl.parquet``, e.g. ``results/isic-official/hitl``):
-    read it (the tables are recomputed from it). Otherwise run (or resume) the ``hitl``
-    experiment of the profile, ``max_clicks`` clicks per image (None: 20), every start and mode.
-    """
-    import matplotlib.pyplot as plt
-
+    With ``published`` (a snapshot folder): the snapshot's ``hitl/`` results (``hitl.parquet``,
+    ``hitl_summary.json``, copied there by ``cam2seg publish`` from the run's
+    ``<output_dir>/hitl/``), or a page that says they are missing and how to make them.
+    Otherwise: run (or resume, or only read back) the ``hitl`` experiment of the profile into
+    ``<output_dir>/hitl`` (every start and mode, ``max_clicks`` clicks per image; None: 20, the
+    book's)."""
     from ..experiments.hitl import hitl_dir, load_table, run_hitl
     from ..experiments.hitl_tables import summary_tables
+    from .provenance import snapshot_of
+    from .steps import ensure_data
 
-    plt.rcParams["figure.dpi"] = 110
-    if namespace.get("published"):
-        from ..book import published_config
-
-        folder = Path(namespace["published"])
-        cfg = published_config(folder, device=namespace.get("device"))
-        root = folder / "hitl"
+    snap = snapshot_of(cfg)
+    if snap is not None:
+        root = Path(cfg.output_dir) / "hitl"
         if not (root / "hitl.parquet").is_file():
             return HitlPage(cfg, root, pd.DataFrame(), {}, {}, missing=(
-                f"The published snapshot `{folder.as_posix()}` holds no hitl results ({root.as_posix()}/hitl.parquet). "
-                f"Regenerate them with `python -m cam2seg_utils hitl --profile {cfg.name}` and render them with "
-                f"`python book/build.py --profile {cfg.name} --rerun --param hitl_results=<output_dir>/hitl`"))
-        namespace = {**namespace, "hitl_results": str(root)}
-    else:
-        cfg = page_config(namespace)
-    given = namespace.get("hitl_results")
-    if given:
-        root = Path(given)
+                f"The published snapshot `{snap.folder.as_posix()}` holds no results of the `hitl` experiment "
+                f"(`hitl/hitl.parquet`), so this page has no numbers to show. Make them with "
+                f"`python -m cam2seg_utils hitl --profile {cfg.name}` (it writes `<output_dir>/hitl/`), then "
+                f"publish the run again (`python -m cam2seg_utils publish --profile {cfg.name}` copies them into "
+                "the snapshot)."))
         table = load_table(root)
         summary_path = root / "hitl_summary.json"
         summary = json.loads(summary_path.read_text(encoding="utf-8")) if summary_path.is_file() else {}
-        if summary.get("config"):
-            from ..experiments.config import ExperimentConfig
-
-            keep = {k: getattr(cfg, k) for k in ("data_root", "device", "progress")}
-            cfg = ExperimentConfig.from_dict(summary["config"]).replace(**keep)
         tables = summary_tables(table, max_clicks=int(table["click"].max()))
         return HitlPage(cfg, root, table, tables, summary)
-    if cfg.dataset == "synthetic":
-        from .. import book
-
-        book.ensure_data(cfg)
-    res = run_hitl(cfg, max_clicks=namespace.get("max_clicks"), progress=False)
+    cfg = cfg.replace(progress=False)
+    ensure_data(cfg)
+    res = run_hitl(cfg, max_clicks=max_clicks, progress=False)
     return HitlPage(cfg, hitl_dir(cfg), res.table, res.tables, res.summary)
 
 
-__all__ = ["HitlPage", "hitl_page", "page_config", "ExampleUnavailable", "START_LABELS"]
+__all__ = ["HitlPage", "hitl_page", "ExampleUnavailable", "START_LABELS"]
