@@ -97,6 +97,32 @@ def test_default_strategy_start_follows_the_default_strategy(tmp_path, synthetic
     pd.testing.assert_frame_equal(_numbers(t2[t2["start"] == "algorithm1"]), _numbers(t[t["start"] == "algorithm1"]))
 
 
+def test_default_strategy_start_uses_the_configs_ranking_weights(tmp_path, synthetic, litemedsam, monkeypatch):
+    """The start is the default strategy built as the grid builds it: with the config's
+    ``ranking_weights``, recorded in the unit identity; another weight set recomputes the
+    ``default-strategy`` unit alone, on the image's one embedding."""
+    from cam2seg_utils.prompting import DEFAULT_STRATEGY
+    from cam2seg_utils.prompting.weights import A_PRIORI, WEIGHT_SETS, RankingWeights
+
+    cfg = _config(tmp_path, synthetic.root)
+    maker = StartMaker(cfg, litemedsam, "Test")
+    assert maker.strategy().name == DEFAULT_STRATEGY and cfg.ranking_weights == A_PRIORI.name
+    assert maker.strategy().params()["weights"] == A_PRIORI.name
+    assert maker.identity("default-strategy")["ranking_weights"] == A_PRIORI.summary()
+    monkeypatch.setitem(WEIGHT_SETS._items, "test-pred-iou-only", RankingWeights("test-pred-iou-only", {"pred_iou": 1.0}))
+    other = cfg.replace(ranking_weights="test-pred-iou-only")
+    assert StartMaker(other, litemedsam, "Test").strategy().params()["weights"] == "test-pred-iou-only"
+    kw = dict(starts=["default-strategy", "gt-box"], modes=["box-edit"], max_clicks=1, segmenter=litemedsam,
+              dataset=synthetic, image_ids=synthetic.ids[:1], progress=False)
+    first = run_hitl(cfg, **kw)
+    assert first.counters.encoder_calls == 1 and first.counters.units_computed == 2    # both starts, one embedding
+    second = run_hitl(other, **kw)
+    assert second.counters.units_computed == 1 and second.counters.units_resumed == 1
+    assert second.counters.encoder_calls == 1
+    ident = second.summary["start_identities"]["default-strategy"]
+    assert ident["ranking_weights"]["name"] == "test-pred-iou-only" and ident["strategy"] == DEFAULT_STRATEGY
+
+
 def test_unknown_names_are_refused_before_any_work(tmp_path, capsys):
     from cam2seg_utils.cli import main
 

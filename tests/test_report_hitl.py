@@ -85,3 +85,33 @@ def test_a_published_snapshot_without_hitl_results_says_so(repo_root, monkeypatc
     page.show_curves()
     page.show_verdict()
     assert len(shown) == 2 and all("holds no results of the `hitl` experiment" in obj.data for obj in shown)
+
+
+def test_a_published_snapshot_with_hitl_results_is_rendered(repo_root, tmp_path):
+    """A snapshot whose ``hitl/`` holds results (a hand-made table on two of its images) gives a
+    page with those numbers, recomputed from the committed table, and the snapshot's config."""
+    import shutil
+
+    from cam2seg_utils.experiments.hitl import coerce_table
+
+    folder = repo_root / "results" / "published" / "local-isic"
+    if not (folder / "run_summary.json").is_file():
+        pytest.skip("no committed local-isic snapshot")
+    snap = tmp_path / "local-isic"
+    shutil.copytree(folder, snap)
+    ids = sorted(pd.read_csv(snap / "images.csv", dtype={"image_id": str})["image_id"])[:2]
+    rows = [{"image_id": i, "split": "Training (held-out test)", "start": start, "start_detail": "", "mode": "box-edit",
+             "click": k, "iou": iou, "dice": iou, "click_x": 5.0 if k else np.nan, "click_y": 5.0 if k else np.nan,
+             "click_positive": True if k else None, "action": "local", "t_step_s": 0.0, "gt_area_fraction": 0.3,
+             "gt_border_fraction": 0.0, "error": None}
+            for i, base in zip(ids, (0.5, 0.8)) for start, lift in (("default-strategy", 0.2), ("whole-image", 0.0))
+            for k, iou in enumerate((base, base + lift))]
+    (snap / "hitl").mkdir()
+    coerce_table(pd.DataFrame(rows)).to_parquet(snap / "hitl" / "hitl.parquet", index=False)
+    page = rh.hitl_page(notebook_config({"profile": "local-isic", "published": str(snap)}))
+    assert page.available and page.n_images == 2 and page.max_clicks == 1
+    row = page.noc_table().set_index(["slice", "start", "mode"]).loc[("all", "default-strategy", "box-edit")]
+    assert row["miou@0"] == pytest.approx(0.65) and row["miou@1"] == pytest.approx(0.85)
+    assert row["noc@85"] == pytest.approx(1.0) and row["never@85"] == pytest.approx(0.5)   # 0.5 -> 0.7 never
+    # (counts max_clicks = 1); 0.8 -> 1.0 at click 1
+    assert page.config.name == "local-isic" and str(snap) in page.config.output_dir
