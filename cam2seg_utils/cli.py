@@ -381,6 +381,10 @@ def _run(args, config) -> int:
                 print(f"\n== {name} ==")
                 print(df.to_string(index=False))
         print(f"\ntables written to {Path(config.output_dir) / 'tables'}")
+    elif args.command == "hitl":
+        from .experiments import hitl
+
+        hitl.run(config, args)
     elif args.command == "tune-strategies":
         from .experiments.strategy_tuning import run as tune
 

@@ -133,3 +133,20 @@ def test_unknown_names_are_refused_before_any_work(tmp_path, capsys):
     assert "unknown refinement mode(s) ['brush']" in capsys.readouterr().err
     assert not (tmp_path / "hitl").exists()
     assert tuple(STARTS) == ("default-strategy", "algorithm1", "whole-image", "gt-box")
+
+
+def test_cli_hitl_runs_and_prints_the_noc_table(tmp_path, capsys):
+    """``cam2seg hitl`` end to end on the smoke profile's first synthetic image (one start, one
+    mode, one click): the results folder is written and the NoC table printed."""
+    from cam2seg_utils.cli import main
+
+    data = tmp_path / "data"
+    assert main(["generate-data", "--profile", "smoke", "--data-root", str(data), "--quiet"]) == 0
+    out = tmp_path / "hitl"
+    assert main(["hitl", "--profile", "smoke", "--data-root", str(data), "--output-dir", str(tmp_path / "run"),
+                 "--max-images", "1", "--starts", "gt-box", "--modes", "box-edit", "--max-clicks", "1",
+                 "--hitl-dir", str(out), "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    assert "noc@85" in printed and "gt-box" in printed and str(out / "hitl.parquet") in printed
+    table = hitl.load_table(out)
+    assert list(table["click"]) == [0, 1] and set(table["start"]) == {"gt-box"} and table["error"].isna().all()
