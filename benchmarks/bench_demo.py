@@ -11,6 +11,14 @@ click under 200 ms of server time.
   embedding, render the overlay; "+ view encode" adds the encoding of the view that gradio does
   before sending it (PIL, in the app's ``VIEW_FORMAT``, JPEG).
 * "decoder only": ``Segmenter.segment`` on the cached embedding.
+* per refinement mode (:data:`cam2seg_utils.refinement.REFINEMENT_MODES`; the demo's default
+  first): "mode step" = ``RefinementMode.step`` on the session's embedding (LiteMedSAM decoder
+  calls + the mode's pre/post-processing: the click -> mask latency), and "click (server)" =
+  ``DemoApp.click`` with that mode active; clicks from the simulated user
+  (:class:`cam2seg_utils.refinement.SimulatedUser`, on the synthetic images' own masks), so each
+  click lands where the mask is wrong. Beside them "re-encoding": the image encoder on the same
+  image, what a click would cost if the demo re-encoded (it never does). Budget of the default
+  mode's step: 150 ms.
 
 Clicks alternate positive / negative at seeded random positions inside the automatic box. Images are
 synthetic (``cam2seg_utils.data.generate_synthetic``, 512-768 px wide, like downsampled dermoscopy).
@@ -43,12 +51,16 @@ from cam2seg_utils.data import generate_synthetic  # noqa: E402
 from cam2seg_utils.data.isic import split_paths  # noqa: E402
 from cam2seg_utils.demo.app import MODE_NEGATIVE, MODE_POSITIVE, VIEW_FORMAT, DemoApp  # noqa: E402
 from cam2seg_utils.demo.resources import DemoConfig  # noqa: E402
+from cam2seg_utils.data.isic import ISICDataset  # noqa: E402
+from cam2seg_utils.demo.refine import mode_choices  # noqa: E402
 from cam2seg_utils.demo.state import UserState  # noqa: E402
+from cam2seg_utils.refinement import SimulatedUser, build_mode  # noqa: E402
 from cam2seg_utils.prompting.algorithm1 import PromptParams  # noqa: E402
 from cam2seg_utils.seeding import make_rng  # noqa: E402
 
 FIRST_MASK_BUDGET_S = 3.0
 CLICK_BUDGET_MS = 200.0
+MODE_STEP_BUDGET_MS = 150.0
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -75,7 +87,11 @@ def run(n_images: int, n_clicks: int, cam: str, threads: int | None, device: str
         app.load_file(str(paths[-1]), None, label, **_positional(settings))
 
         first_mask, first_mask_cpu, stages = [], [], []
-        click_ms, click_cpu_ms, click_png_ms, decoder_ms = [], [], [], []
+        click_ms, click_cpu_ms, click_png_ms, decoder_ms, reencode_ms = [], [], [], [], []
+        mode_step_ms: dict[str, list[float]] = {m: [] for m in mode_choices()}
+        mode_click_ms: dict[str, list[float]] = {m: [] for m in mode_choices()}
+        train = ISICDataset(root, split="Training")
+        masks = {i: train.load(i).mask for i in train.ids}
         for i, path in enumerate(paths[:n_images]):
             t0, c0 = time.perf_counter(), time.process_time()
             out = app.load_file(str(path), UserState(), label, **_positional(settings))
@@ -105,6 +121,27 @@ def run(n_images: int, n_clicks: int, cam: str, threads: int | None, device: str
                 t0 = time.perf_counter()
                 s.segmenter.segment(s.embedding, box=cur.box, points=cur.points, point_labels=cur.point_labels)
                 decoder_ms.append((time.perf_counter() - t0) * 1e3)
+            t0 = time.perf_counter()
+            s.segmenter.embed(s.image)
+            reencode_ms.append((time.perf_counter() - t0) * 1e3)
+            gt = masks[path.stem]
+            for mode in mode_choices():
+                s.reset()
+                s.set_refinement(mode)
+                sim = SimulatedUser(gt)
+                instance = build_mode(mode)
+                for _ in range(n_clicks):
+                    state = s.segment()
+                    click = sim.next_click(state.mask)
+                    if click is None:
+                        break
+                    t0 = time.perf_counter()
+                    instance.step(s.segmenter, s.embedding, state, click)
+                    mode_step_ms[mode].append((time.perf_counter() - t0) * 1e3)
+                    xd, yd = (click.x + 0.5) * scale - 0.5, (click.y + 0.5) * scale - 0.5
+                    t0 = time.perf_counter()
+                    app.click(xd, yd, MODE_POSITIVE if click.positive else MODE_NEGATIVE, user)
+                    mode_click_ms[mode].append((time.perf_counter() - t0) * 1e3)
 
     def mean_stage(name: str) -> float:
         return statistics.fmean(getattr(t, name) for t in stages)
@@ -116,6 +153,7 @@ def run(n_images: int, n_clicks: int, cam: str, threads: int | None, device: str
         "first_mask_s": first_mask, "first_mask_cpu_s": first_mask_cpu, "click_cpu_ms": click_cpu_ms,
         "stages_mean_s": {k: mean_stage(k) for k in ("classify_s", "cam_s", "prompts_s", "embed_s", "decode_s")},
         "click_ms": click_ms, "click_png_ms": click_png_ms, "decoder_ms": decoder_ms,
+        "reencode_ms": reencode_ms, "mode_step_ms": mode_step_ms, "mode_click_ms": mode_click_ms,
     }
 
 
@@ -141,6 +179,21 @@ def report(r: dict) -> str:
         ok = "" if budget is None else ("yes" if p95 <= budget else "NO")
         lines.append(f"{name:<28}{len(values):>5}{med:>10.3f}{p95:>10.3f}{mx:>10.3f}"
                      f"{'' if budget is None else f'{budget:g}':>10}  {ok}")
+    for mode in r["mode_step_ms"]:
+        tag = " (default)" if mode == mode_choices()[0] else ""
+        rows_m = [(f"{mode}{tag}: mode step (ms)", r["mode_step_ms"][mode],
+                   MODE_STEP_BUDGET_MS if tag else None),
+                  (f"{mode}: click, server (ms)", r["mode_click_ms"][mode], None)]
+        for name, values, budget in rows_m:
+            if not values:
+                continue
+            med, p95, mx = statistics.median(values), _pct(values, 95), max(values)
+            ok = "" if budget is None else ("yes" if p95 <= budget else "NO")
+            lines.append(f"{name:<28}{len(values):>5}{med:>10.3f}{p95:>10.3f}{mx:>10.3f}"
+                         f"{'' if budget is None else f'{budget:g}':>10}  {ok}")
+    v = r["reencode_ms"]
+    lines.append(f"{'re-encoding, per click (ms)':<28}{len(v):>5}{statistics.median(v):>10.3f}{_pct(v, 95):>10.3f}"
+                 f"{max(v):>10.3f}{'':>10}  (what the demo never does)")
     st = r["stages_mean_s"]
     lines.append("first-mask stages (mean s): " + ", ".join(f"{k[:-2]} {v:.3f}" for k, v in st.items()))
     return "\n".join(lines)

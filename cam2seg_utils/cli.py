@@ -1,7 +1,7 @@
 """Command line: ``cam2seg <command>`` / ``python -m cam2seg_utils <command>``.
 
 Commands: ``generate-data``, ``download``, ``finetune``, ``grid``, ``summarize``, ``publish``,
-``tune-strategies``.
+``tune-strategies``, ``hitl``.
 
 The configuration of every command is built in three layers: the ``--profile`` (default
 ``embedded``; see :mod:`cam2seg_utils.profiles`), then a YAML/JSON ``--config`` file (any
@@ -38,7 +38,7 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-COMMANDS = ("generate-data", "download", "finetune", "grid", "summarize", "publish", "tune-strategies")
+COMMANDS = ("generate-data", "download", "finetune", "grid", "summarize", "publish", "tune-strategies", "hitl")
 
 
 def _parse_set(items: Sequence[str]) -> dict[str, Any]:
@@ -116,6 +116,11 @@ Tables go to <output-dir>/tables/*.csv; the parameters asked must be among those
   cam2seg tune-strategies --profile isic-official --data-root ../shared/isic2017
 Writes label_efficiency.csv, weights_k<k>.json and strategy_tuning.json to <output-dir>/strategy_tuning/;
 needs the fine-tuned checkpoints when the profile's settings include fine-tuned.""",
+    "hitl": """examples:
+  cam2seg hitl --profile isic-official --data-root ../shared/isic2017
+  cam2seg hitl --profile isic-official --data-root ../shared/isic2017 --max-images 3 --hitl-dir /tmp/hitl3
+  cam2seg hitl --profile smoke --starts gt-box whole-image --modes box-edit --max-clicks 5
+Kill it at any moment and run the same command again: it resumes (units of start x mode x image).""",
 }
 
 
@@ -251,6 +256,12 @@ def make_parser() -> argparse.ArgumentParser:
                    help=f"evaluate on the first N evaluation images only ({_FROM_PROFILE}; none = all); the fit "
                         "uses every image fine-tuning holds out")
     p.set_defaults(profile="isic-official")
+    p = _subparser(sub, "hitl", "the human in the loop, measured: simulated clicks per start x refinement mode "
+                                "(writes <output_dir>/hitl/)")
+    _add_common(p)
+    from .experiments import hitl
+
+    hitl.add_arguments(p)
     return ap
 
 
@@ -308,7 +319,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .experiments.datasets import check_trainable
 
             check_trainable(config)
-        if args.command in ("grid", "finetune", "tune-strategies"):
+        if args.command in ("grid", "finetune", "tune-strategies", "hitl"):
             from .experiments.run import check_model_names, check_segmenter_name
 
             check_model_names(config)
@@ -321,6 +332,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             if computes and "fine-tuned" in config.settings:   # e.g. PH2 before the ISIC fine-tuning
                 for model in config.models:
                     config.finetuned_checkpoint(model, must_exist=True)
+        if args.command == "hitl":
+            from .experiments.hitl import check_arguments
+
+            check_arguments(args)
     except (ValueError, FileNotFoundError) as exc:
         print(f"cam2seg: error: {exc}", file=sys.stderr)
         return 2
@@ -366,6 +381,10 @@ def _run(args, config) -> int:
                 print(f"\n== {name} ==")
                 print(df.to_string(index=False))
         print(f"\ntables written to {Path(config.output_dir) / 'tables'}")
+    elif args.command == "hitl":
+        from .experiments import hitl
+
+        hitl.run(config, args)
     elif args.command == "tune-strategies":
         from .experiments.strategy_tuning import run as tune
 

@@ -18,6 +18,11 @@ them (and without any image of the data set).
 ``tables/<name>.csv``             the ``summarize`` tables of the grid
 ``strategy_tuning/*.csv``         ``label_efficiency.csv`` of ``tune-strategies``, when the
                                   run folder has one (the ranking weights per k masks)
+``hitl/*``                        the ``hitl`` experiment's results, when the run folder has
+                                  them (``<output_dir>/hitl/``): ``hitl.parquet`` (columns
+                                  :data:`cam2seg_utils.experiments.hitl.COLUMNS`; its images
+                                  among the grid's), ``hitl_summary.json``, ``curves.csv``,
+                                  ``noc.csv``
 ``run_summary.json``              the grid's run summary (config, commit, call counts) plus a
                                   ``published`` record (dataset identity, file digests, the
                                   commands that regenerate the snapshot)
@@ -51,7 +56,10 @@ MAX_SNAPSHOT_BYTES = 8 * 1024 * 1024      # a snapshot is tables, not data: a fe
 MAX_CELL_CHARS = 4096                      # longer strings are not tidy values (e.g. encoded pixels)
 MAX_POINTS = 64                            # point prompts per row
 TOP_FILES = ("grid.parquet", "images.csv", "classification.csv", "run_summary.json", "README.md")
-SUBFOLDERS = {"history": ".csv", "tables": ".csv", "strategy_tuning": ".csv"}
+#: subfolder -> the file suffixes it may hold
+SUBFOLDERS = {"history": (".csv",), "tables": (".csv",), "strategy_tuning": (".csv",),
+              "hitl": (".csv", ".parquet", ".json")}
+HITL_FILES = ("hitl.parquet", "hitl_summary.json", "curves.csv", "noc.csv")
 #: leading bytes of pixel or array files, whatever their name
 PIXEL_MAGIC = {b"\x89PNG": "PNG image", b"\xff\xd8\xff": "JPEG image", b"GIF8": "GIF image",
                b"II*\x00": "TIFF image", b"MM\x00*": "TIFF image", b"BM": "BMP image",
@@ -202,6 +210,23 @@ def _check_grid(path: Path) -> pd.DataFrame:
     return coerce_table(raw)
 
 
+def _check_hitl(path: Path, ids: list[str]) -> pd.DataFrame:
+    """The ``hitl`` table of a snapshot: the runner's columns, tidy cells, images among ``ids``."""
+    from .experiments.hitl import COLUMNS as HITL_COLUMNS
+
+    try:
+        raw = pd.read_parquet(path)
+    except Exception as exc:  # noqa: BLE001 - re-raised with the file name
+        raise SnapshotError(f"{path}: cannot read the hitl table ({exc})") from exc
+    if list(raw.columns) != HITL_COLUMNS:
+        raise SnapshotError(f"{path}: columns differ from the hitl table's ({list(raw.columns)[:6]}...)")
+    _check_cells(raw, path)
+    foreign = sorted(set(raw["image_id"].astype(str)) - set(ids))
+    if foreign:
+        raise SnapshotError(f"{path}: images not in grid.parquet: {foreign[:5]}")
+    return raw
+
+
 def validate_snapshot(folder: str | os.PathLike) -> Snapshot:
     """Check a snapshot folder (see the module docstring) and read it back; raise
     :class:`SnapshotError` naming the offending file otherwise."""
@@ -218,10 +243,12 @@ def validate_snapshot(folder: str | os.PathLike) -> Snapshot:
                 raise SnapshotError(f"{p}: unexpected folder in a snapshot (allowed: {sorted(SUBFOLDERS)})")
             continue
         allowed = (len(rel.parts) == 1 and rel.name in TOP_FILES) or (
-            len(rel.parts) == 2 and rel.parts[0] in SUBFOLDERS and rel.suffix == SUBFOLDERS[rel.parts[0]])
+            len(rel.parts) == 2 and rel.parts[0] in SUBFOLDERS and rel.suffix in SUBFOLDERS[rel.parts[0]]
+            and (rel.parts[0] != "hitl" or rel.name in HITL_FILES))
         if not allowed:
             raise SnapshotError(f"{p}: not a snapshot file (allowed: {', '.join(TOP_FILES)}, "
-                                "history/*.csv, tables/*.csv, strategy_tuning/*.csv); a snapshot never holds images or pixel data")
+                                "history/*.csv, tables/*.csv, strategy_tuning/*.csv, hitl/{" + ",".join(HITL_FILES)
+                                + "}); a snapshot never holds images or pixel data")
         _check_bytes(p, str(rel))
         total += p.stat().st_size
         if p.suffix == ".csv":
@@ -252,6 +279,8 @@ def validate_snapshot(folder: str | os.PathLike) -> Snapshot:
                             f"differ from grid.parquet ({len(grid)} rows, {len(ids)} images)")
     if sorted(images["image_id"]) != ids:
         raise SnapshotError(f"{folder / 'images.csv'}: image ids differ from those of grid.parquet")
+    if (folder / "hitl" / "hitl.parquet").is_file():
+        _check_hitl(folder / "hitl" / "hitl.parquet", ids)
     for name, meta in summary["published"].get("files", {}).items():
         if _sha256_file(folder / name) != meta["sha256"]:
             raise SnapshotError(f"{folder / name}: SHA-256 differs from the one recorded in run_summary.json")
@@ -418,6 +447,7 @@ def publish(profile: str, source_dir: str | os.PathLike | None = None, dest: str
             shutil.copy2(curve, staging / "strategy_tuning" / "label_efficiency.csv")
             notes["strategy_tuning/label_efficiency.csv"] = ("`tune-strategies`: the default's IoU on the evaluation "
                                                              "split per k training masks that fitted its weights")
+        hitl_copied = _copy_hitl(source / "hitl", staging / "hitl", ids, notes)
         summarize(config.replace(output_dir=str(source)), out_dir=staging / "tables")
         for p in sorted((staging / "tables").glob("*.csv")):
             notes[f"tables/{p.name}"] = f"`summarize` table {p.stem}"
@@ -433,11 +463,38 @@ def publish(profile: str, source_dir: str | os.PathLike | None = None, dest: str
             "cam2seg_version": __version__,
             "source": str(source),
             "dataset": dataset,
-            "commands": regeneration_commands(config, profile, str(source), str(dest)),
+            "commands": _with_hitl(regeneration_commands(config, profile, str(source), str(dest)), profile,
+                                   hitl_copied),
             "files": files,
         }
         _write_record(staging, summary)
     return validate_snapshot(dest)
+
+
+def _copy_hitl(src: Path, dst: Path, ids: list[str], notes: dict[str, str]) -> bool:
+    """Copy the ``hitl`` results of a run folder (when there are) into a snapshot being built;
+    its images must be among the grid's ``ids``. Returns whether anything was copied."""
+    if not (src / "hitl.parquet").is_file():
+        return False
+    _check_hitl(src / "hitl.parquet", ids)
+    dst.mkdir(exist_ok=True)
+    what = {"hitl.parquet": "`hitl`: one row per image x start x refinement mode x simulated click (IoU, the click)",
+            "hitl_summary.json": "`hitl`: the run's summary (starts, modes and their parameters, identities)",
+            "curves.csv": "`hitl`: mean IoU after k clicks with its 95 % bootstrap CI, per start x mode x slice",
+            "noc.csv": "`hitl`: NoC@85 / NoC@90, never-reached shares, worse clicks, per start x mode x slice"}
+    for name in HITL_FILES:
+        found = src / name if (src / name).is_file() else src / "tables" / name
+        if found.is_file():
+            shutil.copy2(found, dst / name)
+            notes[f"hitl/{name}"] = what[name]
+    return True
+
+
+def _with_hitl(commands: list[str], profile: str, has_hitl: bool) -> list[str]:
+    """The regeneration commands with ``hitl`` before ``publish`` when the snapshot holds its results."""
+    if not has_hitl:
+        return commands
+    return [*commands[:-1], f"python -m cam2seg_utils hitl --profile {shlex.quote(profile)}", commands[-1]]
 
 
 @contextlib.contextmanager

@@ -49,7 +49,8 @@ def generated(build, tmp_path_factory):
 def test_every_experiment_has_a_notebook():
     stems = [p.stem for p in NOTEBOOK_SOURCES]
     for n in ("00_method", "01_data", "02_classifiers", "03_cam_baseline", "04_individual", "05_best_method",
-              "06_baselines", "07_examples", "08_paper_comparison", "09_beyond_the_paper"):
+              "06_baselines", "07_examples", "08_paper_comparison", "09_beyond_the_paper",
+              "10_human_in_the_loop"):
         assert n in stems
 
 

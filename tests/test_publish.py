@@ -187,6 +187,37 @@ def test_validate_refuses_pixel_data_and_foreign_files(snapshot, tmp_path, corru
 
 
 @pytest.mark.slow
+def test_publish_copies_the_runs_hitl_results(run, tmp_path):
+    """A run folder with ``hitl/`` results (a hand-made table of the runner's columns on the grid's
+    images) publishes them under ``hitl/``, with the ``hitl`` command among the regeneration
+    commands; a hitl table of a foreign image is refused, naming the file."""
+    from cam2seg_utils.experiments.hitl import coerce_table
+
+    _, cfg, _ = run
+    source = tmp_path / "run"
+    shutil.copytree(cfg.output_dir, source)
+    image = sorted(load_table(source)["image_id"].unique())[0]
+    rows = [{"image_id": image, "split": "x", "start": "gt-box", "start_detail": "", "mode": "box-edit", "click": k,
+             "iou": 0.5 + 0.1 * k, "dice": 0.6, "click_x": float(k), "click_y": float(k),
+             "click_positive": True if k else None, "action": "local", "t_step_s": 0.0, "gt_area_fraction": 0.3,
+             "gt_border_fraction": 0.0, "error": None} for k in range(3)]
+    (source / "hitl" / "tables").mkdir(parents=True)
+    coerce_table(pd.DataFrame(rows)).to_parquet(source / "hitl" / "hitl.parquet", index=False)
+    (source / "hitl" / "hitl_summary.json").write_text(json.dumps({"max_clicks": 2}))
+    pd.DataFrame({"start": ["gt-box"], "noc@85": [2.0]}).to_csv(source / "hitl" / "tables" / "noc.csv", index=False)
+    snap = pub.publish("smoke", source_dir=source, dest=tmp_path / "pub")
+    assert sorted(p.name for p in (snap.folder / "hitl").iterdir()) == ["hitl.parquet", "hitl_summary.json", "noc.csv"]
+    assert "hitl/hitl.parquet" in snap.published["files"]
+    cmds = snap.published["commands"]
+    assert cmds[-2] == "python -m cam2seg_utils hitl --profile smoke" and cmds[-1].startswith("python -m cam2seg_utils publish")
+    foreign = coerce_table(pd.DataFrame([{**rows[0], "image_id": "not-an-image"}]))
+    foreign.to_parquet(source / "hitl" / "hitl.parquet", index=False)
+    with pytest.raises(pub.SnapshotError, match="images not in grid.parquet") as err:
+        pub.publish("smoke", source_dir=source, dest=tmp_path / "pub2")
+    assert "hitl.parquet" in str(err.value)
+
+
+@pytest.mark.slow
 def test_publish_refuses_unfinished_or_foreign_runs(run, tmp_path):
     _, cfg, _ = run
     src = tmp_path / "results" / "smoke"

@@ -27,8 +27,10 @@ In the app: upload an image or click a synthetic example (generated on first sta
 ``$CAM2SEG_DEMO_EXAMPLES``); choose classifier, CAM method and Algorithm 1 parameters; the view
 shows the heatmap, the box (blue), positive (green) / negative (red) points and the mask (yellow).
 Click to add points in the chosen mode, or choose "box" and click two opposite corners (or type
-x0, y0, x1, y1 and press "Apply box"); every edit re-runs only the mask decoder on the cached image
-embedding. Undo, Reset to automatic, and Export write ``<image>_mask.png`` (0/255, original size)
+x0, y0, x1, y1 and press "Apply box"); the refinement mode (:mod:`cam2seg_utils.refinement`;
+default: the best measured) turns the clicks into the mask, re-running only the mask decoder on
+the cached image embedding. The status shows the click count and the active mode; any click can
+be removed. Undo, Reset to automatic, and Export write ``<image>_mask.png`` (0/255, original size)
 and ``<image>_prompts.json`` (box, points, labels, parameters, model, CAM, image SHA-256) into a
 private temporary folder for download.
 
@@ -40,6 +42,7 @@ and the page loads no external resource.
 Structure (pure logic without gradio, then the UI): :mod:`.upload` (an uploaded file -> a checked
 image), :mod:`.state` (the automatic pass through :func:`cam2seg_utils.pipeline.segment_image`,
 per-user state), :mod:`.session` (:class:`~.session.RefinementSession`: prompts, undo, exports),
+:mod:`.refine` (the click -> mask path through :data:`cam2seg_utils.refinement.REFINEMENT_MODES`),
 :mod:`.render` (the view), :mod:`.resources` (configuration, model pool, examples), :mod:`.app`
 (the gradio UI).
 The speed budget is measured by ``benchmarks/bench_demo.py``.

@@ -76,6 +76,7 @@ from .resources import (  # noqa: E402
     default_examples_dir,
     ensure_examples,
 )
+from .refine import mode_choices  # noqa: E402
 from .session import RefinementSession  # noqa: E402
 from .state import UserState, analyse_image  # noqa: E402
 from .upload import ImageRejected, load_image_file, redact_paths  # noqa: E402
@@ -100,7 +101,8 @@ INTRO = """\
 ### cam2seg · classification-to-segmentation, human in the loop
 Upload a dermoscopy image (or pick a synthetic example). The classifier's CAM gives a box and
 points (Algorithm 1), the segmenter draws the mask. Refine it: click to add **positive** (green) or
-**negative** (red) points, or redraw the **box** with two clicks; undo, reset, export.
+**negative** (red) clicks, or redraw the **box** with two clicks; the refinement mode turns each click
+into the next mask (default: the best measured, `box-edit`); undo or remove any click, reset, export.
 """
 
 
@@ -132,13 +134,18 @@ def _fmt_status(user: UserState, note: str = "", edit_ms: float | None = None) -
         f"**Prediction:** {pred.get('class_name', '?')} (p = {pred.get('probability', float('nan')):.3f}) · "
         f"**model:** {model.get('label') or model.get('name')} · **CAM:** {s.meta.get('cam')} · "
         f"**segmenter:** {s.meta.get('segmenter')}",
+        f"**Clicks: {st['clicks']}** ({st['positive_points']} positive, {st['negative_points']} negative) · "
+        f"**refinement mode: {st['refinement_mode']}**" + (f" · last step: {st['last_step']}" if st['last_step'] else ""),
         f"**Mask area: {st['mask_area_px']} px** of {s.height * s.width} · "
-        f"points: {st['positive_points']} positive, {st['negative_points']} negative · "
         f"box: {st['box']} · undo steps: {st['undo_depth']}",
         f"First mask: {t.total_s:.2f} s (classifier {t.classify_s:.2f}, CAM {t.cam_s:.2f}, prompts "
         f"{t.prompts_s:.3f}, encoder {'cached' if t.embedding_cached else f'{t.embed_s:.2f}'}, "
         f"decoder {t.decode_s:.3f})" + (f" · last edit: {edit_ms:.0f} ms" if edit_ms is not None else ""),
     ]
+    if len(s.current.points):
+        lines.append("Clicks: " + ", ".join(f"#{i + 1} {'+' if lab == 1 else '−'} ({x:.0f}, {y:.0f})"
+                                            for i, ((x, y), lab) in enumerate(zip(s.current.points,
+                                                                                  s.current.point_labels))))
     if s.auto_prompts is not None and s.auto_prompts.used_fallback:
         lines.append("Algorithm 1 used its fallback (fewer than 4 hot pixels): box from sampled points.")
     if s.pending_corner is not None:
@@ -241,6 +248,8 @@ class DemoApp:
             raise gr.Error(str(err)) from None
         user.session = self._analyse(image, user, classifier_label, cam, percentile, num_points,
                                      amplification, variant)
+        if user.refinement:
+            user.session.set_refinement(user.refinement)
         user.source_name = name
         return self._outputs(user, show_heatmap=show_heatmap)
 
@@ -263,6 +272,7 @@ class DemoApp:
         # the user's earlier prompts on this image stay reachable with Undo
         if old.current.key() != new.current.key():
             new.history = [*old.history, old.current][-new.max_history:]
+        new.set_refinement(old.refinement)
         user.session = new
         return self._outputs(user, show_heatmap=show_heatmap)
 
@@ -300,6 +310,41 @@ class DemoApp:
         t0 = time.perf_counter()
         try:
             s.set_box(x0, y0, x1, y1)
+        except ValueError as err:
+            raise gr.Error(str(err)) from None
+        s.current_mask()
+        return self._outputs(user, show_heatmap=show_heatmap, t_start=t0)
+
+    def set_mode(self, mode: str, user: UserState | None, show_heatmap: bool = True) -> tuple:
+        """Switch the refinement mode (:data:`cam2seg_utils.refinement.REFINEMENT_MODES`); the
+        clicks stay and are replayed with it."""
+        user = user if isinstance(user, UserState) else UserState()
+        try:
+            from ..refinement import REFINEMENT_MODES
+
+            REFINEMENT_MODES.get(mode)
+        except KeyError as err:
+            raise gr.Error(str(err)) from None
+        user.refinement = mode
+        s = user.session
+        if s is None:
+            return self._outputs(user, show_heatmap=show_heatmap)
+        t0 = time.perf_counter()
+        s.set_refinement(mode)
+        s.current_mask()
+        return self._outputs(user, show_heatmap=show_heatmap, t_start=t0)
+
+    def remove_click(self, number: float | None, user: UserState | None, show_heatmap: bool = True) -> tuple:
+        """Remove click ``#number`` (1-based, as the status lists them); undoable."""
+        user = user if isinstance(user, UserState) else UserState()
+        s = user.session
+        if s is None:
+            return self._outputs(user, "Upload an image first.", show_heatmap)
+        if number is None:
+            raise gr.Error("give the number of the click to remove (#1 is the first)")
+        t0 = time.perf_counter()
+        try:
+            s.remove_point(int(number) - 1)
         except ValueError as err:
             raise gr.Error(str(err)) from None
         s.current_mask()
@@ -379,6 +424,11 @@ class DemoApp:
                         mode = gr.Radio(MODES, value=MODE_POSITIVE, label="Click adds", elem_id="mode")
                         show_heatmap = gr.Checkbox(True, label="Show heatmap")
                     with gr.Row():
+                        refinement = gr.Dropdown(mode_choices(), value=mode_choices()[0], elem_id="refinement",
+                                                 label="Refinement mode (what a click does; first = best measured)")
+                        click_number = gr.Number(1, label="click # to remove", precision=0, minimum=1, elem_id="click-number")
+                        remove_click = gr.Button("Remove click", elem_id="remove-click")
+                    with gr.Row():
                         undo = gr.Button("Undo", elem_id="undo")
                         reset = gr.Button("Reset to automatic", elem_id="reset")
                         clear_points = gr.Button("Clear points")
@@ -411,6 +461,8 @@ class DemoApp:
                 slider.release(self.recompute, [user, *settings, show_heatmap], outputs)
             view.select(self.on_select, [mode, show_heatmap, user], outputs, show_progress="hidden")
             apply_box.click(self.set_box, [x0, y0, x1, y1, user, show_heatmap], outputs)
+            refinement.input(self.set_mode, [refinement, user, show_heatmap], outputs, show_progress="hidden")
+            remove_click.click(self.remove_click, [click_number, user, show_heatmap], outputs, show_progress="hidden")
             undo.click(self.undo, [user, show_heatmap], outputs, show_progress="hidden")
             reset.click(self.reset, [user, show_heatmap], outputs, show_progress="hidden")
             clear_points.click(self.clear_points, [user, show_heatmap], outputs, show_progress="hidden")

@@ -30,6 +30,7 @@ from PIL import Image
 
 from ..atomic import atomic_open
 from ..prompting.algorithm1 import Prompts
+from .refine import ClickReplay, mode_label
 from .render import render_overlay
 from .upload import check_image_array, image_sha256
 
@@ -122,13 +123,17 @@ class RefinementSession:
     display_min_side: int = DEFAULT_DISPLAY_MIN_SIDE
     max_history: int = 200
     timings: Timings = field(default_factory=Timings)
+    #: the refinement mode (cam2seg_utils.refinement.REFINEMENT_MODES) turning the clicks into the mask
+    refinement: str = field(default_factory=lambda: _default_mode())
     current: PromptState = field(init=False)
     history: list[PromptState] = field(init=False, default_factory=list)
     pending_corner: tuple[float, float] | None = field(init=False, default=None)
     sha256: str = field(init=False)
     _masks: "OrderedDict[bytes, Any]" = field(init=False, repr=False, default_factory=OrderedDict)
+    _replay: Any = field(init=False, repr=False, default=None)
 
     def __post_init__(self) -> None:
+        self._replay = ClickReplay(self.segmenter, self.embedding)
         self.image = check_image_array(self.image)
         if self.heatmap is not None and self.heatmap.shape != self.image.shape[:2]:
             raise ValueError(f"heatmap shape {self.heatmap.shape} != image shape {self.image.shape[:2]}")
@@ -236,6 +241,22 @@ class RefinementSession:
             self._check_xy(x, y)
         self._push(new)
 
+    def remove_point(self, index: int) -> None:
+        """Remove click number ``index`` (0-based, in click order), keeping the others; undoable.
+        The mask is then the replay of the remaining clicks."""
+        cur = self.current
+        if not 0 <= int(index) < len(cur.points):
+            raise ValueError(f"there is no click number {int(index) + 1} (the prompts hold {len(cur.points)})")
+        keep = np.arange(len(cur.points)) != int(index)
+        self._push(PromptState.make(cur.box, cur.points[keep], cur.point_labels[keep]))
+
+    def set_refinement(self, mode: str) -> None:
+        """Switch the refinement mode (the clicks stay; the mask is their replay with ``mode``)."""
+        from ..refinement import REFINEMENT_MODES
+
+        REFINEMENT_MODES.get(mode)  # KeyError naming the known modes
+        self.refinement = mode
+
     def undo(self) -> bool:
         """Return to the previous prompts; False when there is nothing to undo."""
         if self.pending_corner is not None:
@@ -254,24 +275,23 @@ class RefinementSession:
 
     # -- segmentation -----------------------------------------------------------------------
     def segment(self, prompts: PromptState | None = None):
-        """Decoder result for ``prompts`` (default: the current ones), cached per prompt state.
+        """The refinement state for ``prompts`` (default: the current ones), cached per prompt
+        state and mode: the box is the start (none: the whole-image box), the points are the
+        clicks in order, and the active :attr:`refinement` mode turns them into the mask
+        (:class:`~.refine.ClickReplay`, the code the ``hitl`` experiment measures).
 
-        Returns a ``SegmentationResult``-like object with ``mask`` ``(H, W)`` bool, or ``None``
-        when there is no prompt at all (the mask is then empty).
+        Returns a :class:`~cam2seg_utils.refinement.RefinementState` (``mask`` ``(H, W)`` bool,
+        ``box``, ``last``), or ``None`` when there is no prompt at all (the mask is then empty).
         """
         prompts = self.current if prompts is None else prompts
         if prompts.is_empty:
             return None
-        key = prompts.key()
+        key = self.refinement.encode() + b"|" + prompts.key()
         hit = self._masks.get(key)
         if hit is not None:
             self._masks.move_to_end(key)
             return hit
-        has_points = len(prompts.points) > 0
-        result = self.segmenter.segment(
-            self.embedding, box=None if prompts.box is None else prompts.box.copy(),
-            points=prompts.points.copy() if has_points else None,
-            point_labels=prompts.point_labels.copy() if has_points else None)
+        result = self._replay.state(self.refinement, prompts.box, prompts.points, prompts.point_labels)
         self._masks[key] = result
         while len(self._masks) > 64:
             self._masks.popitem(last=False)
@@ -306,6 +326,7 @@ class RefinementSession:
             "image_size": {"height": self.height, "width": self.width},
             **self.current.to_json(),
             "mask_area_px": self.mask_area(),
+            "refinement_mode": self.refinement,
             "automatic": self.auto.to_json(),
         }
         if self.auto_prompts is not None:
@@ -337,10 +358,19 @@ class RefinementSession:
     def status(self) -> dict[str, Any]:
         """Numbers shown in the UI (and read by the end-to-end test)."""
         pos = int((self.current.point_labels == 1).sum())
-        return {"mask_area_px": self.mask_area(), "positive_points": pos,
+        result = self.segment()
+        return {"mask_area_px": self.mask_area(), "clicks": int(len(self.current.point_labels)),
+                "refinement_mode": mode_label(self.refinement),
+                "last_step": None if result is None else result.last, "positive_points": pos,
                 "negative_points": int(len(self.current.point_labels) - pos),
                 "box": None if self.current.box is None else [round(float(v), 1) for v in self.current.box],
                 "undo_depth": len(self.history), "pending_corner": self.pending_corner}
+
+
+def _default_mode() -> str:
+    from ..refinement import DEFAULT_MODE
+
+    return DEFAULT_MODE
 
 
 def read_prompts_json(path: str | os.PathLike) -> dict[str, Any]:

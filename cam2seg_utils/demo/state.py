@@ -182,6 +182,7 @@ class UserState:
     embeddings: EmbeddingCache = field(default_factory=EmbeddingCache)
     export_dir: Path | None = None
     source_name: str | None = None
+    refinement: str | None = None      # the user's choice of refinement mode (None: the default)
 
     def ensure_export_dir(self, export_root: str | os.PathLike | None = None) -> Path:
         if self.export_dir is None or not self.export_dir.is_dir():

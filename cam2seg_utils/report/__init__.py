@@ -19,6 +19,7 @@ module                            what                                          
 :mod:`.headline`                  the headline table (README, real-data part): every prompt   09
 :mod:`.selection`                 lost in generation vs selection; the CAM's contribution      09
 :mod:`.label_efficiency`          the default's IoU per k training masks fitting its weights  09
+:mod:`.hitl`                      the human in the loop: mIoU per click, NoC, worked example   10
 ================================  ==========================================================  ===========
 
 Shared: :mod:`.notebook` (the page's configuration from papermill parameters, display helpers),
