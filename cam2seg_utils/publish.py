@@ -442,7 +442,8 @@ def publish(profile: str, source_dir: str | os.PathLike | None = None, dest: str
                     shutil.copy2(hist, staging / "history" / f"{model}.csv")
                     notes[f"history/{model}.csv"] = f"fine-tuning history of {model}, per epoch"
         curve = source / "strategy_tuning" / "label_efficiency.csv"
-        if curve.is_file():   # written by `tune-strategies` into the same results folder
+        tuning_copied = curve.is_file()
+        if tuning_copied:   # written by `tune-strategies` into the same results folder
             (staging / "strategy_tuning").mkdir(exist_ok=True)
             shutil.copy2(curve, staging / "strategy_tuning" / "label_efficiency.csv")
             notes["strategy_tuning/label_efficiency.csv"] = ("`tune-strategies`: the default's IoU on the evaluation "
@@ -463,8 +464,8 @@ def publish(profile: str, source_dir: str | os.PathLike | None = None, dest: str
             "cam2seg_version": __version__,
             "source": str(source),
             "dataset": dataset,
-            "commands": _with_hitl(regeneration_commands(config, profile, str(source), str(dest)), profile,
-                                   hitl_copied),
+            "commands": _with_hitl(_with_tuning(regeneration_commands(config, profile, str(source), str(dest)),
+                                                profile, tuning_copied), profile, hitl_copied),
             "files": files,
         }
         _write_record(staging, summary)
@@ -488,6 +489,13 @@ def _copy_hitl(src: Path, dst: Path, ids: list[str], notes: dict[str, str]) -> b
             shutil.copy2(found, dst / name)
             notes[f"hitl/{name}"] = what[name]
     return True
+
+
+def _with_tuning(commands: list[str], profile: str, has_curve: bool) -> list[str]:
+    """The regeneration commands with ``tune-strategies`` before ``publish`` when the snapshot holds its curve."""
+    if not has_curve:
+        return commands
+    return [*commands[:-1], f"python -m cam2seg_utils tune-strategies --profile {shlex.quote(profile)}", commands[-1]]
 
 
 def _with_hitl(commands: list[str], profile: str, has_hitl: bool) -> list[str]:
