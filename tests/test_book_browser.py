@@ -13,15 +13,48 @@ from pathlib import Path
 import pytest
 
 from cam2seg_utils.publish import list_snapshots, load_snapshot
-from cam2seg_utils.report import baselines, strategies, table2
+from cam2seg_utils.report import baselines, headline, strategies, table2
 from cam2seg_utils.report.provenance import published_config
 
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-PUBLISHED_TABLE2 = "book/generated/published/local-isic/05_best_method.html"
-PUBLISHED_STRATEGIES = "book/generated/published/local-isic/09_beyond_the_paper.html"
+REFERENCE = "isic-official"     # the book's real-data reference: the official validation split
+PUBLISHED_TABLE2 = f"book/generated/published/{REFERENCE}/05_best_method.html"
+PUBLISHED_STRATEGIES = f"book/generated/published/{REFERENCE}/09_beyond_the_paper.html"
+# What a reader must never see in a page's text (code blocks aside): a raw nan, a raw backtick,
+# an integer printed with decimals ("8.000 epochs"), a CI or p-value of fewer than 5 images.
+PAGE_CHECKS_JS = """() => {
+  const main = document.querySelector('main') || document.body;
+  const clone = main.cloneNode(true);
+  clone.querySelectorAll('pre, code, script, style, .highlight').forEach(e => e.remove());
+  const text = clone.innerText;
+  const problems = [];
+  if (/\bnan\b/.test(text)) problems.push('raw nan');
+  if (text.includes('`')) problems.push('raw backtick: ' + text.slice(Math.max(0, text.indexOf('`') - 40), text.indexOf('`') + 40));
+  const ints = text.match(/(^|[^\d.])([2-9]|\d{2,})\.000(?!\d)/g);
+  if (ints) problems.push('integer with decimals: ' + ints.slice(0, 3).join(' | '));
+  for (const table of main.querySelectorAll('table')) {
+    let scrolls = false, wide = table.scrollWidth > table.parentElement.clientWidth + 2;
+    for (let e = table; e && e !== main.parentElement; e = e.parentElement) {
+      const ox = getComputedStyle(e).overflowX;
+      if (ox === 'auto' || ox === 'scroll') { scrolls = true; break; }
+    }
+    if (wide && !scrolls) problems.push('table wider than its container without a scroll');
+    const head = Array.from(table.querySelectorAll('thead th')).map(th => th.innerText.trim());
+    const ni = head.indexOf('n');
+    if (ni < 0) continue;
+    for (const tr of table.querySelectorAll('tbody tr')) {
+      const cells = Array.from(tr.children).map(td => td.innerText.trim());
+      const offset = cells.length - head.length;   // a row-header cell shifts the columns
+      const n = Number(cells[ni + offset]);
+      if (Number.isFinite(n) && n < 5 && cells.some(c => /\[-?\d\.\d{3}, -?\d\.\d{3}\]/.test(c)))
+        problems.push('CI shown for n = ' + n);
+    }
+  }
+  return problems;
+}"""
 
 
 def _free_port() -> int:
@@ -63,6 +96,7 @@ def test_smoke_book_in_chromium(smoke_book):
                     .filter(i => i.getAttribute('src') && !i.getAttribute('src').startsWith('http') && !(i.complete && i.naturalWidth > 0))
                     .map(i => i.getAttribute('src'))""")
                 assert not broken, (rel, broken)
+                assert not page.evaluate(PAGE_CHECKS_JS), (rel, page.evaluate(PAGE_CHECKS_JS))
                 hrefs = page.evaluate("""() => Array.from(document.querySelectorAll('a[href]'))
                     .map(a => a.href).filter(h => h.startsWith(location.origin))""")
                 for href in hrefs:
@@ -71,6 +105,8 @@ def test_smoke_book_in_chromium(smoke_book):
                         checked_links[url] = page.request.get(url).status
                 bad = {u: s for u, s in checked_links.items() if s != 200}
                 assert not bad, (rel, bad)
+            nav = page.inner_text("nav") if page.query_selector("nav") else ""
+            assert "Synthetic" in nav, "the navigation must label the synthetic part as synthetic"
             page.goto(base + "book/generated/05_best_method.html", wait_until="load")
             out = REPO / "test-artifacts" / "book_results.png"
             out.parent.mkdir(exist_ok=True)
@@ -96,24 +132,28 @@ def test_smoke_book_in_chromium(smoke_book):
 
 
 def _assert_published_strategies(text: str) -> None:
-    """The rendered "Beyond the paper" page of the local-isic snapshot shows every strategy's
+    """The rendered "Beyond the paper" page of the reference snapshot shows every strategy's
     ISIC IoU with its CI (recomputed here from the committed tables), the oracle and floor rows
     among them, and the verdict on whether the CAM earns its keep (computed by the package)."""
-    folder = list_snapshots(REPO / "results" / "published")["local-isic"]
+    folder = list_snapshots(REPO / "results" / "published")[REFERENCE]
     snap = load_snapshot(folder)
     table = strategies.summary_table(snap.grid, published_config(folder))
     assert {"algorithm1", "candidates", "image-prior", "whole-image", "oracle-gt-box"} <= set(table["strategy"])
     for value in table["iou [95% CI]"]:
         assert value in text, value
-    assert "Provenance: profile local-isic" in text
+    assert f"Provenance: profile {REFERENCE}" in text
     for line in strategies.verdict(table, snap.grid).lines:
         assert re.sub(r"^- |\*\*", "", line) in text, line
+    # the headline table (README's first results table): every number and CI, recomputed here
+    head = headline.headline_table(snap.grid, published_config(folder))
+    for cell in re.findall(r"\d\.\d{3} \[\d\.\d{3}, \d\.\d{3}\]", headline.headline_markdown(head)):
+        assert cell in text, cell
 
 
 def _assert_published_table2(text: str) -> None:
-    """The rendered Table 2 page of the local-isic snapshot shows its ISIC numbers (recomputed
+    """The rendered Table 2 page of the reference snapshot shows its ISIC numbers (recomputed
     here from the committed tables), the baselines of the same images and its provenance."""
-    folder = list_snapshots(REPO / "results" / "published")["local-isic"]
+    folder = list_snapshots(REPO / "results" / "published")[REFERENCE]
     snap = load_snapshot(folder)
     expected = table2.table(snap.grid, published_config(folder))["iou [95% CI]"]
     assert len(expected) >= 2
@@ -122,7 +162,7 @@ def _assert_published_table2(text: str) -> None:
     for value in baselines.beside(snap.grid)["iou [95% CI]"]:
         assert value in text, value
     ds = snap.published["dataset"]
-    assert "Provenance: profile local-isic" in text
+    assert f"Provenance: profile {REFERENCE}" in text
     assert f"ISIC 2017 ({ds['data_root']}), split {ds['split']} ({ds['n_images']} images)" in text
-    assert str(snap.summary["git_commit"])[:12] in text and "results/published/local-isic" in text
+    assert str(snap.summary["git_commit"])[:12] in text and f"results/published/{REFERENCE}" in text
     assert "whole-image-box" in text and "gt-box" in text

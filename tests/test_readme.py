@@ -30,21 +30,22 @@ def test_readme_snippet_runs(repo_root, tmp_path, monkeypatch, capsys):
     assert second["result"].mask.tolist() == result.mask.tolist()
 
 
-def test_readme_results_are_the_published_cells(repo_root, local_isic_snapshot):
-    """Every "mean [low, high]" of the README's real-data table is the interval of a cell of the
-    published snapshot's tables, as the CLI wrote them and the book shows them (one CI per cell)."""
-    import pandas as pd
+def test_readme_headline_is_recomputed_from_the_official_snapshot(repo_root):
+    """The README's first results table is the headline table of the committed isic-official
+    snapshot (official validation split), recomputed here from its grid.parquet: every number,
+    CI and miss count identical."""
+    from cam2seg_utils.publish import list_snapshots, load_snapshot
+    from cam2seg_utils.report.headline import headline_markdown, headline_table
+    from cam2seg_utils.report.provenance import published_config
 
-    from cam2seg_utils.viz import format_ci
-
-    cells = set()
-    for csv in (local_isic_snapshot / "tables").glob("*.csv"):
-        t = pd.read_csv(csv)
-        for m in ("iou", "dice"):
-            if f"{m}_ci_low" in t.columns:
-                cells |= {format_ci(r[m], r[f"{m}_ci_low"], r[f"{m}_ci_high"]) for _, r in t.iterrows()}
-    text = (repo_root / "README.md").read_text().replace("**", "")
-    section = text[text.index("## Results on real ISIC 2017"):text.index("## Published results")]
-    quoted = re.findall(r"\d\.\d{3} \[\d\.\d{3}, \d\.\d{3}\]", section)
-    assert len(quoted) >= 10
-    assert not [q for q in quoted if q not in cells]
+    found = list_snapshots(repo_root / "results" / "published")
+    assert "isic-official" in found, "the official-split snapshot must be committed"
+    snap = load_snapshot(found["isic-official"])
+    expected = headline_markdown(headline_table(snap.grid, published_config(found["isic-official"])))
+    text = (repo_root / "README.md").read_text()
+    block = text[text.index("<!-- headline:start -->") + len("<!-- headline:start -->"):text.index("<!-- headline:end -->")]
+    assert block.strip() == expected.strip()
+    first_results = text.index("## Results on the official ISIC 2017 validation split")
+    assert first_results < text.index("<!-- headline:start -->")
+    assert "150 images of the official ISIC 2017 **validation** split" in text
+    assert snap.summary["n_images"] == 150 and snap.summary["n_errors"] == 0

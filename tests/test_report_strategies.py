@@ -71,3 +71,16 @@ def test_strategy_figures(disk_image):
                                                  "rows": {"x": case_row, "y": case_row}}])
     assert [a.get_title() for a in fig2.axes] == ["wins: x\nIoU 0.91", "wins: y\nIoU 0.91"]
     plt.close("all")
+
+
+def test_verdict_counts_randomcam_as_a_floor_and_says_tie():
+    """RandomCAM is the paper's control: its Algorithm 1 row is no CAM strategy; equal bests tie."""
+    table = _table([("border", "algorithm1", "randomcam", 0.797), ("border", "algorithm1", "gradcam", 0.60),
+                    ("border", "whole-image", "", 0.797),
+                    ("all", "candidates", "gradcam+gradcam++", 0.70), ("all", "image-prior", "", 0.70)])
+    v = strategies.verdict(table, _grid())
+    best = v.best.set_index(["slice", "uses_cam"])
+    assert best.loc[("border", True), "strategy"] == "algorithm1" and best.loc[("border", True), "cam"] == "gradcam"
+    assert v.lines == ["- zero-shot · m · all: a tie: the best CAM strategy equals the best floor (0.700).",
+                       "- zero-shot · m · border: **a floor that ignores the classifier beats every CAM strategy** "
+                       "(0.797 vs 0.600)."]

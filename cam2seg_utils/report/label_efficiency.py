@@ -76,7 +76,8 @@ def show_curve(folder: str | Path, grid: pd.DataFrame) -> None:
         markdown(f"*No `{CURVE_FILE.as_posix()}` in this run: run `cam2seg tune-strategies` with the same "
                  "profile to add the label-efficiency curve.*")
         return
-    show_table(table, empty="")
+    # misses are a mean over the draws: shown as the number it is ("2", "1.4"), not "2.000"
+    show_table(table.assign(eval_misses=[f"{v:.1f}".rstrip("0").rstrip(".") for v in table["eval_misses"]]), empty="")
     from ..experiments import summary
 
     ok = summary.ok_rows(grid)

@@ -68,8 +68,12 @@ def notebook_config(namespace: Mapping[str, Any]):
     With ``published`` set (a snapshot folder), the snapshot's own config (see
     :func:`~.provenance.published_config`); only ``device`` may be set beside it. Without
     ``profile`` (the notebook source run as it is), :data:`DEFAULT_PROFILE`."""
+    import warnings
+
     import matplotlib.pyplot as plt
 
+    # tqdm.auto warns on a page's stderr that the kernel has no ipywidgets; progress is off on pages
+    warnings.filterwarnings("ignore", message="IProgress not found")
     plt.rcParams["figure.dpi"] = 110
     pd.set_option("display.precision", 3)
     params = {k: namespace[k] for k in PARAMETER_FIELDS if k in namespace}
