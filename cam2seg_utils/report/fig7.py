@@ -33,17 +33,16 @@ class Cases:
 
     cases: list[dict[str, Any]]
     why_unavailable: FigureUnavailable | None = None
+    picked: pd.DataFrame | None = None      # the cases from the grid alone (shown when the pixels are not here)
 
 
-def example_cases(config, grid: pd.DataFrame) -> list[dict[str, Any]]:
-    """Fig. 7: good / median / failed best-CAM (oracle) cases, recomputed from the stored prompts:
-    image, heatmap, box / points actually sent (image pixels), predicted and ground-truth masks,
-    with the grid's IoU and the recomputed one."""
-    from ..cams import compute_heatmap
-    from ..metrics import segmentation_metrics
-    from ..seeding import make_rng
-    from ..segmenters import build_segmenter
+PICK_COLUMNS = ("case", "image_id", "setting", "model", "cam", "prompt_variant", "iou", "seg_predicted_iou",
+                "box_x0", "box_y0", "box_x1", "box_y1", "points")
 
+
+def pick_cases(config, grid: pd.DataFrame) -> list[tuple[str, pd.Series]]:
+    """The good / median / failed best-CAM (oracle) rows of the figure's setting x model, from
+    the grid alone: ``(title, row)`` pairs, each image once."""
     best = best_rows(grid, config)
     if best.empty:
         return []
@@ -58,6 +57,27 @@ def example_cases(config, grid: pd.DataFrame) -> list[dict[str, Any]]:
         if b.loc[i, "image_id"] not in seen:
             seen.add(b.loc[i, "image_id"])
             chosen.append((title, b.loc[i]))
+    return chosen
+
+
+def picked_table(chosen: Sequence[tuple[str, pd.Series]]) -> pd.DataFrame:
+    """The picked cases as a table: id, CAM, the prompt sent (box in image pixels, points) and its IoU."""
+    return pd.DataFrame([{"case": title, **{k: row.get(k) for k in PICK_COLUMNS[1:]}} for title, row in chosen])
+
+
+def example_cases(config, grid: pd.DataFrame) -> list[dict[str, Any]]:
+    """Fig. 7: good / median / failed best-CAM (oracle) cases, recomputed from the stored prompts:
+    image, heatmap, box / points actually sent (image pixels), predicted and ground-truth masks,
+    with the grid's IoU and the recomputed one."""
+    from ..cams import compute_heatmap
+    from ..metrics import segmentation_metrics
+    from ..seeding import make_rng
+    from ..segmenters import build_segmenter
+
+    chosen = pick_cases(config, grid)
+    if not chosen:
+        return []
+    setting, model = figure_setting(config, grid)
     load = figure_samples(config)
     clf = classifier_for(config, setting, model)
     seg = build_segmenter(config.segmenter, checkpoint=config.segmenter_checkpoint, device=config.device)
@@ -90,7 +110,11 @@ def run(config) -> Cases:
         try:
             cases = Cases(example_cases(config, grid))
         except FigureUnavailable as why:
-            cases = Cases([], why)
+            try:
+                picked = picked_table(pick_cases(config, grid))
+            except FigureUnavailable:
+                picked = None
+            cases = Cases([], why, picked)
     provenance(config, n_images=n_test_images(grid), wall_time_s=sw.seconds, split=split_label(grid))
     return cases
 
@@ -144,6 +168,9 @@ def show(cases: Cases) -> None:
     """Fig. 7 and the table of its cases, or the sentence saying why there is none."""
     if cases.why_unavailable is not None:
         unavailable("Fig. 7", cases.why_unavailable)
+        if cases.picked is not None and not cases.picked.empty:
+            markdown("The cases the figure would draw, from the grid's rows (prompts in image pixels):")
+            show_table(cases.picked, empty="")
     elif not cases.cases:
         markdown("*No segmentation rows to draw examples from.*")
     else:
@@ -151,4 +178,4 @@ def show(cases: Cases) -> None:
         show_table(pd.DataFrame([{k: e[k] for k in CASE_COLUMNS} for e in cases.cases]), empty="")
 
 
-__all__ = ["CASE_COLUMNS", "Cases", "example_cases", "run", "example_panel", "examples_figure", "show"]
+__all__ = ["CASE_COLUMNS", "PICK_COLUMNS", "Cases", "pick_cases", "picked_table", "example_cases", "run", "example_panel", "examples_figure", "show"]
