@@ -266,8 +266,9 @@ def hide_injected_parameters(path: Path) -> None:
 
 
 def write_demo_fragment() -> None:
-    """``book/generated/demo_screenshot.md``: the demo screenshot when one exists at build time
-    (copied into the build, never committed), otherwise a sentence saying how to make one."""
+    """``book/generated/demo_screenshot.md``: the demo screenshot of the demo's browser test when
+    one exists at build time (copied into the build), otherwise the committed capture
+    ``book/_static/demo.png``."""
     GENERATED.mkdir(parents=True, exist_ok=True)
     frag = GENERATED / "demo_screenshot.md"
     # the fragment is included by book/demo.md, so its image path is relative to book/
@@ -280,9 +281,11 @@ def write_demo_fragment() -> None:
         stale = GENERATED / "demo.png"
         if stale.exists():
             stale.unlink()
-        frag.write_text("*No screenshot at build time:* run the demo's browser test "
-                        "(it writes `test-artifacts/demo.png`) before building the book to show one here.\n",
-                        encoding="utf-8")
+        # the committed capture (same test, a synthetic disk image, shrunk to 900 px, 128 colours)
+        frag.write_text("```{figure} _static/demo.png\n:alt: the cam2seg demo app\n:width: 100%\n\n"
+                        "The demo app after its automatic first mask, as its browser test "
+                        "(`tests/test_demo_e2e.py`) captured it on a synthetic image; a build after that "
+                        "test shows a fresh capture instead.\n```\n", encoding="utf-8")
 
 
 # ------------------------------------------------------------------------------ published snapshots

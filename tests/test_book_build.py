@@ -344,3 +344,17 @@ def test_demo_page_installs_from_the_repository():
     assert 'pip install -e ".[demo]"' in demo and 'pip install "cam2seg[demo]"' not in demo
     extras = __import__("tomllib").loads((REPO / "pyproject.toml").read_text())["project"]["optional-dependencies"]
     assert "demo" in extras
+
+
+def test_demo_page_shows_the_committed_capture_without_a_fresh_one(build, tmp_path, monkeypatch):
+    """A fresh clone has no test-artifacts/demo.png: the page shows the committed screenshot."""
+    from PIL import Image
+
+    monkeypatch.setattr(build, "GENERATED", tmp_path)
+    monkeypatch.setattr(build, "DEMO_PNG", tmp_path / "missing.png")
+    build.write_demo_fragment()
+    frag = (tmp_path / "demo_screenshot.md").read_text()
+    path = re.search(r"\{figure\} (\S+)", frag).group(1)
+    png = REPO / "book" / path                     # the fragment is included by book/demo.md
+    assert png.is_file() and png.stat().st_size < 200_000
+    assert Image.open(png).size[0] == 900

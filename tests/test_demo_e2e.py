@@ -1,6 +1,7 @@
 """End to end in headless Chromium: upload -> first mask -> negative click on the lesion -> smaller
 mask. Real models (embedded EfficientNet-Lite0, LiteMedSAM), app bound to 127.0.0.1 on a free port.
-Saves a screenshot to ``test-artifacts/demo.png`` (git-ignored; the book includes it)."""
+Saves screenshots to ``test-artifacts/demo.png`` (the first mask; the book includes it) and
+``demo_after_click.png`` (git-ignored)."""
 from __future__ import annotations
 
 import re
@@ -90,6 +91,11 @@ def test_upload_click_negative_point_shrinks_mask(running_app, tmp_path, repo_ro
             first = _wait_status(page, lambda t: AREA.search(t) is not None)
             area_before = int(AREA.search(first).group(1))
             assert area_before > 1000, first
+            artifacts = repo_root / "test-artifacts"
+            artifacts.mkdir(exist_ok=True)
+            # the book's screenshot: the automatic first mask, before any click
+            page.wait_for_timeout(500)
+            page.screenshot(path=str(artifacts / "demo.png"), full_page=True)
 
             page.locator("#mode").get_by_text("negative point").click()
             img = page.locator("#view img")
@@ -116,9 +122,7 @@ def test_upload_click_negative_point_shrinks_mask(running_app, tmp_path, repo_ro
             listing = page.locator("#downloads").inner_text()  # names are shown as stem + suffix
             assert "lesion_mask" in listing and ".png" in listing and ".json" in listing, listing
 
-            artifacts = repo_root / "test-artifacts"
-            artifacts.mkdir(exist_ok=True)
-            page.screenshot(path=str(artifacts / "demo.png"), full_page=True)
+            page.screenshot(path=str(artifacts / "demo_after_click.png"), full_page=True)
         finally:
             browser.close()
     assert not external, f"the page requested external resources: {external}"
