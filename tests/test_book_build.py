@@ -267,6 +267,16 @@ def test_chapter_09_shows_no_real_data_table_under_its_provenance_box():
     assert "| ingredient (official validation" not in src and "| strategy (validation) |" not in src
 
 
+def test_chapter_10_shows_no_real_data_table_under_its_provenance_box():
+    """Likewise chapter 10: the ISIC probes and the sweep that chose the refinement modes are the
+    static page book/hitl_study.md, which says they started from the previous default's masks."""
+    src = (REPO / "notebooks" / "10_human_in_the_loop.py").read_text()
+    record = (REPO / "book" / "hitl_study.md").read_text()
+    assert "{doc}`/book/hitl_study`" in src and "| variant (first 40 images) |" not in src
+    assert "| variant (first 40 images) |" in record and "| probe (official validation split) |" in record
+    assert "**previous** default strategy's masks" in record
+
+
 def test_toc_and_config():
     toc = yaml.safe_load((REPO / "_toc.yml").read_text())
     cfg = yaml.safe_load((REPO / "_config.yml").read_text())
@@ -278,7 +288,7 @@ def test_toc_and_config():
             assert (REPO / "notebooks" / (Path(f).name + ".py")).is_file(), f
         else:
             assert (REPO / (f + ".md")).is_file(), f
-    assert len(files) == len(set(files)) == 1 + len(NOTEBOOK_SOURCES) + 6
+    assert len(files) == len(set(files)) == 1 + len(NOTEBOOK_SOURCES) + 7     # + 7 hand-written pages
     # every hand-written page is in the book, and none still holds a draft's fill-in marker
     assert {f"book/{p.stem}" for p in (REPO / "book").glob("*.md")} <= set(files)
     for page in (REPO / "book").glob("*.md"):
