@@ -116,5 +116,23 @@ def evaluation_ids(config: ExperimentConfig) -> tuple[object, list[str], str]:
     return splits.test_dataset, splits.test_ids, label
 
 
-__all__ = ["DataSplits", "resolve_splits", "generate_synthetic_data", "evaluation_ids", "check_trainable",
+def evaluated_images(config: ExperimentConfig, dataset=None,
+                     image_ids=None) -> tuple[object, list[str], str]:
+    """``(dataset, image ids, split label)`` of a run (the grid, ``hitl``): :func:`evaluation_ids`
+    unless a dataset is passed (then its ids unless ``image_ids``), wrapped in
+    :class:`~cam2seg_utils.data.resize.MaxSideDataset` when ``config.max_side`` is set (the
+    documented downsized route)."""
+    split_name = config.test_split
+    if dataset is None:
+        dataset, image_ids, split_name = evaluation_ids(config)
+    elif image_ids is None:
+        image_ids = list(dataset.ids)
+    if config.max_side is not None:
+        from ..data.resize import MaxSideDataset
+
+        dataset = MaxSideDataset(dataset, config.max_side)
+    return dataset, [str(i) for i in image_ids], split_name
+
+
+__all__ = ["DataSplits", "resolve_splits", "generate_synthetic_data", "evaluation_ids", "evaluated_images", "check_trainable",
            "dataset_name", "DATASET_NAMES"]

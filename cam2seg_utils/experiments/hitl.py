@@ -393,18 +393,9 @@ def run_hitl(config: ExperimentConfig, *, starts: Sequence[str] = STARTS, modes:
     check_names(starts, modes)
     progress = config.progress if progress is None else progress
     root = Path(output_dir) if output_dir is not None else hitl_dir(config)
-    split_name = config.test_split
-    if dataset is None:
-        from .datasets import evaluation_ids
+    from .datasets import evaluated_images
 
-        dataset, image_ids, split_name = evaluation_ids(config)
-    elif image_ids is None:
-        image_ids = list(dataset.ids)
-    image_ids = [str(i) for i in image_ids]
-    if config.max_side is not None:
-        from ..data.resize import MaxSideDataset
-
-        dataset = MaxSideDataset(dataset, config.max_side)
+    dataset, image_ids, split_name = evaluated_images(config, dataset, image_ids)
     if segmenter is None:
         from ..segmenters import build_segmenter
 

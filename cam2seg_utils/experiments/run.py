@@ -163,18 +163,9 @@ def run_grid(config: ExperimentConfig, *, segmenter=None, classifiers: Sequence[
     check_cam_names(config)
     store = ShardStore(config.output_dir)
 
-    split_name = config.test_split
-    if dataset is None:
-        from .datasets import evaluation_ids
+    from .datasets import evaluated_images
 
-        dataset, image_ids, split_name = evaluation_ids(config)
-    elif image_ids is None:
-        image_ids = list(dataset.ids)
-    image_ids = [str(i) for i in image_ids]
-    if config.max_side is not None:  # the documented downsized route (cam2seg_utils.data.resize)
-        from ..data.resize import MaxSideDataset
-
-        dataset = MaxSideDataset(dataset, config.max_side)
+    dataset, image_ids, split_name = evaluated_images(config, dataset, image_ids)
     identity, sources = grid_identity(config, image_ids, split_name, classifiers)
     if not resume:
         store.reset()

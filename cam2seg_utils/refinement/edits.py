@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
+from ..prompting.geometry import tight_box  # noqa: F401  (one home; re-exported for the modes)
 from .clicks import Click
 
 EIGHT = np.ones((3, 3), dtype=bool)
@@ -42,15 +43,6 @@ def component_at(mask: np.ndarray, row: int, col: int) -> np.ndarray:
         return np.zeros(mask.shape, dtype=bool)
     labels, _ = ndimage.label(mask, structure=EIGHT)
     return labels == labels[row, col]
-
-
-def tight_box(mask: np.ndarray) -> np.ndarray | None:
-    """Tight ``[x_min, y_min, x_max, y_max]`` of the True pixels, or None for an empty mask."""
-    rows = np.flatnonzero(mask.any(axis=1))
-    if rows.size == 0:
-        return None
-    cols = np.flatnonzero(mask.any(axis=0))
-    return np.array([cols[0], rows[0], cols[-1], rows[-1]], dtype=np.float64)
 
 
 def clip_box(box: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
