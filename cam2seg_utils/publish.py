@@ -1,4 +1,7 @@
 """Published results snapshots: the tidy tables of one finished run, committed under
+
+(Over 500 lines on purpose: the snapshot format, its validation and the publish step are one
+contract; apart, the writer and its checker could drift.)
 ``results/published/<profile>/`` so that the book shows real-data results without re-running
 them (and without any image of the data set).
 

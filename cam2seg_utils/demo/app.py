@@ -1,5 +1,8 @@
 """Gradio UI of the human-in-the-loop demo (thin: all logic is in :mod:`.state`).
 
+(Over 500 lines on purpose: the Gradio layout and the wiring of every event to :mod:`.state` /
+:mod:`.session` are one page of UI, easier to check against the running app in one file.)
+
 Privacy and safety:
 
 * every per-user object (image, embedding, prompts, undo stack, export folder) lives in one

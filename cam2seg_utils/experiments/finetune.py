@@ -1,5 +1,8 @@
 """Fine-tuning binary melanoma classifiers, and classification accuracy (paper Fig. 4).
 
+(One file of just over 500 lines on purpose: the training loop, its early stopping and the
+classification table share one protocol and one checkpoint format, read together.)
+
 Protocol (paper, Sec. 4.2: "trained on ISIC 2017 for a maximum of 500 epochs and a patience of
 20"): any registry model is built with ``build_classifier(name, weights=init_weights,
 num_classes=2)`` (timm ``reset_classifier(2)``: a fresh 2-logit head, classes

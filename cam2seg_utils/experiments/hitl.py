@@ -1,5 +1,8 @@
 """The human in the loop, measured: clicks to a good mask, per start x refinement mode.
 
+(Over 500 lines on purpose: the run, its resumable start x mode x image units and the starts'
+identity are one contract; the tables are in :mod:`.hitl_tables`, the modes in :mod:`cam2seg_utils.refinement`.)
+
 ``python -m cam2seg_utils hitl --profile isic-official`` runs, for every evaluated image of the
 profile (its test split; ``--max-images`` keeps the first ones), every **start** x every
 **refinement mode** (:data:`cam2seg_utils.refinement.REFINEMENT_MODES`):
