@@ -60,6 +60,7 @@ def curve_figure(table: pd.DataFrame, gt_box: float | None = None, whole_image: 
     for (label, v), color in zip(SUPERVISED_REFERENCES, ("#9467bd", "#d62728")):
         ax.axhline(v, color=color, ls="--", lw=1, label=f"{label}: {v:.2f}")
     ax.set_xscale("symlog", linthresh=1)
+    ax.set_xlim(-0.3, max(float(table["k_masks"].max()), 1.0) * 1.6)   # no negative k on the axis
     ax.set_xlabel("k: training-split masks that fitted the ranking weights (0 = a priori)")
     ax.set_ylabel("mean IoU, evaluation split")
     ax.set_ylim(0, 1)
