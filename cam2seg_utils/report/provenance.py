@@ -44,7 +44,9 @@ def published_config(folder: str | Path, device: str | None = None):
     from ..publish import load_snapshot
 
     snap = load_snapshot(folder)
-    over: dict[str, Any] = {"output_dir": str(folder), "progress": False}
+    # a page that recomputes a heatmap caches it under .cache/, never beside the committed snapshots
+    over: dict[str, Any] = {"output_dir": str(folder), "progress": False,
+                            "cache_dir": str(Path(".cache") / "published" / Path(folder).name / "heatmap_cache")}
     if device:
         over["device"] = device
     return ExperimentConfig.from_dict(snap.summary["config"]).replace(**over)
