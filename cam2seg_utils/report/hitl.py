@@ -88,7 +88,11 @@ class HitlPage:
         from IPython.display import display
 
         if not self._note():
-            display(self.noc_table().style.hide(axis="index").format(precision=3))
+            # clicks are means over images: 2 decimals ("4.56"), so a whole number reads "20.00", not a count
+            table = self.noc_table()
+            fmt = {c: "{:.2f}" for c in ("noc@85", "noc@90")}
+            fmt.update({c: "{:.0f}" for c in ("n", "mean_falls")})
+            display(table.style.hide(axis="index").format(precision=3).format(fmt))
 
     def show_bars(self) -> None:
         from IPython.display import Markdown, display
