@@ -25,9 +25,10 @@ from .notebook import markdown, show_table
 SLICE_ORDER = list(summary.SLICES)
 
 
-def _per_image(grid: pd.DataFrame, strategy: str, percentile: float) -> pd.DataFrame:
+def _per_image(grid: pd.DataFrame, strategies: list[str], percentile: float) -> dict[str, pd.DataFrame]:
+    """Strategy name -> its per-image rows (one per setting x image), from one ``strategy_rows`` pass."""
     rows = summary.strategy_rows(grid, "box", percentile)
-    return rows[rows["strategy"] == strategy].drop_duplicates(["setting", "image_id"])
+    return {name: rows[rows["strategy"] == name].drop_duplicates(["setting", "image_id"]) for name in strategies}
 
 
 def selection_gap(grid: pd.DataFrame, config, strategy: str = DEFAULT_STRATEGY) -> pd.DataFrame:
@@ -37,8 +38,7 @@ def selection_gap(grid: pd.DataFrame, config, strategy: str = DEFAULT_STRATEGY) 
     ``lost_in_selection`` = best candidate - chosen; misses (IoU < 0.01) of the chosen and of the
     best candidate. Empty when the grid has no ``oracle-<strategy>`` rows."""
     p = float(config.percentile[0])
-    parts = {name: _per_image(grid, name, p) for name in
-             ("oracle-gt-box", f"oracle-{strategy}", strategy, "whole-image")}
+    parts = _per_image(grid, ["oracle-gt-box", f"oracle-{strategy}", strategy, "whole-image"], p)
     if parts[f"oracle-{strategy}"].empty or parts[strategy].empty:
         return pd.DataFrame()
     out = []
@@ -70,7 +70,8 @@ def cam_contribution(grid: pd.DataFrame, config, with_cam: str = DEFAULT_STRATEG
     bootstrap CI, the Wilcoxon ``p``, and the images where the CAM version is better / worse by
     more than 0.05 IoU."""
     p = float(config.percentile[0])
-    a_all, b_all = _per_image(grid, with_cam, p), _per_image(grid, without_cam, p)
+    parts = _per_image(grid, [with_cam, without_cam], p)
+    a_all, b_all = parts[with_cam], parts[without_cam]
     out = []
     for setting in sorted(a_all["setting"].unique()):
         a = a_all[a_all["setting"] == setting].set_index("image_id")
