@@ -61,6 +61,7 @@ __all__ = [
     "Sample",
     "SampleError",
     "ISICDataset",
+    "LesionDataset",
     "SPLITS",
     "canonical_split",
     "split_paths",
@@ -279,7 +280,102 @@ def _downscale(image: np.ndarray, mask: np.ndarray, max_side: int) -> tuple[np.n
     return np.ascontiguousarray(img), np.ascontiguousarray(m)
 
 
-class ISICDataset:
+class LesionDataset:
+    """What every loader of (image, lesion mask, melanoma label) shares: the id selection, the
+    access methods and the checks of :meth:`load`. A subclass sets ``root``, ``csv_path`` (its
+    label table) and ``_all_labels`` (indexed by ``image_id``, int ``melanoma``), calls
+    :meth:`_set_max_side` and :meth:`_select_ids`, and says where an image and its mask are
+    (:meth:`image_path`, :meth:`mask_path`) and how its messages name things (``_case_word``,
+    :meth:`_no_row_message`, ``_ids_scope``, ``_progress_desc``)."""
+
+    split: str
+    #: the word an error message uses for an image id of the label table ("id", PH2: "case")
+    _case_word = "id"
+
+    def _set_max_side(self, max_side: int | None) -> None:
+        if max_side is not None and int(max_side) < 1:
+            raise ValueError(f"max_side must be a positive int or None, got {max_side!r}")
+        self.max_side = None if max_side is None else int(max_side)
+
+    def _select_ids(self, known: set[str], label_ids: set[str], ids: list[str] | None, all_labels: pd.DataFrame,
+                    scope: str, scope_path: Path) -> None:
+        """``self.ids`` = the sorted ``known`` ids, or ``ids`` in their order (each must be known:
+        else :class:`DataError` naming ``scope_path`` and ``scope``); ``self.labels`` = their rows."""
+        if ids is None:
+            self.ids: list[str] = sorted(known)
+        else:
+            ids = [str(i) for i in ids]
+            unknown = sorted(set(ids) - known)
+            if unknown:
+                raise DataError(f"{scope_path}: requested id(s) not in {scope}: {_short_list(unknown)}", path=scope_path)
+            if len(set(ids)) != len(ids):
+                raise ValueError("ids contains duplicates")
+            self.ids = ids
+        self._all_labels = all_labels
+        self.labels: pd.DataFrame = all_labels.reindex([i for i in self.ids if i in label_ids])
+
+    def _check_match(self, headline: str, problems: list[tuple[str, list[str]]]) -> None:
+        """Raise :class:`DataError` naming ``csv_path`` when any ``(what, ids)`` of ``problems``
+        has ids: ``"<csv_path>: <headline>; <what>: [ids] (n in all); ..."``."""
+        parts = [f"{what}: {_short_list(found)}" for what, found in problems if found]
+        if parts:
+            raise DataError(f"{self.csv_path}: {headline}; " + "; ".join(parts), path=self.csv_path)
+
+    # -- what a subclass says --------------------------------------------------------------
+    def image_path(self, image_id: str) -> Path:
+        raise NotImplementedError
+
+    def mask_path(self, image_id: str) -> Path:
+        raise NotImplementedError
+
+    def _no_row_message(self, image_id: str) -> str:
+        return f"{self.csv_path}: no label row for image {image_id}"
+
+    def _progress_desc(self) -> str:
+        return self.split
+
+    # -- access ----------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __getitem__(self, i: int) -> Sample:
+        return self.load(self.ids[i])
+
+    def load(self, image_id: str) -> Sample:
+        """Read one sample; raises :class:`DataError` naming the file on any problem (no label
+        row, a missing or unreadable image or mask, sizes that differ, an empty mask)."""
+        if image_id not in self._all_labels.index:
+            raise DataError(self._no_row_message(image_id), path=self.csv_path)
+        ipath, mpath = self.image_path(image_id), self.mask_path(image_id)
+        if not ipath.is_file():
+            raise DataError(f"{ipath}: image file is missing ({self._case_word} {image_id} is in {self.csv_path.name})",
+                            path=ipath)
+        if not mpath.is_file():
+            raise DataError(f"{mpath}: mask file is missing for image {image_id}", path=mpath)
+        image = load_image(ipath)
+        mask = load_mask(mpath)
+        if mask.shape != image.shape[:2]:
+            raise DataError(f"{mpath}: mask size {mask.shape[1]}x{mask.shape[0]} (WxH) does not match image "
+                            f"{ipath.name} size {image.shape[1]}x{image.shape[0]}", path=mpath)
+        if self.max_side is not None:
+            image, mask = _downscale(image, mask, self.max_side)
+        if not mask.any():
+            raise DataError(f"{mpath}: empty mask (no lesion pixel) for image {image_id}", path=mpath)
+        return Sample(image_id=image_id, image=image, mask=mask,
+                      melanoma=int(self._all_labels.at[image_id, "melanoma"]))
+
+    def iter_samples(self, errors: Literal["raise", "record"] = "raise",
+                     progress: bool = False) -> Iterator[Sample | SampleError]:
+        """Yield every sample in ``ids`` order.
+
+        ``errors="raise"``: the first bad sample raises :class:`DataError`.
+        ``errors="record"``: a bad sample yields a :class:`SampleError` (id, path, message) in its
+        place and iteration continues. ``progress`` shows a tqdm bar (respects ``TQDM_DISABLE``).
+        """
+        return iter_dataset(self, errors, progress, desc=self._progress_desc())
+
+
+class ISICDataset(LesionDataset):
     """Images, masks and melanoma labels of one split in the official ISIC 2017 layout.
 
     Parameters
@@ -308,9 +404,7 @@ class ISICDataset:
     ) -> None:
         self.root = Path(root)
         self.split = canonical_split(split)
-        if max_side is not None and int(max_side) < 1:
-            raise ValueError(f"max_side must be a positive int or None, got {max_side!r}")
-        self.max_side = None if max_side is None else int(max_side)
+        self._set_max_side(max_side)
         self.data_dir, self.mask_dir, self.csv_path = split_paths(self.root, self.split)
         if not self.data_dir.is_dir():
             raise DataError(f"{self.data_dir}: image folder not found (split {self.split} under {self.root})",
@@ -338,29 +432,11 @@ class ISICDataset:
         file_ids = set(self._image_paths)
         no_image = sorted(csv_ids - file_ids)
         no_row = sorted(file_ids - csv_ids)
-        if strict and (no_image or no_row):
-            parts = []
-            if no_image:
-                parts.append(f"ids in {self.csv_path.name} with no image in {self.data_dir.name}: "
-                             f"{_short_list(no_image)}")
-            if no_row:
-                parts.append(f"images in {self.data_dir.name} with no row in {self.csv_path.name}: "
-                             f"{_short_list(no_row)}")
-            raise DataError(f"{self.csv_path}: labels and images do not match; " + "; ".join(parts), path=self.csv_path)
-        known = sorted(csv_ids | file_ids)
-        if ids is None:
-            self.ids: list[str] = known
-        else:
-            ids = [str(i) for i in ids]
-            unknown = sorted(set(ids) - set(known))
-            if unknown:
-                raise DataError(f"{self.csv_path}: requested id(s) not in split {self.split}: "
-                                f"{_short_list(unknown)}", path=self.csv_path)
-            if len(set(ids)) != len(ids):
-                raise ValueError("ids contains duplicates")
-            self.ids = ids
-        self._all_labels = all_labels
-        self.labels: pd.DataFrame = all_labels.reindex([i for i in self.ids if i in csv_ids])
+        if strict:
+            self._check_match("labels and images do not match", [
+                (f"ids in {self.csv_path.name} with no image in {self.data_dir.name}", no_image),
+                (f"images in {self.data_dir.name} with no row in {self.csv_path.name}", no_row)])
+        self._select_ids(csv_ids | file_ids, csv_ids, ids, all_labels, f"split {self.split}", self.csv_path)
 
     # -- paths -----------------------------------------------------------------------------
     def image_path(self, image_id: str) -> Path:
@@ -369,52 +445,11 @@ class ISICDataset:
     def mask_path(self, image_id: str) -> Path:
         return self.mask_dir / f"{image_id}_segmentation.png"
 
-    # -- access ----------------------------------------------------------------------------
-    def __len__(self) -> int:
-        return len(self.ids)
-
-    def __getitem__(self, i: int) -> Sample:
-        return self.load(self.ids[i])
-
     def __repr__(self) -> str:
         return f"ISICDataset(root={str(self.root)!r}, split={self.split!r}, n={len(self)})"
 
-    def load(self, image_id: str) -> Sample:
-        """Read one sample; raises :class:`DataError` naming the file on any problem."""
-        if image_id not in self._all_labels.index:
-            raise DataError(f"{self.csv_path}: no label row for image {image_id}", path=self.csv_path)
-        ipath = self.image_path(image_id)
-        if not ipath.is_file():
-            raise DataError(f"{ipath}: image file is missing (id {image_id} is in {self.csv_path.name})", path=ipath)
-        mpath = self.mask_path(image_id)
-        if not mpath.is_file():
-            raise DataError(f"{mpath}: mask file is missing for image {image_id}", path=mpath)
-        image = load_image(ipath)
-        mask = load_mask(mpath)
-        if mask.shape != image.shape[:2]:
-            raise DataError(
-                f"{mpath}: mask size {mask.shape[1]}x{mask.shape[0]} (WxH) does not match image "
-                f"{ipath.name} size {image.shape[1]}x{image.shape[0]}"
-            , path=mpath)
-        if self.max_side is not None:
-            image, mask = _downscale(image, mask, self.max_side)
-        if not mask.any():
-            raise DataError(f"{mpath}: empty mask (no lesion pixel) for image {image_id}", path=mpath)
-        melanoma = int(self._all_labels.at[image_id, "melanoma"])
-        return Sample(image_id=image_id, image=image, mask=mask, melanoma=melanoma)
-
-    def iter_samples(
-        self,
-        errors: Literal["raise", "record"] = "raise",
-        progress: bool = False,
-    ) -> Iterator[Sample | SampleError]:
-        """Yield every sample in ``ids`` order.
-
-        ``errors="raise"``: the first bad sample raises :class:`DataError`.
-        ``errors="record"``: a bad sample yields a :class:`SampleError` (id, path, message) in its
-        place and iteration continues. ``progress`` shows a tqdm bar (respects ``TQDM_DISABLE``).
-        """
-        return iter_dataset(self, errors, progress, desc=f"ISIC {self.split}")
+    def _progress_desc(self) -> str:
+        return f"ISIC {self.split}"
 
 
 def iter_dataset(dataset, errors: Literal["raise", "record"] = "raise", progress: bool = False,

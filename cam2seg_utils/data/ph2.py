@@ -33,12 +33,10 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Iterator, Literal
 
 import pandas as pd
 
-from .isic import (DataError, Sample, SampleError, _downscale, _short_list, iter_dataset, load_image,
-                   load_mask)
+from .isic import DataError, LesionDataset
 
 __all__ = ["PH2Dataset", "read_ph2_table", "find_ph2_root", "PH2_IMAGES_FOLDER", "PH2_TABLES",
            "CLINICAL_DIAGNOSES", "MELANOMA_CODE"]
@@ -171,7 +169,7 @@ def read_ph2_table(path: str | Path) -> pd.DataFrame:
 
 
 # ------------------------------------------------------------------------------ the dataset
-class PH2Dataset:
+class PH2Dataset(LesionDataset):
     """Images, lesion masks and melanoma labels of PH2 (the interface of
     :class:`~cam2seg_utils.data.isic.ISICDataset`).
 
@@ -191,13 +189,12 @@ class PH2Dataset:
     """
 
     split = "PH2"
+    _case_word = "case"
 
     def __init__(self, root: str | Path, ids: list[str] | None = None, *, max_side: int | None = None,
                  strict: bool = True, table: str | Path | None = None) -> None:
         self.root = find_ph2_root(root)
-        if max_side is not None and int(max_side) < 1:
-            raise ValueError(f"max_side must be a positive int or None, got {max_side!r}")
-        self.max_side = None if max_side is None else int(max_side)
+        self._set_max_side(max_side)
         self.images_dir = self.root / PH2_IMAGES_FOLDER
         if table is None:
             found = [self.root / name for name in PH2_TABLES if (self.root / name).is_file()]
@@ -214,29 +211,11 @@ class PH2Dataset:
                             "images folder", path=self.images_dir)
         table_ids, folder_ids = set(all_labels.index), set(cases)
         no_folder, no_row = sorted(table_ids - folder_ids), sorted(folder_ids - table_ids)
-        if strict and (no_folder or no_row):
-            parts = []
-            if no_row:
-                parts.append(f"case folders in '{PH2_IMAGES_FOLDER}' with no row in {self.csv_path.name}: "
-                             f"{_short_list(no_row)}")
-            if no_folder:
-                parts.append(f"rows of {self.csv_path.name} with no case folder in '{PH2_IMAGES_FOLDER}': "
-                             f"{_short_list(no_folder)}")
-            raise DataError(f"{self.csv_path}: the diagnosis table and the case folders do not match; "
-                            + "; ".join(parts), path=self.csv_path)
-        known = sorted(table_ids | folder_ids)
-        if ids is None:
-            self.ids: list[str] = known
-        else:
-            ids = [str(i) for i in ids]
-            unknown = sorted(set(ids) - set(known))
-            if unknown:
-                raise DataError(f"{self.root}: requested id(s) not in PH2: {_short_list(unknown)}", path=self.root)
-            if len(set(ids)) != len(ids):
-                raise ValueError("ids contains duplicates")
-            self.ids = ids
-        self._all_labels = all_labels
-        self.labels: pd.DataFrame = all_labels.reindex([i for i in self.ids if i in table_ids])
+        if strict:
+            self._check_match("the diagnosis table and the case folders do not match", [
+                (f"case folders in '{PH2_IMAGES_FOLDER}' with no row in {self.csv_path.name}", no_row),
+                (f"rows of {self.csv_path.name} with no case folder in '{PH2_IMAGES_FOLDER}'", no_folder)])
+        self._select_ids(table_ids | folder_ids, table_ids, ids, all_labels, "PH2", self.root)
 
     # -- paths -----------------------------------------------------------------------------
     def image_path(self, image_id: str) -> Path:
@@ -245,39 +224,11 @@ class PH2Dataset:
     def mask_path(self, image_id: str) -> Path:
         return self.images_dir / image_id / f"{image_id}_lesion" / f"{image_id}_lesion.bmp"
 
-    # -- access ----------------------------------------------------------------------------
-    def __len__(self) -> int:
-        return len(self.ids)
-
-    def __getitem__(self, i: int) -> Sample:
-        return self.load(self.ids[i])
-
     def __repr__(self) -> str:
         return f"PH2Dataset(root={str(self.root)!r}, n={len(self)})"
 
-    def load(self, image_id: str) -> Sample:
-        """Read one sample; raises :class:`DataError` naming the file on any problem."""
-        if image_id not in self._all_labels.index:
-            raise DataError(f"{self.csv_path}: no row for image {image_id} in the diagnosis table", path=self.csv_path)
-        ipath, mpath = self.image_path(image_id), self.mask_path(image_id)
-        if not ipath.is_file():
-            raise DataError(f"{ipath}: image file is missing (case {image_id} is in {self.csv_path.name})", path=ipath)
-        if not mpath.is_file():
-            raise DataError(f"{mpath}: mask file is missing for image {image_id}", path=mpath)
-        image = load_image(ipath)
-        mask = load_mask(mpath)
-        if mask.shape != image.shape[:2]:
-            raise DataError(f"{mpath}: mask size {mask.shape[1]}x{mask.shape[0]} (WxH) does not match image "
-                            f"{ipath.name} size {image.shape[1]}x{image.shape[0]}", path=mpath)
-        if self.max_side is not None:
-            image, mask = _downscale(image, mask, self.max_side)
-        if not mask.any():
-            raise DataError(f"{mpath}: empty mask (no lesion pixel) for image {image_id}", path=mpath)
-        return Sample(image_id=image_id, image=image, mask=mask,
-                      melanoma=int(self._all_labels.at[image_id, "melanoma"]))
+    def _no_row_message(self, image_id: str) -> str:
+        return f"{self.csv_path}: no row for image {image_id} in the diagnosis table"
 
-    def iter_samples(self, errors: Literal["raise", "record"] = "raise",
-                     progress: bool = False) -> Iterator[Sample | SampleError]:
-        """Every sample in ``ids`` order; ``errors="record"`` yields a :class:`SampleError` in
-        place of a bad one and carries on (see :meth:`ISICDataset.iter_samples`)."""
-        return iter_dataset(self, errors, progress, desc="PH2")
+    def _progress_desc(self) -> str:
+        return "PH2"

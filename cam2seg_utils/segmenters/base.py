@@ -338,6 +338,28 @@ class Segmenter(ABC):
         return f"{type(self).__name__}(name={self.name!r}, device={str(self.device)!r})"
 
 
+class SamModelSegmenter(Segmenter):
+    """A segmenter around one SAM-style ``nn.Module`` holding ``image_encoder``,
+    ``prompt_encoder`` and ``mask_decoder`` (LiteMedSAM, SAM, MedSAM): the model parts come from
+    it, and the image encoder runs as it is (a subclass may wrap it, e.g. in autocast).
+    Subclasses provide the preprocessing, the coordinate transform and the post-processing."""
+
+    def __init__(self, model: nn.Module, name: str, device: str | torch.device = "cpu") -> None:
+        super().__init__(name, device)
+        self.model = model.to(self.device).eval()
+
+    @property
+    def prompt_encoder(self) -> nn.Module:
+        return self.model.prompt_encoder
+
+    @property
+    def mask_decoder(self) -> nn.Module:
+        return self.model.mask_decoder
+
+    def _encode(self, pixels: torch.Tensor) -> torch.Tensor:
+        return self.model.image_encoder(pixels)
+
+
 #: bytes of full-size float32 logits that :meth:`Segmenter.segment_batch` makes at a time
 POSTPROCESS_BYTES = 256 * 2**20
 
@@ -382,6 +404,7 @@ __all__ = [
     "ImageEmbedding",
     "SegmentationResult",
     "Segmenter",
+    "SamModelSegmenter",
     "as_rgb_uint8",
     "load_state_dict_file",
     "load_strict",

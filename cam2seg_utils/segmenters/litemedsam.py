@@ -32,15 +32,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .base import (
-    CheckpointNotFoundError,
-    ImageEmbedding,
-    Segmenter,
-    as_rgb_uint8,
-    load_state_dict_file,
-    load_strict,
-    resize_logits,
-)
+from .base import (CheckpointNotFoundError, ImageEmbedding, SamModelSegmenter, as_rgb_uint8, load_state_dict_file,
+                   load_strict, resize_logits)
 
 LITEMEDSAM_SIZE = 256
 
@@ -79,22 +72,13 @@ def preprocess_litemedsam(image: np.ndarray, size: int = LITEMEDSAM_SIZE) -> Tup
     return x.contiguous(), (h, w)
 
 
-class LiteMedSAMSegmenter(Segmenter):
+class LiteMedSAMSegmenter(SamModelSegmenter):
     """LiteMedSAM on a 256x256 canvas; see the module docstring for the exact pre/post-processing."""
 
     model_size = LITEMEDSAM_SIZE
 
     def __init__(self, model: nn.Module, device: str | torch.device = "cpu", name: str = "litemedsam") -> None:
-        super().__init__(name, device)
-        self.model = model.to(self.device).eval()
-
-    @property
-    def prompt_encoder(self) -> nn.Module:
-        return self.model.prompt_encoder
-
-    @property
-    def mask_decoder(self) -> nn.Module:
-        return self.model.mask_decoder
+        super().__init__(model, name, device)
 
     def preprocess(self, image: np.ndarray) -> Tuple[torch.Tensor, Tuple[int, int]]:
         return preprocess_litemedsam(image, self.model_size)
@@ -102,9 +86,6 @@ class LiteMedSAMSegmenter(Segmenter):
     def transform_coords(self, coords: np.ndarray, original_size: Tuple[int, int]) -> np.ndarray:
         """``(x, y) * 256 / max(H, W)`` (one factor for both axes: the aspect ratio is kept)."""
         return np.asarray(coords, dtype=np.float64) * (self.model_size / max(original_size))
-
-    def _encode(self, pixels: torch.Tensor) -> torch.Tensor:
-        return self.model.image_encoder(pixels)
 
     def postprocess_logits(self, low_res: torch.Tensor, embedding: ImageEmbedding) -> torch.Tensor:
         """Crop the ``(B, 1, 256, 256)`` logits to the unpadded ``input_size`` and resize to ``(H, W)``."""

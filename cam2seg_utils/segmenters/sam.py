@@ -49,7 +49,7 @@ import torch.nn.functional as F
 from .base import (
     CheckpointNotFoundError,
     ImageEmbedding,
-    Segmenter,
+    SamModelSegmenter,
     as_rgb_uint8,
     load_state_dict_file,
     load_strict,
@@ -189,7 +189,7 @@ def preprocess_sam(
     return x.contiguous(), (h, w)
 
 
-class SamSegmenter(Segmenter):
+class SamSegmenter(SamModelSegmenter):
     """SAM-architecture segmenter (1024x1024 canvas) in ``"medsam"`` or ``"sam"`` mode.
 
     Args:
@@ -211,18 +211,9 @@ class SamSegmenter(Segmenter):
     ) -> None:
         if variant not in ("medsam", "sam"):
             raise ValueError(f"variant must be 'medsam' or 'sam', got {variant!r}")
-        super().__init__(name, device)
+        super().__init__(model, name, device)
         self.variant = variant
         self.amp = amp
-        self.model = model.to(self.device).eval()
-
-    @property
-    def prompt_encoder(self) -> nn.Module:
-        return self.model.prompt_encoder
-
-    @property
-    def mask_decoder(self) -> nn.Module:
-        return self.model.mask_decoder
 
     def preprocess(self, image: np.ndarray) -> Tuple[torch.Tensor, Tuple[int, int]]:
         if self.variant == "medsam":
