@@ -71,6 +71,32 @@ def test_best_mode_and_verdict_on_a_hand_made_table():
     assert "1.00 clicks to 85 %" in text and "against 1.00 from the whole-image box" in text   # both: 1 = never (max 1)
 
 
+def test_the_falls_bar_is_on_the_default_strategys_mask_and_the_other_starts_are_shown_beside_it():
+    from cam2seg_utils.experiments.hitl import coerce_table
+    from cam2seg_utils.experiments.hitl_tables import summary_tables
+
+    def page_of(curves):
+        rows = [{"image_id": "A", "split": "x", "start": start, "start_detail": "", "mode": mode, "click": k,
+                 "iou": v, "dice": v, "click_x": 1.0 if k else np.nan, "click_y": 1.0 if k else np.nan,
+                 "click_positive": True if k else None, "action": "local", "t_step_s": 0.0,
+                 "gt_area_fraction": 0.5, "gt_border_fraction": 0.0, "error": None}
+                for (start, mode), ious in curves.items() for k, v in enumerate(ious)]
+        table = coerce_table(pd.DataFrame(rows))
+        return rh.HitlPage(None, None, table, summary_tables(table, max_clicks=2, n_boot=20), {})
+
+    # the default strategy's mask rises in both modes; the whole-image box falls once at click 1 in "a"
+    bars = page_of({("default-strategy", "a"): [0.5, 0.7, 0.9], ("default-strategy", "b"): [0.5, 0.5, 0.6],
+                    ("whole-image", "a"): [0.3, 0.0, 0.6], ("whole-image", "b"): [0.1, 0.2, 0.3]}).bars("a")
+    fall_row = next(line for line in bars.splitlines() if "never falls" in line)
+    assert "0 in every mode (a, b)" in fall_row and fall_row.endswith("| met |")
+    other_row = next(line for line in bars.splitlines() if "other starts" in line)
+    assert "whole-image x a: 1" in other_row and "not met" not in other_row
+    # a fall of the default strategy's mean IoU in any mode, even one that is not the best, fails the bar
+    bars = page_of({("default-strategy", "a"): [0.5, 0.7, 0.9], ("default-strategy", "b"): [0.5, 0.4, 0.6]}).bars("a")
+    fall_row = next(line for line in bars.splitlines() if "never falls" in line)
+    assert "b: 1" in fall_row and "**not met**" in fall_row and "other starts" not in bars
+
+
 def test_a_published_snapshot_without_hitl_results_says_so(repo_root, monkeypatch):
     import IPython.display
 

@@ -195,11 +195,19 @@ class HitlPage:
                       ("<= 15 % of images never reach 85 %", d["never@85"] <= 0.15, f"{100 * d['never@85']:.0f} %")]
             for name, ok, value in checks:
                 lines.append(f"| {name} (default strategy's mask, `{mode}`) | {value} | {'met' if ok else '**not met**'} |")
-        falls = alls[alls["mean_falls"] > 0]
-        fall_txt = ("0 in every start x mode" if falls.empty else
-                    "; ".join(f"{r.start} x {r.mode}: {r.mean_falls}" for r in falls.itertuples()))
-        lines.append(f"| the mean IoU never falls from one click to the next, any mode | {fall_txt} | "
-                     f"{'met' if falls.empty else '**not met**'} |")
+        # the bar is on the default strategy's mask, in every mode; the other starts are shown beside it
+        own = alls[alls["start"] == "default-strategy"]
+        falls = own[own["mean_falls"] > 0]
+        if len(own):
+            fall_txt = (f"0 in every mode ({', '.join(own['mode'])})" if falls.empty else
+                        "; ".join(f"{r.mode}: {r.mean_falls}" for r in falls.itertuples()))
+            lines.append(f"| the mean IoU never falls from one click to the next, any mode (default strategy's mask) "
+                         f"| {fall_txt} | {'met' if falls.empty else '**not met**'} |")
+        others = alls[(alls["start"] != "default-strategy") & (alls["mean_falls"] > 0)]
+        if len(alls[alls["start"] != "default-strategy"]):
+            other_txt = ("0 in every start x mode" if others.empty else
+                         "; ".join(f"{r.start} x {r.mode}: {r.mean_falls}" for r in others.itertuples()))
+            lines.append(f"| (not a bar) falls of the mean IoU from the other starts | {other_txt} | |")
         return "| bar | measured | |\n|---|---|---|\n" + "\n".join(lines)
 
     def provenance_parameters(self) -> dict[str, Any]:
