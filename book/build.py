@@ -324,6 +324,18 @@ def _snapshot_title(folder: Path) -> str:
     return f"{ds['name']} {split_phrase(ds)}, {ds['n_images']} images (published)"
 
 
+def select_snapshots(found: dict[str, Path], wanted: list[str] | None) -> dict[str, Path]:
+    """``found`` restricted to the profiles ``wanted`` (None: all); an unknown profile is an error
+    naming the snapshots there are."""
+    if wanted is None:
+        return found
+    unknown = sorted(set(wanted) - set(found))
+    if unknown:
+        raise SystemExit(f"[book] no published snapshot {', '.join(unknown)} in {SNAPSHOTS}; "
+                         f"there are: {', '.join(sorted(found)) or 'none'}")
+    return {p: f for p, f in found.items() if p in wanted}
+
+
 def ordered_snapshots(found: dict[str, Path]) -> dict[str, Path]:
     """``found`` with :data:`REFERENCE_SNAPSHOT` first, the others after it by name."""
     return dict(sorted(found.items(), key=lambda kv: (kv[0] != REFERENCE_SNAPSHOT, kv[0])))
@@ -468,6 +480,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--jobs", type=int, default=1,
                     help="processes executing notebooks: this run's pages in order in one, published pages in the others")
     ap.add_argument("--clean", action="store_true", help="remove _build before building")
+    ap.add_argument("--published", action="append", default=None, metavar="PROFILE",
+                    help="render only these published snapshots (repeatable; default: every snapshot of "
+                         "results/published/; the test suite's smoke build renders the reference one)")
     ap.add_argument("--rerun", action="store_true",
                     help="run the profile's experiments even when results/published/<profile> exists")
     args = ap.parse_args(argv)
@@ -484,7 +499,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TQDM_DISABLE", "1")          # quiet progress inside the kernels
     os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"   # even under pytest's Agg
 
-    found = snapshots()
+    found = select_snapshots(snapshots(), args.published)
     own = args.rerun or args.param or args.output_dir is not None
     main_snapshot = None if own else found.get(args.profile)
     others = ordered_snapshots({p: f for p, f in found.items()

@@ -104,6 +104,7 @@ page.show_verdict()
 # ## How the modes were chosen
 #
 # The probes that show why SAM-style clicks hurt a box-trained segmenter, and the sweep that chose
-# every rule and parameter of the modes (first 40 images of the official validation split), are on
-# the static page {doc}`/book/hitl_study`, apart from this page so that they never show under a
+# every rule and parameter of the modes (first 40 images of the official validation split; the
+# `box-edit` margin and its two rules for clicks outside the box re-tuned on all 150 from the
+# current default's masks), are on the static page {doc}`/book/hitl_study`, apart from this page so that they never show under a
 # synthetic run's provenance box.

@@ -232,6 +232,11 @@ def test_snapshot_captions_name_the_split_in_plain_text(build, tmp_path):
     assert build._snapshot_title(local) == "ISIC 2017 training-split hold-out, 32 images (published)"
     assert list(build.ordered_snapshots({"local-isic": local, "isic-official": official})) == ["isic-official",
                                                                                             "local-isic"]
+    both = {"local-isic": local, "isic-official": official}
+    assert build.select_snapshots(both, None) == both
+    assert build.select_snapshots(both, ["isic-official"]) == {"isic-official": official}
+    with pytest.raises(SystemExit, match="no published snapshot ph2 in .*there are: isic-official, local-isic"):
+        build.select_snapshots(both, ["ph2"])
     assert build.run_part_caption("smoke", None).startswith("Synthetic data (profile smoke)")
     assert build.run_part_caption("embedded", None).startswith("Synthetic data (profile embedded)")
     assert build.run_part_caption("isic-official", official) == ("Real data: ISIC 2017 official validation split, "
@@ -333,11 +338,19 @@ def test_smoke_book_builds(smoke_book):
     assert "0.366" in comparison and "MobileNet_v2" in comparison      # the paper's Table 2 beside ours
     assert "different data" in comparison and "whole-image box IoU, same images" in comparison
     assert (html_root / "index.html").is_file()
-    # every committed snapshot gets its own part: the published pages beside the smoke run's
+    # every snapshot asked for (the smoke build: the reference one) gets its own part, beside the
+    # smoke run's pages; the others get none
+    from conftest import SMOKE_BOOK_ARGS
+
     from cam2seg_utils.publish import list_snapshots
 
     intro = (html_root / "book" / "intro.html").read_text()
-    for profile in list_snapshots(REPO / "results" / "published"):
+    asked = SMOKE_BOOK_ARGS[SMOKE_BOOK_ARGS.index("--published") + 1]
+    info = json.loads((REPO / "book" / "generated" / "build_info.json").read_text())
+    assert info["published_parts"] == [asked]
+    for other in set(list_snapshots(REPO / "results" / "published")) - {asked}:
+        assert f"generated/published/{other}/index.html" not in intro
+    for profile in [asked]:
         folder = html_root / "book" / "generated" / "published" / profile
         assert f"generated/published/{profile}/index.html" in intro
         for src in NOTEBOOK_SOURCES:
