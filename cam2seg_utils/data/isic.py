@@ -286,7 +286,7 @@ class LesionDataset:
     label table) and ``_all_labels`` (indexed by ``image_id``, int ``melanoma``), calls
     :meth:`_set_max_side` and :meth:`_select_ids`, and says where an image and its mask are
     (:meth:`image_path`, :meth:`mask_path`) and how its messages name things (``_case_word``,
-    :meth:`_no_row_message`, ``_ids_scope``, ``_progress_desc``)."""
+    :meth:`_no_row_message`, :meth:`_progress_desc`)."""
 
     split: str
     #: the word an error message uses for an image id of the label table ("id", PH2: "case")

@@ -203,8 +203,9 @@ class HitlPage:
                         "; ".join(f"{r.mode}: {r.mean_falls}" for r in falls.itertuples()))
             lines.append(f"| the mean IoU never falls from one click to the next, any mode (default strategy's mask) "
                          f"| {fall_txt} | {'met' if falls.empty else '**not met**'} |")
-        others = alls[(alls["start"] != "default-strategy") & (alls["mean_falls"] > 0)]
-        if len(alls[alls["start"] != "default-strategy"]):
+        rest = alls[alls["start"] != "default-strategy"]
+        others = rest[rest["mean_falls"] > 0]
+        if len(rest):
             other_txt = ("0 in every start x mode" if others.empty else
                          "; ".join(f"{r.start} x {r.mode}: {r.mean_falls}" for r in others.itertuples()))
             lines.append(f"| (not a bar) falls of the mean IoU from the other starts | {other_txt} | |")
