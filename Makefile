@@ -27,7 +27,7 @@ book: setup
 	$(PYTHON) book/build.py --profile $(PROFILE)
 
 test: setup $(BROWSER_STAMP)
-	$(PYTHON) -m pytest -q -ra
+	$(PYTHON) -m pytest -q -ra --durations=15
 
 test-fast: setup
 	$(PYTHON) -m pytest -q -m "not slow and not browser"
