@@ -25,6 +25,8 @@ Steps:
    is given), the notebooks that take a ``published`` parameter render it instead of running.
    Every other snapshot gets its own part of the book: those notebooks again, rendering it,
    into ``book/generated/published/<profile>/``, after an index page made from its README.
+   (Those index pages, the snapshots' titles and the intro's list of them: ``book/snapshot_pages.py``;
+   the build's paths: ``book/book_paths.py``.)
    ``--jobs 2`` runs those published pages in a second process while the run's own pages go
    in order in the first (they never read each other's results).
 3. ``jupyter-book build <repo root> -W -n --keep-going`` with ``execute_notebooks: "off"``: the
@@ -49,13 +51,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
-NOTEBOOKS = REPO / "notebooks"
-GENERATED = REPO / "book" / "generated"
-PUBLISHED_PAGES = GENERATED / "published"
-SNAPSHOTS = REPO / "results" / "published"
-HTML = REPO / "_build" / "html"
-DEMO_PNG = REPO / "test-artifacts" / "demo.png"
+from book_paths import DEMO_PNG, GENERATED, HTML, NOTEBOOKS, PUBLISHED_PAGES, REPO
+from snapshot_pages import (ordered_snapshots, select_snapshots, snapshot_title, snapshots, write_snapshot_index,
+                            write_snapshots_fragment)
 #: The Colab install cell of every generated notebook (``{url}``: the repository URL as a JSON string).
 COLAB_CELL = """# Colab: install cam2seg first (a no-op everywhere else). Written in by book/build.py, with the
 # repository URL from `repository.url` of _config.yml.
@@ -288,64 +286,11 @@ def write_demo_fragment() -> None:
                         "test shows a fresh capture instead.\n```\n", encoding="utf-8")
 
 
-# ------------------------------------------------------------------------------ published snapshots
-def snapshots() -> dict[str, Path]:
-    """Profile -> folder of every published snapshot of this checkout."""
-    sys.path.insert(0, str(REPO))
-    try:
-        from cam2seg_utils.publish import list_snapshots
-    finally:
-        sys.path.pop(0)
-    return list_snapshots(SNAPSHOTS)
-
-
-#: The snapshot the book takes its real-data numbers from (its part comes first, the intro's
-#: paper-comparison link goes to it); any other snapshot gets a part after it.
-REFERENCE_SNAPSHOT = "isic-official"
-
-
-def split_phrase(dataset: dict[str, Any]) -> str:
-    """The split of a snapshot's ``published.dataset`` record in words: ``"official validation
-    split"`` (split folder ``Validation``), ``"training-split hold-out"`` (a hold-out of the
-    training folder), else ``"<split> split"``."""
-    split, folder = str(dataset.get("split", "")), str(dataset.get("split_folder", ""))
-    if folder == "Validation" or split == "Validation":
-        return "official validation split"
-    if folder == "Training" and "held-out" in split:
-        return "training-split hold-out"
-    return f"{split or folder or 'unknown'} split"
-
-
-def _snapshot_title(folder: Path) -> str:
-    """Plain text (a sidebar caption shows no markup): dataset, split in words, image count,
-    e.g. ``"ISIC 2017 official validation split, 150 images (published)"``."""
-    summary = json.loads((folder / "run_summary.json").read_text(encoding="utf-8"))
-    ds = summary["published"]["dataset"]
-    return f"{ds['name']} {split_phrase(ds)}, {ds['n_images']} images (published)"
-
-
-def select_snapshots(found: dict[str, Path], wanted: list[str] | None) -> dict[str, Path]:
-    """``found`` restricted to the profiles ``wanted`` (None: all); an unknown profile is an error
-    naming the snapshots there are."""
-    if wanted is None:
-        return found
-    unknown = sorted(set(wanted) - set(found))
-    if unknown:
-        raise SystemExit(f"[book] no published snapshot {', '.join(unknown)} in {SNAPSHOTS}; "
-                         f"there are: {', '.join(sorted(found)) or 'none'}")
-    return {p: f for p, f in found.items() if p in wanted}
-
-
-def ordered_snapshots(found: dict[str, Path]) -> dict[str, Path]:
-    """``found`` with :data:`REFERENCE_SNAPSHOT` first, the others after it by name."""
-    return dict(sorted(found.items(), key=lambda kv: (kv[0] != REFERENCE_SNAPSHOT, kv[0])))
-
-
 def run_part_caption(profile: str, main_snapshot: Path | None) -> str:
     """The sidebar caption of the part holding this build's own experiment pages: real data
     when they render a snapshot, and the word "synthetic" when the profile's data is."""
     if main_snapshot is not None:
-        return f"Real data: {_snapshot_title(main_snapshot)}"
+        return f"Real data: {snapshot_title(main_snapshot)}"
     dataset = _package_module("cam2seg_utils.profiles").get_profile(profile).dataset
     if dataset == "synthetic":
         return f"Synthetic data (profile {profile}): pipeline check, not the paper's numbers"
@@ -363,60 +308,6 @@ def label_title(path: Path, label: str) -> None:
             cell.source = f"{first} — {label}" + ("\n" + rest if rest else "")
             break
     nbformat.write(nb, path)
-
-
-def write_snapshot_index(profile: str, folder: Path, pages: list[str]) -> str:
-    """``book/generated/published/<profile>/index.md``: what the snapshot is (its README, headings
-    one level down) and its pages; returns the toc path of the page."""
-    out = PUBLISHED_PAGES / profile
-    out.mkdir(parents=True, exist_ok=True)
-    readme = (folder / "README.md").read_text(encoding="utf-8")
-    readme = "\n".join(("#" + line) if line.startswith("#") else line for line in readme.splitlines())
-    links = "\n".join(f"- {{doc}}`/book/generated/published/{profile}/{p}`" for p in pages)
-    (out / "index.md").write_text(
-        f"# Real data: {_snapshot_title(folder)}\n\n"
-        f"The pages of this part render the published snapshot `{folder.relative_to(REPO).as_posix()}`: the "
-        "tables of a run on real images, committed to the repository (no image is). This build did not re-run "
-        "them; each page's provenance box names the run, its commit and its images.\n\n"
-        + (f"Why this snapshot is here: {SNAPSHOT_ROLES[profile]}\n\n" if profile in SNAPSHOT_ROLES else "")
-        + f"{links}\n\n{readme}\n", encoding="utf-8")
-    return f"book/generated/published/{profile}/index"
-
-
-#: Why a snapshot is in the book, by profile (the intro's list says it beside each part).
-SNAPSHOT_ROLES = {
-    "isic-official": "the official ISIC 2017 protocol: fine-tuned on the whole Training split, evaluated on all "
-                     "150 images of the official Validation split. **The book's reference for real-data numbers.**",
-    "local-isic": "an older, quicker run: 32 images of a hold-out of the *training* split (larger, more centred "
-                  "lesions than the official splits, so easier), made with older code. Kept as the record of "
-                  "that run; for numbers, read the official validation split.",
-}
-
-
-def write_snapshots_fragment(main_profile: str | None, extra: list[str]) -> None:
-    """``book/generated/published_snapshots.md`` (included by the intro): where this build shows
-    real-data results (each snapshot with why it is there, the reference one first) and the link
-    to the paper comparison on real data, or that it has none."""
-    GENERATED.mkdir(parents=True, exist_ok=True)
-    lines = []
-    if main_profile:
-        lines.append(f"- The experiment pages render the published snapshot of the `{main_profile}` profile "
-                     f"(`results/published/{main_profile}`). {SNAPSHOT_ROLES.get(main_profile, '')}".rstrip())
-    for p in extra:
-        lines.append(f"- {{doc}}`/book/generated/published/{p}/index` (`results/published/{p}`): "
-                     f"{SNAPSHOT_ROLES.get(p, 'a published run on real images.')}")
-    reference = main_profile or (extra[0] if extra else None)
-    if lines:
-        page = ("/book/generated/08_paper_comparison" if main_profile
-                else f"/book/generated/published/{reference}/08_paper_comparison")
-        text = ("Real-data results in this build (tables committed under `results/published/`, regenerated with "
-                "the commands on each page; no image is committed):\n\n" + "\n".join(lines) + "\n\n"
-                f"Our numbers beside the paper's, row by row, on real images: {{doc}}`{page}`.\n")
-    else:
-        text = ("*No published snapshot in this checkout (`results/published/` is empty): every page shows this "
-                "build's own run, and its {doc}`paper comparison </book/generated/08_paper_comparison>` compares "
-                "that run with the paper.*\n")
-    (GENERATED / "published_snapshots.md").write_text(text, encoding="utf-8")
 
 
 def write_toc(extra_parts: list[dict[str, Any]], run_caption: str | None = None) -> Path:
@@ -518,7 +409,7 @@ def main(argv: list[str] | None = None) -> int:
     for profile, folder in others.items():
         for src in twins:
             jobs.append((src, {"profile": profile, "published": folder.relative_to(REPO).as_posix()},
-                         PUBLISHED_PAGES / profile, _snapshot_title(folder)))
+                         PUBLISHED_PAGES / profile, snapshot_title(folder)))
 
     timings: dict[str, float] = {}
     if not args.skip_execute:
@@ -540,7 +431,7 @@ def main(argv: list[str] | None = None) -> int:
     for profile, folder in others.items():
         pages = [src.stem for src in twins]
         index = write_snapshot_index(profile, folder, pages)
-        extra_parts.append({"caption": f"Real data: {_snapshot_title(folder)}",
+        extra_parts.append({"caption": f"Real data: {snapshot_title(folder)}",
                             "chapters": [{"file": index}] + [{"file": f"book/generated/published/{profile}/{p}"}
                                                              for p in pages]})
     write_snapshots_fragment(args.profile if main_snapshot is not None else None, list(others))

@@ -20,18 +20,25 @@ REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK_SOURCES = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.py"))
 
 
-def _build_module():
+def _book_module(name: str = "build"):
+    """A module of ``book/`` (the build script and its helpers), imported as the script imports it."""
+    import importlib
+
     sys.path.insert(0, str(REPO / "book"))
     try:
-        import build
+        return importlib.import_module(name)
     finally:
         sys.path.pop(0)
-    return build
 
 
 @pytest.fixture(scope="module")
 def build():
-    return _build_module()
+    return _book_module("build")
+
+
+@pytest.fixture(scope="module")
+def snapshot_pages():
+    return _book_module("snapshot_pages")
 
 
 @pytest.fixture(scope="module")
@@ -228,8 +235,8 @@ def test_snapshot_captions_name_the_split_in_plain_text(build, tmp_path):
 
     official = snapshot("isic-official", "Validation", "Validation", 150)
     local = snapshot("local-isic", "Training (held-out test)", "Training", 32)
-    assert build._snapshot_title(official) == "ISIC 2017 official validation split, 150 images (published)"
-    assert build._snapshot_title(local) == "ISIC 2017 training-split hold-out, 32 images (published)"
+    assert build.snapshot_title(official) == "ISIC 2017 official validation split, 150 images (published)"
+    assert build.snapshot_title(local) == "ISIC 2017 training-split hold-out, 32 images (published)"
     assert list(build.ordered_snapshots({"local-isic": local, "isic-official": official})) == ["isic-official",
                                                                                             "local-isic"]
     both = {"local-isic": local, "isic-official": official}
@@ -246,15 +253,16 @@ def test_snapshot_captions_name_the_split_in_plain_text(build, tmp_path):
     assert toc["parts"][1]["caption"] == build.run_part_caption("embedded", None)
 
 
-def test_intro_fragment_links_the_real_data_comparison_and_says_why_each_snapshot(build, tmp_path, monkeypatch):
-    monkeypatch.setattr(build, "GENERATED", tmp_path)
-    build.write_snapshots_fragment(None, ["isic-official", "local-isic"])
+def test_intro_fragment_links_the_real_data_comparison_and_says_why_each_snapshot(snapshot_pages, tmp_path,
+                                                                                   monkeypatch):
+    monkeypatch.setattr(snapshot_pages, "GENERATED", tmp_path)
+    snapshot_pages.write_snapshots_fragment(None, ["isic-official", "local-isic"])
     text = (tmp_path / "published_snapshots.md").read_text()
     assert "{doc}`/book/generated/published/isic-official/08_paper_comparison`" in text
     assert text.index("isic-official/index") < text.index("local-isic/index")
     assert "150 images of the official Validation split" in text and "reference" in text
     assert "hold-out of the *training* split" in text and "easier" in text
-    build.write_snapshots_fragment(None, [])
+    snapshot_pages.write_snapshots_fragment(None, [])
     assert "08_paper_comparison" in (tmp_path / "published_snapshots.md").read_text()
     intro = (REPO / "book" / "intro.md").read_text()
     assert "generated/08_paper_comparison" not in intro            # the link is the fragment's: real data first
