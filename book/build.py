@@ -51,7 +51,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from book_paths import DEMO_PNG, GENERATED, HTML, NOTEBOOKS, PUBLISHED_PAGES, REPO
+from book_paths import DEMO_PNG, GENERATED, HTML, NOTEBOOKS, PUBLISHED_PAGES, REPO, package_module
 from snapshot_pages import (ordered_snapshots, select_snapshots, snapshot_title, snapshots, write_snapshot_index,
                             write_snapshots_fragment)
 #: The Colab install cell of every generated notebook (``{url}``: the repository URL as a JSON string).
@@ -104,17 +104,6 @@ def repository_url(config: dict[str, Any] | None = None) -> str:
     return str((config.get("repository") or {}).get("url") or "").strip()
 
 
-def _package_module(name: str):
-    """A module of this checkout's ``cam2seg_utils`` (whatever is installed)."""
-    import importlib
-
-    sys.path.insert(0, str(REPO))
-    try:
-        return importlib.import_module(name)
-    finally:
-        sys.path.pop(0)
-
-
 def parameters_source(own: str, src: Path | str = "notebook") -> str:
     """The whole ``parameters`` cell of a generated notebook from its source's ``own`` cell: the
     source's comment lines, then ``profile = "embedded"`` and every other common parameter
@@ -122,7 +111,7 @@ def parameters_source(own: str, src: Path | str = "notebook") -> str:
     assignments (e.g. ``published = None``). A page may not assign a common parameter itself."""
     import ast
 
-    nbmod = _package_module("cam2seg_utils.report.notebook")
+    nbmod = package_module("cam2seg_utils.report.notebook")
     lines = own.splitlines()
     comments = [line for line in lines if line.lstrip().startswith("#")]
     body = "\n".join(line for line in lines if line.strip() and not line.lstrip().startswith("#"))
@@ -291,7 +280,7 @@ def run_part_caption(profile: str, main_snapshot: Path | None) -> str:
     when they render a snapshot, and the word "synthetic" when the profile's data is."""
     if main_snapshot is not None:
         return f"Real data: {snapshot_title(main_snapshot)}"
-    dataset = _package_module("cam2seg_utils.profiles").get_profile(profile).dataset
+    dataset = package_module("cam2seg_utils.profiles").get_profile(profile).dataset
     if dataset == "synthetic":
         return f"Synthetic data (profile {profile}): pipeline check, not the paper's numbers"
     return f"This build's run: profile {profile}, {dataset} data"

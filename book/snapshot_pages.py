@@ -5,21 +5,15 @@ Used by ``book/build.py``, which renders the snapshots' notebook pages.
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
-from book_paths import GENERATED, PUBLISHED_PAGES, REPO, SNAPSHOTS
+from book_paths import GENERATED, PUBLISHED_PAGES, REPO, SNAPSHOTS, package_module
 
 
 def snapshots() -> dict[str, Path]:
     """Profile -> folder of every published snapshot of this checkout."""
-    sys.path.insert(0, str(REPO))
-    try:
-        from cam2seg_utils.publish import list_snapshots
-    finally:
-        sys.path.pop(0)
-    return list_snapshots(SNAPSHOTS)
+    return package_module("cam2seg_utils.publish").list_snapshots(SNAPSHOTS)
 
 
 #: The snapshot the book takes its real-data numbers from (its part comes first, the intro's
