@@ -114,7 +114,7 @@ Tables go to <output-dir>/tables/*.csv; the parameters asked must be among those
   cam2seg publish --profile local-isic --tables-only    # recompute the committed snapshot's tables""",
     "tune-strategies": """examples:
   cam2seg tune-strategies --profile isic-official --data-root ../shared/isic2017
-Writes label_efficiency.csv, weights_k<k>.json and strategy_tuning.json to <output-dir>/strategy_tuning/;
+Writes label_efficiency.csv, weights_k<k>.json, strategy_tuning.json and the selection study\n(features.csv: each GT-free feature alone; selectors.csv: every ranking, with its 5-fold estimate)\nto <output-dir>/strategy_tuning/;
 needs the fine-tuned checkpoints when the profile's settings include fine-tuned.""",
     "hitl": """examples:
   cam2seg hitl --profile isic-official --data-root ../shared/isic2017
@@ -386,7 +386,7 @@ def _run(args, config) -> int:
 
         hitl.run(config, args)
     elif args.command == "tune-strategies":
-        from .experiments.strategy_tuning import run as tune
+        from .experiments.selection_study import run as tune
 
         result = tune(config, Path(config.output_dir) / "strategy_tuning", progress=config.progress)
         print(json.dumps(result, indent=2))

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cam2seg_utils.prompting.scoring import CAM_FEATURES, FEATURES, LinearScore, centrality, stability_score
+from cam2seg_utils.prompting.scoring import CAM_FEATURES, FEATURES, centrality, stability_score
 from cam2seg_utils.prompting.weights import A_PRIORI, DEFAULT_WEIGHTS, WEIGHT_SETS, RankingWeights, get_weights
 
 
@@ -51,11 +51,10 @@ def test_candidate_features_on_a_drawn_image():
 
 def test_linear_score_and_the_a_priori_set():
     assert A_PRIORI.k_masks == 0 and A_PRIORI.fitted_on == ""
-    score = LinearScore(A_PRIORI.weights)
     f = dict.fromkeys(FEATURES, 0.0)
     f.update(pred_iou=0.9, contrast=0.2, centrality=0.5, border=0.1, artefact=1.0)
-    assert score(f) == pytest.approx(0.9 + 0.2 + 0.5 - 0.1 - 1.0)
-    assert not LinearScore(A_PRIORI.weights).uses_cam
+    assert A_PRIORI.scores([f])[0] == pytest.approx(0.9 + 0.2 + 0.5 - 0.1 - 1.0)
+    assert not set(A_PRIORI.uses_features) & set(CAM_FEATURES)
     assert DEFAULT_WEIGHTS in WEIGHT_SETS and get_weights().name == DEFAULT_WEIGHTS
 
 
@@ -66,5 +65,5 @@ def test_weight_sets_round_trip_and_refuse_bad_files(tmp_path):
     assert "cam_mass" not in w.without(CAM_FEATURES).weights and w.without(CAM_FEATURES).k_masks == 8
     with pytest.raises(ValueError, match="bad.json: not a ranking weight set"):
         RankingWeights.from_json('{"name": "x"}', "bad.json")
-    with pytest.raises(KeyError, match="unknown ranking weight set 'nope'"):
+    with pytest.raises(KeyError, match="unknown ranking 'nope'"):
         get_weights("nope")

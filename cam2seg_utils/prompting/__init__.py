@@ -25,6 +25,7 @@ name                what
 from __future__ import annotations
 
 from . import algorithm1, cam_ensemble, candidates, component, floors, image_prior, prior_cam, refine  # noqa: F401  (registration)
+from . import consensus_ranking, learned_ranking  # noqa: F401  (the rankings beside the linear weight sets)
 from .algorithm1 import PromptParams, Prompts, generate_prompts, noisy_mask
 from .base import (
     MAX_PROMPTS_PER_IMAGE,

@@ -19,7 +19,7 @@ from .base import PromptContext, register
 from .geometry import mass_component, tight_box
 from .image_prior import image_boxes
 from .ranking import RankedStrategy
-from .weights import RankingWeights
+from .weights import Ranking
 
 #: Percentiles of the CAM box ladder.
 PERCENTILES = (30.0, 50.0, 70.0, 90.0)
@@ -46,7 +46,7 @@ class Candidates(RankedStrategy):
     name = "candidates"
     description = "CAM percentile ladder + components + image-prior regions + centred boxes, ranked GT-free"
 
-    def __init__(self, percentiles: tuple[float, ...] = PERCENTILES, weights: str | RankingWeights | None = None,
+    def __init__(self, percentiles: tuple[float, ...] = PERCENTILES, weights: str | Ranking | None = None,
                  rounds: int = 0) -> None:
         super().__init__(weights, rounds)
         self.percentiles = tuple(float(p) for p in percentiles)

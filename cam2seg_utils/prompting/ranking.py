@@ -15,15 +15,16 @@ import numpy as np
 
 from .base import MAX_PROMPTS_PER_IMAGE, Decoded, PromptContext, PromptingStrategy, StrategyOutcome, no_points
 from .refine import refine_from
-from .scoring import CAM_FEATURES, LinearScore, candidate_features
-from .weights import RankingWeights, get_weights
+from .scoring import CAM_FEATURES, candidate_features
+from .weights import Ranking, get_weights
 
 
 class RankedStrategy(PromptingStrategy):
     """Base of the strategies that rank many decoded boxes (one batched decoder call).
 
     Args:
-        weights: name of a weight set of :data:`.weights.WEIGHT_SETS` (or the set itself).
+        weights: name of a ranking of :data:`.weights.WEIGHT_SETS` (a linear weight set,
+            ``consensus`` or a fitted logistic ranker), or the ranking itself.
         rounds: tight-box re-prompting rounds after the choice (:func:`~.refine.refine_from`).
     Subclasses set ``cam_votes`` (whether the CAM terms of the weights are used) and override
     :meth:`candidate_boxes`.
@@ -34,9 +35,9 @@ class RankedStrategy(PromptingStrategy):
 
     takes_ranking_weights = True
 
-    def __init__(self, weights: str | RankingWeights | None = None, rounds: int = 0) -> None:
-        self.weights = get_weights(weights).name if not isinstance(weights, RankingWeights) else weights.name
+    def __init__(self, weights: str | Ranking | None = None, rounds: int = 0) -> None:
         self._weights = get_weights(weights)
+        self.weights = self._weights.name
         self.rounds = int(rounds)
 
     def candidate_boxes(self, ctx: PromptContext) -> tuple[list[np.ndarray], list[str]]:
@@ -45,7 +46,7 @@ class RankedStrategy(PromptingStrategy):
         at most :data:`~.base.MAX_PROMPTS_PER_IMAGE` minus ``rounds``."""
         raise NotImplementedError
 
-    def ranking(self) -> RankingWeights:
+    def ranking(self) -> Ranking:
         """The weight set this strategy scores with (without the CAM terms when it does not let
         the CAM vote)."""
         return self._weights if self.cam_votes else self._weights.without(CAM_FEATURES)
@@ -59,8 +60,7 @@ class RankedStrategy(PromptingStrategy):
         heatmaps = ctx.heatmaps if self.cam_votes else {}
         feats = candidate_features([d.mask for d in decoded], boxes, [d.predicted_iou for d in decoded],
                                    ctx.prior, heatmaps, [d.low_res_logits for d in decoded])
-        score = LinearScore(self.ranking().weights)
-        return boxes, sources, decoded, np.array([score(f) for f in feats], dtype=np.float64)
+        return boxes, sources, decoded, np.asarray(self.ranking().scores(feats), dtype=np.float64)
 
     def run(self, ctx: PromptContext) -> StrategyOutcome:
         boxes, sources, decoded, scores = self.scored_candidates(ctx)

@@ -32,12 +32,11 @@ feature            meaning
                    outline follows an edge; a mask of the whole skin follows none)
 =================  ============================================================================
 
-:class:`LinearScore` is ``sum(weight * feature)``; the named weight sets (a-priori, or fitted on
-``k`` ground-truth masks of the training split) live in :mod:`.weights`.
+The rankings that turn these features into a choice (the linear weight sets, ``consensus``, the
+logistic rankers) live in :mod:`.weights` and the modules it names.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -142,18 +141,4 @@ def _lightness_gradient(prior: ImagePrior) -> np.ndarray | None:
     return g / scale if scale > 1e-9 else np.zeros_like(g)
 
 
-@dataclass(frozen=True)
-class LinearScore:
-    """``score = sum(weights[k] * features[k])`` (features missing from ``weights`` count 0)."""
-
-    weights: Mapping[str, float]
-
-    def __call__(self, features: Mapping[str, float]) -> float:
-        return float(sum(w * float(features.get(k, 0.0)) for k, w in self.weights.items()))
-
-    @property
-    def uses_cam(self) -> bool:
-        return any(self.weights.get(k, 0.0) != 0.0 for k in CAM_FEATURES)
-
-
-__all__ = ["FEATURES", "CAM_FEATURES", "candidate_features", "stability_score", "centrality", "LinearScore"]
+__all__ = ["FEATURES", "CAM_FEATURES", "candidate_features", "stability_score", "centrality"]
