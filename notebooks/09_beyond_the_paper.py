@@ -136,3 +136,6 @@ strategies.show_examples(cfg, grid)
 # split, and an earlier round on a training-split hold-out); that record, with its tables, is the
 # static page {doc}`/book/strategy_study`, apart from this page so that it never shows under a
 # synthetic run's provenance box.
+# How well each GT-free cue, and each ranking (consensus, self-trained, fitted on k masks,
+# cross-validated), chooses among the default's own candidates on the official validation split is
+# the record {doc}`/book/selection_study`.

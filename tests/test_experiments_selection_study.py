@@ -136,3 +136,13 @@ def test_consensus_ranking_by_hand():
     feats = [{"consensus": 0.5, "stability": 1.0}, {"consensus": 0.55, "stability": 0.0}]
     assert CONSENSUS.scores(feats).tolist() == pytest.approx([0.6, 0.55])
     assert "consensus" in WEIGHT_SETS.names()
+
+
+def test_write_study_writes_both_tables(tmp_path):
+    ev, fit = _table(n_images=10, seed=0), _table(n_images=12, seed=5)
+    tables = ss.write_study(ev, fit, tmp_path, seed=0)
+    back = pd.read_csv(tmp_path / ss.SELECTORS_FILE)
+    assert list(back["ranking"]) == list(tables["selectors"]["ranking"])
+    feats = pd.read_csv(tmp_path / ss.FEATURES_FILE)
+    assert set(feats["setting"]) == {"zero-shot"} and "contrast" in set(feats["feature"])
+    assert not list(tmp_path.glob("*.tmp*"))   # written atomically: no leftovers
