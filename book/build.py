@@ -52,8 +52,8 @@ from pathlib import Path
 from typing import Any
 
 from book_paths import DEMO_PNG, GENERATED, HTML, NOTEBOOKS, PUBLISHED_PAGES, REPO, package_module
-from snapshot_pages import (ordered_snapshots, select_snapshots, snapshot_title, snapshots, write_snapshot_index,
-                            write_snapshots_fragment)
+from snapshot_pages import (ordered_snapshots, select_snapshots, snapshot_title, snapshots, write_findings_fragment,
+                            write_snapshot_index, write_snapshots_fragment)
 #: The Colab install cell of every generated notebook (``{url}``: the repository URL as a JSON string).
 COLAB_CELL = """# Colab: install cam2seg first (a no-op everywhere else). Written in by book/build.py, with the
 # repository URL from `repository.url` of _config.yml.
@@ -424,6 +424,8 @@ def main(argv: list[str] | None = None) -> int:
                             "chapters": [{"file": index}] + [{"file": f"book/generated/published/{profile}/{p}"}
                                                              for p in pages]})
     write_snapshots_fragment(args.profile if main_snapshot is not None else None, list(others))
+    write_findings_fragment(args.profile if main_snapshot is not None else None, list(others),
+                            [src.stem for src in twins])
     toc, config = write_toc(extra_parts, run_part_caption(args.profile, main_snapshot)), write_config()
     if args.no_build:
         return 0

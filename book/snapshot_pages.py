@@ -110,3 +110,24 @@ def write_snapshots_fragment(main_profile: str | None, extra: list[str]) -> None
                 "build's own run, and its {doc}`paper comparison </book/generated/08_paper_comparison>` compares "
                 "that run with the paper.*\n")
     (GENERATED / "published_snapshots.md").write_text(text, encoding="utf-8")
+
+
+def write_findings_fragment(main_profile: str | None, extra: list[str], stems: list[str]) -> None:
+    """``book/generated/findings.md`` (included by ``book/findings.md``) and its figures: the
+    findings computed from the reference snapshot's committed tables
+    (:func:`cam2seg_utils.report.findings.write_findings_page`), each linking to its chapter in
+    the part that renders that snapshot in this build (``stems``: the notebook pages rendered),
+    or naming it when this build has no such part."""
+    folder = snapshots().get(REFERENCE_SNAPSHOT)
+    if main_profile == REFERENCE_SNAPSHOT:
+        prefix = "/book/generated/"
+    elif REFERENCE_SNAPSHOT in extra:
+        prefix = f"/book/generated/published/{REFERENCE_SNAPSHOT}/"
+    else:
+        prefix = None
+
+    def chapter_doc(stem: str) -> str | None:
+        return f"{prefix}{stem}" if prefix is not None and stem in stems else None
+
+    package_module("cam2seg_utils.report.findings").write_findings_page(
+        GENERATED / "findings.md", folder, chapter_doc, figure_href="generated/findings")
