@@ -337,6 +337,34 @@ def readme_lines(m: Measures, href: str = "book/glossary.md") -> str:
     return "\n".join(lines)
 
 
+def readme_blocks(folder: str | Path, href: str = "book/glossary.md") -> dict[str, str]:
+    """The README's generated blocks, by marker name (``<!-- name:start -->`` ...
+    ``<!-- name:end -->``): ``findings`` (:func:`readme_lines`), ``headline`` (the headline table
+    with its strategy names linked to the glossary) and ``heldout`` (:func:`heldout_table`)."""
+    from ..publish import load_snapshot
+    from .glossary import link_names
+    from .headline import headline_markdown, headline_table
+    from .provenance import published_config
+
+    folder = Path(folder)
+    m = measure(folder)
+    head = headline_markdown(headline_table(load_snapshot(folder).grid, published_config(folder)))
+    return {"findings": readme_lines(m, href), "headline": link_names(head, href=href),
+            "heldout": heldout_table(m, link=lambda term, text=None: term_link(term, text, "markdown", href))}
+
+
+def update_readme(readme: str | Path, folder: str | Path) -> None:
+    """Rewrite the generated blocks of ``readme`` (:func:`readme_blocks`) in place."""
+    readme = Path(readme)
+    text = readme.read_text(encoding="utf-8")
+    for name, body in readme_blocks(folder).items():
+        a, b = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+        if a not in text or b not in text:
+            raise ValueError(f"{readme}: no {a} ... {b} block")
+        text = text[:text.index(a) + len(a)] + "\n" + body.strip() + "\n" + text[text.index(b):]
+    readme.write_text(text, encoding="utf-8")
+
+
 def _figure(finding: Finding, path: Path) -> None:
     """A small horizontal bar chart of ``finding.bars`` (floor and ceiling grey, the finding's
     value blue, other bars light blue), each bar labelled with its value."""
@@ -407,4 +435,8 @@ def write_findings_page(out_md: Path, folder: Path | None, chapter_doc: Callable
 
 
 __all__ = ["SETTING", "Stat", "Measures", "Finding", "measure", "findings", "caveats", "validation_row",
-           "heldout_table", "readme_lines", "findings_markdown", "write_findings_page"]
+           "heldout_table", "readme_lines", "readme_blocks", "update_readme", "findings_markdown", "write_findings_page"]
+
+
+if __name__ == "__main__":     # python -m cam2seg_utils.report.findings: rewrite the README's generated blocks
+    update_readme(_REPO / "README.md", _REPO / "results" / "published" / "isic-official")

@@ -58,17 +58,27 @@ def is_code_name(name: str) -> bool:
     return name in _CODE_WORDS or re.fullmatch(r"[a-z][a-z0-9]*[-_@0-9][a-z0-9_@-]*", name) is not None
 
 
+#: Plain-text names (not code) that :func:`link_names` links too.
+PHRASES = ("Algorithm 1", "whole-image box")
+
+
 def link_names(text: str, style: str = "markdown", href: str = str(GLOSSARY_PAGE),
-               terms: list[str] | None = None) -> str:
-    """``text`` with every backticked name that is a glossary term (`` `candidates` ``) turned
-    into a link to it (:func:`term_link`); other code spans stay as they are."""
+               terms: list[str] | None = None, phrases: tuple[str, ...] = PHRASES) -> str:
+    """``text`` with every backticked name that is a glossary term (`` `candidates` ``), and every
+    plain ``phrases`` entry (``Algorithm 1``), turned into a link to it (:func:`term_link`); other
+    code spans stay as they are, and text already inside a link is left alone."""
     known = set(terms if terms is not None else glossary_terms())
 
     def sub(m: re.Match) -> str:
         name = m.group(1)
         return term_link(name, style=style, href=href) if name in known else m.group(0)
 
-    return re.sub(r"(?<![\[\w])`([^`\s]+)`(?!\])", sub, text)
+    text = re.sub(r"(?<![\[\w])`([^`\s]+)`(?!\])", sub, text)
+    for phrase in phrases:
+        if phrase in known:
+            text = re.sub(rf"(?<![\[\w`]){re.escape(phrase)}(?![\]\w`])",
+                          lambda m: term_link(phrase, style=style, href=href), text)
+    return text
 
 
 def undefined(terms: list[str] | None = None) -> dict[str, list[str]]:
@@ -82,4 +92,4 @@ def undefined(terms: list[str] | None = None) -> dict[str, list[str]]:
             "refinement modes": [n for n in REFINEMENT_MODES.names() if n not in known]}
 
 
-__all__ = ["GLOSSARY_PAGE", "glossary_terms", "is_code_name", "term_link", "link_names", "undefined"]
+__all__ = ["GLOSSARY_PAGE", "PHRASES", "glossary_terms", "is_code_name", "term_link", "link_names", "undefined"]
