@@ -150,6 +150,7 @@ def _assert_findings(text: str) -> None:
     from cam2seg_utils.refinement import DEFAULT_MODE
     from cam2seg_utils.report import findings
 
+    text = text.replace("\u2019", "'")          # Sphinx's smart quotes
     folder = list_snapshots(REPO / "results" / "published")[REFERENCE]
     table = pd.read_csv(folder / "tables" / "strategies.csv")
     zs = table[table["setting"] == "zero-shot"]
