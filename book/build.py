@@ -52,8 +52,8 @@ from pathlib import Path
 from typing import Any
 
 from book_paths import DEMO_PNG, GENERATED, HTML, NOTEBOOKS, PUBLISHED_PAGES, REPO, package_module
-from snapshot_pages import (ordered_snapshots, select_snapshots, snapshot_title, snapshots, write_snapshot_index,
-                            write_snapshots_fragment)
+from snapshot_pages import (ordered_snapshots, select_snapshots, snapshot_title, snapshots, write_findings_fragment,
+                            write_snapshot_index, write_snapshots_fragment)
 #: The Colab install cell of every generated notebook (``{url}``: the repository URL as a JSON string).
 COLAB_CELL = """# Colab: install cam2seg first (a no-op everywhere else). Written in by book/build.py, with the
 # repository URL from `repository.url` of _config.yml.
@@ -287,14 +287,16 @@ def run_part_caption(profile: str, main_snapshot: Path | None) -> str:
 
 
 def label_title(path: Path, label: str) -> None:
-    """Append `` — <label>`` to the first heading of an executed notebook (the page title)."""
+    """Say ``label`` (which snapshot the page renders) in a line under the first heading of an
+    executed notebook. The heading itself (the sidebar entry) stays short: the part's caption
+    already names the snapshot."""
     import nbformat
 
     nb = nbformat.read(path, as_version=4)
     for cell in nb.cells:
         if cell.cell_type == "markdown" and cell.source.startswith("# "):
             first, _, rest = cell.source.partition("\n")
-            cell.source = f"{first} — {label}" + ("\n" + rest if rest else "")
+            cell.source = f"{first}\n\n*Real data: {label}.*" + ("\n" + rest if rest else "")
             break
     nbformat.write(nb, path)
 
@@ -416,6 +418,8 @@ def main(argv: list[str] | None = None) -> int:
             {"parameters": params, "main_pages_snapshot": str(main_snapshot) if main_snapshot else None,
              "published_parts": sorted(others), "notebook_wall_time_s": timings}, indent=2), encoding="utf-8")
     write_demo_fragment()
+    # the record pages' figures, drawn from their own tables (cam2seg_utils.report.record_figures)
+    package_module("cam2seg_utils.report.record_figures").write_record_figures(REPO / "book", GENERATED / "records")
     extra_parts = []
     for profile, folder in others.items():
         pages = [src.stem for src in twins]
@@ -424,6 +428,8 @@ def main(argv: list[str] | None = None) -> int:
                             "chapters": [{"file": index}] + [{"file": f"book/generated/published/{profile}/{p}"}
                                                              for p in pages]})
     write_snapshots_fragment(args.profile if main_snapshot is not None else None, list(others))
+    write_findings_fragment(args.profile if main_snapshot is not None else None, list(others),
+                            [src.stem for src in twins])
     toc, config = write_toc(extra_parts, run_part_caption(args.profile, main_snapshot)), write_config()
     if args.no_build:
         return 0

@@ -78,8 +78,10 @@ def write_snapshot_index(profile: str, folder: Path, pages: list[str]) -> str:
 
 #: Why a snapshot is in the book, by profile (the intro's list says it beside each part).
 SNAPSHOT_ROLES = {
-    "isic-official": "the official ISIC 2017 protocol: fine-tuned on the whole Training split, evaluated on all "
-                     "150 images of the official Validation split. **The book's reference for real-data numbers.**",
+    "isic-official": "the official ISIC 2017 splits: fine-tuned on the Training split (1700 images, 300 held out "
+                     "for early stopping), evaluated on all 150 images of the official Validation split, on which "
+                     "the defaults were chosen (not held out: the findings page lists the held-out numbers). "
+                     "**The book's reference for real-data numbers.**",
     "local-isic": "an older, quicker run: 32 images of a hold-out of the *training* split (larger, more centred "
                   "lesions than the official splits, so easier), made with older code. Kept as the record of "
                   "that run; for numbers, read the official validation split.",
@@ -110,3 +112,24 @@ def write_snapshots_fragment(main_profile: str | None, extra: list[str]) -> None
                 "build's own run, and its {doc}`paper comparison </book/generated/08_paper_comparison>` compares "
                 "that run with the paper.*\n")
     (GENERATED / "published_snapshots.md").write_text(text, encoding="utf-8")
+
+
+def write_findings_fragment(main_profile: str | None, extra: list[str], stems: list[str]) -> None:
+    """``book/generated/findings.md`` (included by ``book/findings.md``) and its figures: the
+    findings computed from the reference snapshot's committed tables
+    (:func:`cam2seg_utils.report.findings.write_findings_page`), each linking to its chapter in
+    the part that renders that snapshot in this build (``stems``: the notebook pages rendered),
+    or naming it when this build has no such part."""
+    folder = snapshots().get(REFERENCE_SNAPSHOT)
+    if main_profile == REFERENCE_SNAPSHOT:
+        prefix = "/book/generated/"
+    elif REFERENCE_SNAPSHOT in extra:
+        prefix = f"/book/generated/published/{REFERENCE_SNAPSHOT}/"
+    else:
+        prefix = None
+
+    def chapter_doc(stem: str) -> str | None:
+        return f"{prefix}{stem}" if prefix is not None and stem in stems else None
+
+    package_module("cam2seg_utils.report.findings").write_findings_page(
+        GENERATED / "findings.md", folder, chapter_doc, figure_href="generated/findings")

@@ -101,7 +101,8 @@ def provenance_markdown(
         ("Segmenter (checkpoint)", f"`{segmenter}`" + (f" ({short_digests(checkpoint)})" if checkpoint else "")),
     ]
     if parameters:
-        rows.append(("Parameters", ", ".join(f"{k} = {_fmt_value(v)}" for k, v in parameters.items())))
+        # one "key = value" a line: twenty of them in one run of text were unreadable
+        rows.append(("Parameters", "<br>".join(f"{k} = {_fmt_value(v)}" for k, v in parameters.items())))
     rows.append(("Git commit", f"`{commit}`"))
     rows.append(("Date", date))
     if wall_time_s is not None:

@@ -15,8 +15,9 @@
 # # 02 · Classifiers: fine-tuning and accuracy (Fig. 4)
 #
 # Each classifier is fine-tuned on the training split (2-logit head, class-weighted
-# cross-entropy, early stopping on the validation split; the paper: at most 500 epochs,
-# patience 20). "Zero-shot" accuracy of an ImageNet model on a binary task needs a rule: we use
+# cross-entropy, early stopping on the {term}`fine-tuning hold-out`, a seeded part of the
+# training split that is not trained on, never the official validation split; the paper: at
+# most 500 epochs, patience 20). "Zero-shot" accuracy of an ImageNet model on a binary task needs a rule: we use
 # a training-free nearest-class-centroid classifier on the frozen ImageNet features, and show the
 # majority-class baseline beside it (see the errata).
 

@@ -82,7 +82,7 @@ nb.show(table2.tests(grid, cfg))
 # %% [markdown]
 # ## Fig. 6: IoU distributions, all CAMs vs the best CAM per image
 #
-# The paper's point: choosing the best CAM per image removes most complete failures (IoU = 0).
+# The paper's point: choosing the best CAM per image removes most zero-IoU images (IoU = 0).
 
 # %% tags=["hide-input"]
 table2.show_fig6(grid, cfg)

@@ -16,8 +16,9 @@
 #
 # Row by row: the paper's value (transcribed in `cam2seg_utils.paper`, with its source), ours,
 # the difference, and why they differ. Differences are expected whenever this book was built
-# from a profile other than `paper`: other images (synthetic, or a hold-out of the ISIC 2017
-# training split instead of the 600-image test set), other models (for instance EfficientNet-Lite0
+# from a profile other than `paper`: other images (synthetic, the official ISIC 2017 validation
+# split, or a hold-out of its training split, instead of the paper's 600 official test images;
+# the {doc}`findings page </book/findings>` lists the held-out figures), other models (for instance EfficientNet-Lite0
 # for EfficientNet-B0), another segmenter (LiteMedSAM for MedSAM ViT-B) and fewer images.
 #
 # Each of our rows names the data and split it was measured on and carries, beside it, the IoU

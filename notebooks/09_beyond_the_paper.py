@@ -35,7 +35,9 @@
 # The ranked strategies score each candidate mask with the **a-priori weight set**
 # (`cam2seg_utils/prompting/weights.py`, `k_masks = 0`): the segmenter's predicted IoU (+1),
 # pigment contrast with the surround (+1), closeness to the image centre (+1), and against
-# touching the border, the unlit vignette and coloured artefacts (-1 each). No weight is fitted;
+# touching the border ({term}`border`), lying outside the dermatoscope's field of view
+# ({term}`outside_fov`, the unlit vignette) and coloured artefacts ({term}`artefact`) (-1 each).
+# No weight is fitted;
 # which features carry a sign was chosen on the official validation split (150 masks), so the
 # numbers of that split are the optimistic ones. Every number below names its images; each
 # strategy is also reported on small lesions (< 10 % of the image) and lesions touching the border.
@@ -69,11 +71,15 @@ headline.show_headline(grid, cfg)
 # %% [markdown]
 # ## Strategies, all images and the hard slices
 #
-# Mean IoU and Dice with 95 % bootstrap CIs; `n_zero_iou` = complete failures; `delta_iou` and
-# `p_vs_reference` = paired difference and Wilcoxon test against `algorithm1` with Grad-CAM on
-# the same images. `uses_ground_truth` marks the oracle rows.
+# Mean IoU and Dice with 95 % bootstrap CIs; `n_zero_iou` = images with IoU exactly 0
+# ({term}`zero-IoU images <n_zero_iou>`; the headline's {term}`misses <miss>` count IoU < 0.01,
+# so they can be more); `delta_iou` and `p_vs_reference` = paired difference and Wilcoxon test
+# against `algorithm1` with Grad-CAM on the same images. `uses_ground_truth` marks the
+# {term}`oracle` rows. The figure "IoU per image, per strategy" below says it at a glance; the
+# two long tables (every setting × strategy × CAM × slice) are folded: open them with the
+# button.
 
-# %% tags=["hide-input"]
+# %% tags=["hide-input", "hide-output"]
 strategies.show_tables(table)
 
 # %% [markdown]

@@ -75,7 +75,10 @@ page.show_curves()
 page.show_noc()
 
 # %% [markdown]
-# ## The bars, on these images
+# ## The targets set before the run, on these images
+#
+# What the refinement modes were tuned to reach from the default strategy's mask, met or not on
+# these images.
 
 # %% tags=["hide-input"]
 page.show_bars()

@@ -15,6 +15,7 @@ import pytest
 from cam2seg_utils.publish import list_snapshots, load_snapshot
 from cam2seg_utils.report import baselines, headline, strategies, table2
 from cam2seg_utils.report.provenance import published_config
+from test_reader_text import internal_words
 
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -23,6 +24,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 REFERENCE = "isic-official"     # the book's real-data reference: the official validation split
 PUBLISHED_TABLE2 = f"book/generated/published/{REFERENCE}/05_best_method.html"
 PUBLISHED_STRATEGIES = f"book/generated/published/{REFERENCE}/09_beyond_the_paper.html"
+FINDINGS = "book/findings.html"
 # What a reader must never see in a page's text (code blocks aside): a raw nan, a raw backtick,
 # an integer printed with decimals ("8.000 epochs"), a CI or p-value of fewer than 5 images.
 PAGE_CHECKS_JS = """() => {
@@ -97,6 +99,8 @@ def test_smoke_book_in_chromium(smoke_book):
                     .map(i => i.getAttribute('src'))""")
                 assert not broken, (rel, broken)
                 assert not page.evaluate(PAGE_CHECKS_JS), (rel, page.evaluate(PAGE_CHECKS_JS))
+                # nothing of the work's organisation reaches a reader, on any rendered page
+                assert internal_words(page.inner_text("main") if page.query_selector("main") else "") == [], rel
                 hrefs = page.evaluate("""() => Array.from(document.querySelectorAll('a[href]'))
                     .map(a => a.href).filter(h => h.startsWith(location.origin))""")
                 for href in hrefs:
@@ -111,7 +115,10 @@ def test_smoke_book_in_chromium(smoke_book):
             out = REPO / "test-artifacts" / "book_results.png"
             out.parent.mkdir(exist_ok=True)
             page.screenshot(path=str(out), full_page=True)
-            published_text = strategies_text = None
+            published_text = strategies_text = findings_text = None
+            page.goto(base + FINDINGS, wait_until="load")
+            findings_text = page.inner_text("main")
+            page.screenshot(path=str(REPO / "test-artifacts" / "book_findings.png"), full_page=True)
             if (html_root / PUBLISHED_TABLE2).is_file():
                 page.goto(base + PUBLISHED_TABLE2, wait_until="load")
                 published_text = page.inner_text("main")
@@ -129,6 +136,49 @@ def test_smoke_book_in_chromium(smoke_book):
         _assert_published_table2(published_text)
     if strategies_text is not None:
         _assert_published_strategies(strategies_text)
+    _assert_findings(findings_text)
+
+
+def _assert_findings(text: str) -> None:
+    """The findings page shows the numbers of the committed tables, read here straight from the
+    snapshot's CSV tables and the held-out file (not through the module that wrote the page):
+    the default strategy (the code's), Algorithm 1, the floor and the ceiling, the image prior,
+    the border slice, the clicks to IoU 0.85, the held-out rows; and the page's own findings."""
+    import pandas as pd
+
+    from cam2seg_utils.prompting import DEFAULT_STRATEGY
+    from cam2seg_utils.refinement import DEFAULT_MODE
+    from cam2seg_utils.report import findings
+
+    text = text.replace("\u2019", "'")          # Sphinx's smart quotes
+    folder = list_snapshots(REPO / "results" / "published")[REFERENCE]
+    table = pd.read_csv(folder / "tables" / "strategies.csv")
+    zs = table[table["setting"] == "zero-shot"]
+
+    def iou(strategy, slice_="all", cam=None):
+        rows = zs[(zs["strategy"] == strategy) & (zs["slice"] == slice_)]
+        if cam is not None:
+            rows = rows[rows["cam"] == cam]
+        return f"{rows['iou'].iloc[0]:.3f}"
+
+    for value in (iou("algorithm1", cam="gradcam"), iou(DEFAULT_STRATEGY), iou("image-prior"), iou("oracle-gt-box"),
+                  iou("whole-image"), iou(DEFAULT_STRATEGY, "touches border"), iou("whole-image", "touches border")):
+        assert value in text, value
+    noc = pd.read_csv(folder / "hitl" / "noc.csv")
+    noc = noc[(noc["slice"] == "all") & (noc["mode"] == DEFAULT_MODE)].set_index("start")["noc@85"]
+    for start in ("default-strategy", "gt-box", "whole-image"):
+        assert f"{noc[start]:.2f}" in text, start
+    held = pd.read_csv(REPO / "results" / "heldout" / "figures.csv")
+    for _, r in held.iterrows():
+        assert r["images"] in text and str(r["commit"])[:7] in text and r["ran_by"] in text, r["id"]
+        for c in ("iou", "gt_box", "whole_image"):
+            if pd.notna(r[c]):
+                assert f"{r[c]:.3f}" in text, (r["id"], c)
+    assert "not held out: the defaults were chosen on these masks" in text
+    found = findings.findings(findings.measure(folder))
+    assert len(found) >= 5
+    for f in found:
+        assert f.title in text and all(n in text for n in f.numbers), f.key
 
 
 def _assert_published_strategies(text: str) -> None:

@@ -209,8 +209,9 @@ def test_build_writes_toc_and_config(build, tmp_path, monkeypatch):
     toc = yaml.safe_load(build.write_toc([part], "Synthetic data (profile smoke): pipeline check").read_text())
     captions = [p["caption"] for p in toc["parts"]]
     run = captions.index("Synthetic data (profile smoke): pipeline check")
-    assert captions.index("Real data: x") == run - 1 == 1              # real data first, after the method
-    assert toc["parts"][run]["chapters"] == source_parts[1]["chapters"]
+    # the findings, the method, then real data first, then the run's own part
+    assert captions[:2] == ["Findings", "Method"] and captions.index("Real data: x") == run - 1 == 2
+    assert toc["parts"][run]["chapters"] == source_parts[2]["chapters"]
     assert not any("`" in c for c in captions)
     # no repository URL: the buttons that would point at it are off
     monkeypatch.setattr(build, "book_config", lambda: {"repository": {"url": ""}, "launch_buttons": {"colab_url": "x"},
@@ -250,7 +251,11 @@ def test_snapshot_captions_name_the_split_in_plain_text(build, tmp_path):
                                                                  "150 images (published)")
     # the default toc (what `jupyter-book build .` alone shows) says synthetic too
     toc = yaml.safe_load((REPO / "_toc.yml").read_text())
-    assert toc["parts"][1]["caption"] == build.run_part_caption("embedded", None)
+    run_part = [p for p in toc["parts"] if any(c["file"].startswith("book/generated/0") for c in p["chapters"])
+                and not any(c["file"].endswith("00_method") for c in p["chapters"])]
+    assert run_part[0]["caption"] == build.run_part_caption("embedded", None)
+    # the findings come right after the introduction, with the glossary
+    assert [c["file"] for c in toc["parts"][0]["chapters"]] == ["book/findings", "book/glossary"]
 
 
 def test_intro_fragment_links_the_real_data_comparison_and_says_why_each_snapshot(snapshot_pages, tmp_path,
@@ -268,6 +273,41 @@ def test_intro_fragment_links_the_real_data_comparison_and_says_why_each_snapsho
     assert "generated/08_paper_comparison" not in intro            # the link is the fragment's: real data first
     for chapter in ("(09)", "scaling page", "(06)"):
         assert chapter in intro, chapter
+
+
+def test_findings_fragment_links_the_chapters_of_the_part_that_renders_the_reference(snapshot_pages, tmp_path,
+                                                                                    monkeypatch):
+    """The findings page's generated part: computed from the committed reference snapshot, one
+    figure per finding written beside it, each finding linking its chapter in whichever part of
+    this build renders that snapshot, or naming it when none does."""
+    monkeypatch.setattr(snapshot_pages, "GENERATED", tmp_path)
+    stems = [p.stem for p in NOTEBOOK_SOURCES]
+    snapshot_pages.write_findings_fragment(None, ["isic-official"], stems)
+    text = (tmp_path / "findings.md").read_text()
+    assert "</book/generated/published/isic-official/09_beyond_the_paper>`" in text
+    assert "</book/generated/published/isic-official/10_human_in_the_loop>`" in text
+    figures = sorted(p.name for p in (tmp_path / "findings").glob("*.png"))
+    assert len(figures) == text.count("```{image} generated/findings/") >= 5
+    assert "## Held-out results" in text and "not held out" in text
+    snapshot_pages.write_findings_fragment("isic-official", [], stems)
+    assert "</book/generated/09_beyond_the_paper>`" in (tmp_path / "findings.md").read_text()
+    snapshot_pages.write_findings_fragment(None, ["local-isic"], stems)
+    text = (tmp_path / "findings.md").read_text()
+    assert "{doc}" not in text and "of the real-data part" in text
+
+
+def test_published_page_titles_stay_short_and_say_their_snapshot_below(build, tmp_path):
+    """A real-data part's pages keep their own title (the sidebar entry); the snapshot is named
+    in a line under it."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# 05 · Table 2\n\nText.")])
+    path = tmp_path / "page.ipynb"
+    nbformat.write(nb, path)
+    build.label_title(path, "ISIC 2017 official validation split, 150 images (published)")
+    source = nbformat.read(path, as_version=4).cells[0].source
+    assert source.splitlines()[0] == "# 05 · Table 2"
+    assert "*Real data: ISIC 2017 official validation split, 150 images (published).*" in source
 
 
 def test_chapter_09_shows_no_real_data_table_under_its_provenance_box():
@@ -301,7 +341,7 @@ def test_toc_and_config():
             assert (REPO / "notebooks" / (Path(f).name + ".py")).is_file(), f
         else:
             assert (REPO / (f + ".md")).is_file(), f
-    assert len(files) == len(set(files)) == 1 + len(NOTEBOOK_SOURCES) + 7     # + 7 hand-written pages
+    assert len(files) == len(set(files)) == 1 + len(NOTEBOOK_SOURCES) + 9     # + 9 hand-written pages
     # every hand-written page is in the book, and none still holds a draft's fill-in marker
     assert {f"book/{p.stem}" for p in (REPO / "book").glob("*.md")} <= set(files)
     for page in (REPO / "book").glob("*.md"):

@@ -30,22 +30,74 @@ def test_readme_snippet_runs(repo_root, tmp_path, monkeypatch, capsys):
     assert second["result"].mask.tolist() == result.mask.tolist()
 
 
+def _block(text: str, name: str) -> str:
+    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    assert start in text and end in text, f"README has no {name} block"
+    return text[text.index(start) + len(start):text.index(end)].strip()
+
+
 def test_readme_headline_is_recomputed_from_the_official_snapshot(repo_root):
     """The README's first results table is the headline table of the committed isic-official
     snapshot (official validation split), recomputed here from its grid.parquet: every number,
     CI and miss count identical."""
     from cam2seg_utils.publish import list_snapshots, load_snapshot
+    from cam2seg_utils.report.glossary import link_names
     from cam2seg_utils.report.headline import headline_markdown, headline_table
     from cam2seg_utils.report.provenance import published_config
 
     found = list_snapshots(repo_root / "results" / "published")
     assert "isic-official" in found, "the official-split snapshot must be committed"
     snap = load_snapshot(found["isic-official"])
-    expected = headline_markdown(headline_table(snap.grid, published_config(found["isic-official"])))
+    expected = link_names(headline_markdown(headline_table(snap.grid, published_config(found["isic-official"]))))
     text = (repo_root / "README.md").read_text()
-    block = text[text.index("<!-- headline:start -->") + len("<!-- headline:start -->"):text.index("<!-- headline:end -->")]
-    assert block.strip() == expected.strip()
+    block = _block(text, "headline")
+    assert block == expected.strip()
     first_results = text.index("## Results on the official ISIC 2017 validation split")
     assert first_results < text.index("<!-- headline:start -->")
     assert "150 images of the official ISIC 2017 **validation** split" in text
     assert snap.summary["n_images"] == 150 and snap.summary["n_errors"] == 0
+
+
+def test_readme_first_screen_findings_and_heldout_table_are_recomputed(repo_root):
+    """The README's three lines of findings (on its first screen) and its held-out table are
+    what cam2seg_utils.report.findings computes from the committed snapshot and held-out file:
+    every number follows the tables (``python -m cam2seg_utils.report.findings`` rewrites them)."""
+    from cam2seg_utils.publish import list_snapshots
+    from cam2seg_utils.report.findings import readme_blocks
+
+    text = (repo_root / "README.md").read_text()
+    blocks = readme_blocks(list_snapshots(repo_root / "results" / "published")["isic-official"])
+    findings = _block(text, "findings")
+    assert findings == blocks["findings"].strip()
+    assert len(findings.splitlines()) == 3
+    assert text.index("<!-- findings:start -->") < text.index("## One image, end to end")   # the first screen
+    heldout = _block(text, "heldout")
+    assert heldout == blocks["heldout"].strip()
+    # the numbers of the committed held-out file, and the validation row marked as not held out
+    assert "0.730" in heldout and "531" in heldout and "0.786" in heldout and "2.79" in heldout
+    assert "not held out: the defaults were chosen on these masks" in heldout
+    assert heldout.count("run by ") == 4
+
+
+def test_readme_headline_strategy_names_link_to_the_glossary(repo_root):
+    """Every strategy name in the README's headline table is a link to the glossary, and the
+    glossary defines it."""
+    import re
+
+    from cam2seg_utils.prompting import STRATEGIES
+    from cam2seg_utils.report.glossary import glossary_terms
+
+    block = _block((repo_root / "README.md").read_text(), "headline")
+    terms = set(glossary_terms())
+    names = set(STRATEGIES.names()) | {f"oracle-{n}" for n in STRATEGIES.names()}
+    shown = set()
+    for line in block.splitlines()[2:]:
+        label = line.split("|")[1]
+        for name in re.findall(r"`([^`]+)`", label):
+            if name in names:
+                shown.add(name)
+                assert f"[`{name}`](book/glossary.md)" in label, (name, label)
+                assert name in terms, name
+        if "Algorithm 1" in label:
+            assert "[Algorithm 1](book/glossary.md)" in label, label
+    assert {"candidates", "image-prior", "prior-cam", "oracle-candidates"} <= shown

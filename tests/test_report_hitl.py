@@ -34,7 +34,7 @@ def test_the_notebook_path_runs_and_draws(page):
     fig = page.curves_figure("all")
     assert len(fig.axes) == 4
     plt.close(fig)
-    assert "bar | measured" in page.bars() and "clicks saved" in page.verdict()
+    assert "target | measured" in page.bars() and "clicks saved" in page.verdict()
     assert "synthetic" in page.provenance().lower()
     # the worked example replays the recorded clicks and checks them against the recorded IoU
     fig = page.example_figure(start="gt-box", image_id=sorted(page.table["image_id"].unique())[0],

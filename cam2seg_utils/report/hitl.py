@@ -27,6 +27,10 @@ MODE_COLORS = {"box-edit": "#d50000", "hybrid": "#2962ff", "points": "#00a152"}
 GT_COLOR, MASK_COLOR = "#00e676", "#ff1744"
 
 
+#: The slices' names as the NoC table prints them.
+_SHORT_SLICE = {"small lesion (<10 % of image)": "small lesion", "touches border": "border"}
+
+
 class ExampleUnavailable(RuntimeError):
     """The worked example needs the image's pixels, which this build does not have."""
 
@@ -88,11 +92,7 @@ class HitlPage:
         from IPython.display import display
 
         if not self._note():
-            # clicks are means over images: 2 decimals ("4.56"), so a whole number reads "20.00", not a count
-            table = self.noc_table()
-            fmt = {c: "{:.2f}" for c in ("noc@85", "noc@90")}
-            fmt.update({c: "{:.0f}" for c in ("n", "mean_falls")})
-            display(table.style.hide(axis="index").format(precision=3).format(fmt))
+            display(self.noc_display().style.hide(axis="index").set_table_attributes('class="dataframe"'))
 
     def show_bars(self) -> None:
         from IPython.display import Markdown, display
@@ -155,6 +155,23 @@ class HitlPage:
         noc["start"] = noc["start"].astype(str)
         return noc[cols].reset_index(drop=True)
 
+    def noc_display(self) -> pd.DataFrame:
+        """:meth:`noc_table` as the page prints it, every cell already text: mean IoUs with 3
+        decimals, clicks (means over images) with 2 ("4.56"; a whole number reads "20.00", not
+        a count), shares of images and clicks in per cent, counts as integers, the slice names
+        short, so the table fits the page."""
+        t = self.noc_table()
+        out = pd.DataFrame({"slice": t["slice"].map(lambda s: _SHORT_SLICE.get(s, s)), "start": t["start"],
+                            "mode": t["mode"], "n": t["n"].map(lambda v: f"{int(v)}")})
+        for c in [c for c in t.columns if c.startswith("miou@")]:
+            out[c] = t[c].map(lambda v: "–" if pd.isna(v) else f"{v:.3f}")
+        for c in ("noc@85", "noc@90"):
+            out[c] = t[c].map(lambda v: "–" if pd.isna(v) else f"{v:.2f}")
+        for c in ("never@85", "never@90", "worse_clicks"):
+            out[c] = t[c].map(lambda v: "–" if pd.isna(v) else f"{100 * v:.0f} %")
+        out["mean_falls"] = t["mean_falls"].map(lambda v: "–" if pd.isna(v) else f"{int(v)}")
+        return out
+
     def verdict(self, mode: str | None = None) -> str:
         """Markdown: clicks to 85 % from the default strategy's mask against the whole-image box
         (and the ground-truth box), with the never-reached shares, for ``mode`` (default: the
@@ -182,7 +199,9 @@ class HitlPage:
         return f"With `{mode}`:\n\n" + "\n".join(lines)
 
     def bars(self, mode: str | None = None) -> str:
-        """Markdown: the issue's bars, met or not, on this page's images (all-image slice)."""
+        """Markdown: the targets set for the refinement modes before the published run (mean NoC@85
+        at most 4, mIoU after 5 clicks at least 0.85, at most 15 % of images never at 85 %, no
+        fall of the mean IoU), met or not, on this page's images (all-image slice)."""
         mode = mode or self.best_mode()
         noc = self.tables["noc"]
         alls = noc[noc["slice"] == "all"]
@@ -195,7 +214,7 @@ class HitlPage:
                       ("<= 15 % of images never reach 85 %", d["never@85"] <= 0.15, f"{100 * d['never@85']:.0f} %")]
             for name, ok, value in checks:
                 lines.append(f"| {name} (default strategy's mask, `{mode}`) | {value} | {'met' if ok else '**not met**'} |")
-        # the bar is on the default strategy's mask, in every mode; the other starts are shown beside it
+        # the targets are on the default strategy's mask, in every mode; the other starts are shown beside it
         own = alls[alls["start"] == "default-strategy"]
         falls = own[own["mean_falls"] > 0]
         if len(own):
@@ -208,8 +227,8 @@ class HitlPage:
         if len(rest):
             other_txt = ("0 in every start x mode" if others.empty else
                          "; ".join(f"{r.start} x {r.mode}: {r.mean_falls}" for r in others.itertuples()))
-            lines.append(f"| (not a bar) falls of the mean IoU from the other starts | {other_txt} | |")
-        return "| bar | measured | |\n|---|---|---|\n" + "\n".join(lines)
+            lines.append(f"| (not a target) falls of the mean IoU from the other starts | {other_txt} | |")
+        return "| target | measured | |\n|---|---|---|\n" + "\n".join(lines)
 
     def provenance_parameters(self) -> dict[str, Any]:
         """The hitl run's parameters for the provenance box (split, starts, modes, clicks, ...)."""
