@@ -75,3 +75,25 @@ def test_the_named_weight_set_is_registered_with_its_masks():
     assert w.k_masks == 125 and "Training split" in w.fitted_on
     assert DEFAULT_WEIGHTS == "a-priori"   # the page says the default is unchanged
     assert re.search(r"`fit-train125` \(`--set ranking_weights=fit-train125`\)", PAGE.read_text(encoding="utf-8"))
+
+
+def test_reprompt_rows_match_the_record():
+    rec = pd.read_csv(RECORD / "reprompt.csv")
+    grown = rec[rec["experiment"] == "re-prompt after the choice"].set_index("variant")
+    rows = _rows("## A re-prompt that looked like a gain on 22 images")
+    assert len(rows) == 5
+    for label, iou, small, border, lost, gained in rows:
+        r = grown.loc[label]
+        assert (_num(iou), _num(small), _num(border)) == pytest.approx((r["iou"], r["iou_small"], r["iou_border"]),
+                                                                      abs=5e-4), label
+        if lost != "—":
+            assert (int(lost), int(gained)) == (r["lost_over_0_1"], r["gained_over_0_1"])
+    text = PAGE.read_text(encoding="utf-8")
+    first = grown.loc["first 22 images: no re-prompt", "iou"], grown.loc["first 22 images: re-prompt, box grown by 25 %", "iou"]
+    assert f"from 0.{round(first[0] * 1000):03d} to\n0.{round(first[1] * 1000):03d}" in text
+    fixed = rec[rec["experiment"] == "grown-box fixed point as a feature"]
+    rows = _rows("## The grown-box fixed point as a feature")
+    assert len(rows) == len(fixed)
+    for (label, n, iou, small, border, misses), (_, r) in zip(rows, fixed.sort_values("n_images", kind="mergesort").iterrows()):
+        assert (int(n), _num(iou), _num(small), _num(border), int(misses)) == pytest.approx(
+            (r["n_images"], r["iou"], r["iou_small"], r["iou_border"], r["misses"]), abs=5e-4), label
