@@ -31,6 +31,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .decoder import decode_low_res
+
 LOW_RES_SIZE = 256  # the SAM-family mask decoder emits 256x256 low-resolution logits
 
 
@@ -257,6 +259,25 @@ class Segmenter(ABC):
         Returns:
             ``B`` :class:`SegmentationResult`, in prompt order.
         """
+        low_np, iou_np = self.decode_low_res(embedding, boxes, points, point_labels, mask_input)
+        masks_np = self.upscale_masks(low_np, embedding)
+        return [
+            SegmentationResult(mask=masks_np[i], predicted_iou=float(iou_np[i]), low_res_logits=low_np[i])
+            for i in range(len(low_np))
+        ]
+
+    def decode_low_res(
+        self,
+        embedding: ImageEmbedding,
+        boxes: Optional[np.ndarray] = None,
+        points: Optional[np.ndarray] = None,
+        point_labels: Optional[np.ndarray] = None,
+        mask_input: Optional[np.ndarray] = None,
+    ) -> Tuple[np.ndarray, np.ndarray]:
+        """The decoder's outputs for ``B`` prompts (arguments as :meth:`segment_batch`), before
+        any image-size mask is made: ``(low_res_logits (B, 256, 256) float32 on the model
+        canvas, predicted_iou (B,) float32)``. :meth:`upscale_masks` makes the masks of those a
+        caller keeps (the grid keeps a few of ~50 candidates; at 6688 x 4439 each is 30 MB)."""
         if not isinstance(embedding, ImageEmbedding):
             raise ValueError(f"embedding must be an ImageEmbedding from {self.name}.embed(), got {type(embedding)}")
         if embedding.segmenter != self.name or embedding.model_size != self.model_size:
@@ -266,15 +287,37 @@ class Segmenter(ABC):
             )
         if boxes is None and points is None and mask_input is None:
             raise ValueError("segment needs a prompt: a box, points, or a mask_input")
-        size = embedding.original_size
+        box_t, pts_t, lab_t, mask_t = self.prompt_tensors(embedding.original_size, boxes, points, point_labels,
+                                                          mask_input)
+        batch = next(len(t) for t in (box_t, pts_t, mask_t) if t is not None)
+        if batch == 0:
+            return np.zeros((0, LOW_RES_SIZE, LOW_RES_SIZE), np.float32), np.zeros((0,), np.float32)
+        with torch.inference_mode():
+            # a box present -> no padding point (prompt encoder: pad = boxes is None)
+            sparse, dense = self.prompt_encoder(
+                points=None if pts_t is None else (pts_t, lab_t),
+                boxes=None if box_t is None else box_t[:, None, :],
+                masks=mask_t,
+            )
+            low_res, iou = decode_low_res(self.mask_decoder, embedding.features, self.prompt_encoder.get_dense_pe(),
+                                          sparse, dense)
+        return low_res[:, 0].float().cpu().numpy(), iou[:, 0].float().cpu().numpy()
+
+    def prompt_tensors(self, original_size: Tuple[int, int], boxes: Optional[np.ndarray] = None,
+                       points: Optional[np.ndarray] = None, point_labels: Optional[np.ndarray] = None,
+                       mask_input: Optional[np.ndarray] = None):
+        """Validate and clip ``B`` prompts and map them to the model canvas: ``(boxes (B, 4),
+        points (B, N, 2), labels (B, N), mask_input (B, 1, 256, 256))`` float32 / int64 tensors on
+        :attr:`device` (None where absent): exactly what the prompt encoder receives, so two
+        prompts with equal tensors decode to equal masks."""
         batch: Optional[int] = None
         box_t = pts_t = lab_t = mask_t = None
         if boxes is not None:
-            b = _clip_boxes(np.asarray(boxes, dtype=np.float64), size)
+            b = _clip_boxes(np.asarray(boxes, dtype=np.float64), original_size)
             batch = b.shape[0]
-            box_t = torch.as_tensor(self.transform_boxes(b, size), dtype=torch.float32, device=self.device)
+            box_t = torch.as_tensor(self.transform_boxes(b, original_size), dtype=torch.float32, device=self.device)
         if points is not None:
-            p = _clip_points(np.asarray(points, dtype=np.float64), size)
+            p = _clip_points(np.asarray(points, dtype=np.float64), original_size)
             if batch is not None and p.shape[0] != batch:
                 raise ValueError(f"boxes give B={batch} prompts but points give B={p.shape[0]}")
             batch = p.shape[0]
@@ -286,7 +329,7 @@ class Segmenter(ABC):
                     raise ValueError(f"point_labels must have shape {p.shape[:2]} (B, N), got {lab.shape}")
                 if not np.isin(lab, (0, 1)).all():
                     raise ValueError(f"point_labels must be 1 (foreground) or 0 (background), got {np.unique(lab)}")
-            pts_t = torch.as_tensor(self.transform_coords(p, size), dtype=torch.float32, device=self.device)
+            pts_t = torch.as_tensor(self.transform_coords(p, original_size), dtype=torch.float32, device=self.device)
             lab_t = torch.as_tensor(lab.astype(np.int64), device=self.device)
         if mask_input is not None:
             m = np.asarray(mask_input, dtype=np.float32)
@@ -296,43 +339,25 @@ class Segmenter(ABC):
                 raise ValueError(f"mask_input must be (256, 256) or (B, 256, 256) low-res logits, got {m.shape}")
             if batch is not None and m.shape[0] != batch:
                 raise ValueError(f"prompts give B={batch} but mask_input gives B={m.shape[0]}")
-            batch = m.shape[0]
             mask_t = torch.as_tensor(np.ascontiguousarray(m), device=self.device)[:, None]
-        assert batch is not None
-        if batch == 0:
-            return []
+        return box_t, pts_t, lab_t, mask_t
 
+    def upscale_masks(self, low_res: np.ndarray, embedding: ImageEmbedding) -> np.ndarray:
+        """``(B, 256, 256)`` low-res logits -> ``(B, H, W)`` bool masks at the image size,
+        ``sigmoid(postprocess_logits) > 0.5``."""
+        low = torch.as_tensor(np.asarray(low_res, dtype=np.float32), device=self.device)[:, None]
+        H, W = embedding.original_size
+        # full-size logits for a few prompts at a time: 64 candidates of a 6688 x 4439 image
+        # would be 7.6 GB of float32 at once (plus as much for the sigmoid); the bool masks
+        # (1 byte per pixel each) are what is kept
+        per_chunk = max(1, POSTPROCESS_BYTES // max(1, 4 * int(H) * int(W)))
+        masks_np = np.empty((low.shape[0], int(H), int(W)), dtype=bool)
         with torch.inference_mode():
-            # a box present -> no padding point (prompt encoder: pad = boxes is None)
-            sparse, dense = self.prompt_encoder(
-                points=None if pts_t is None else (pts_t, lab_t),
-                boxes=None if box_t is None else box_t[:, None, :],
-                masks=mask_t,
-            )
-            low_res, iou = self.mask_decoder(
-                image_embeddings=embedding.features,
-                image_pe=self.prompt_encoder.get_dense_pe(),
-                sparse_prompt_embeddings=sparse,
-                dense_prompt_embeddings=dense,
-                multimask_output=False,
-            )
-            low_res = low_res.float()
-            # full-size logits for a few prompts at a time: 64 candidates of a 6688 x 4439 image
-            # would be 7.6 GB of float32 at once (plus as much for the sigmoid); the bool masks
-            # (1 byte per pixel each) are what is kept
-            H, W = embedding.original_size
-            per_chunk = max(1, POSTPROCESS_BYTES // max(1, 4 * int(H) * int(W)))
-            masks_np = np.empty((batch, int(H), int(W)), dtype=bool)
-            for start in range(0, batch, per_chunk):
-                logits = self.postprocess_logits(low_res[start:start + per_chunk], embedding)
+            for start in range(0, low.shape[0], per_chunk):
+                logits = self.postprocess_logits(low[start:start + per_chunk], embedding)
                 masks_np[start:start + per_chunk] = (torch.sigmoid(logits) > 0.5)[:, 0].cpu().numpy()
                 del logits
-        low_np = low_res[:, 0].cpu().numpy().astype(np.float32)
-        iou_np = iou[:, 0].float().cpu().numpy()
-        return [
-            SegmentationResult(mask=masks_np[i], predicted_iou=float(iou_np[i]), low_res_logits=low_np[i])
-            for i in range(batch)
-        ]
+        return masks_np
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, device={str(self.device)!r})"
