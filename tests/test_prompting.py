@@ -228,3 +228,54 @@ def test_strategies_on_real_images_beat_or_match_algorithm1(real_cases, litemeds
     base = means["algorithm1"]
     assert means["candidates"] >= base + 0.10, means
     assert means["prior-cam"] >= base + 0.03, means
+
+
+def test_duplicate_prompts_are_decoded_once_and_counted(disk_case, litemedsam):
+    """Boxes that reach the decoder as the same tensors are decoded once per call (and counted);
+    the masks are made at the image size only when read, and equal ``segment``'s."""
+    from cam2seg_utils.prompting.base import DecodedMasks
+
+    image, _, emb, _ = disk_case
+    box = np.array([95.0, 55.0, 205.0, 165.0])
+    boxes = np.stack([box, box + 0.0, [0.0, 0.0, 319.0, 239.0], box, [-20.0, -5.0, 400.0, 300.0]])
+    ctx = _ctx(disk_case, litemedsam, {})
+    decoded = ctx.decode(boxes=boxes)
+    # 1 and 3 repeat 0; 4 is clipped to the image, i.e. the whole-image box 2
+    assert ctx.decoder_calls == 1 and ctx.duplicate_prompts == 3 and ctx.decoder_prompts == 5
+    assert decoded[0] is decoded[1] is decoded[3] and decoded[4] is decoded[2]
+    assert ctx.decode_boxes([box])[0] is decoded[0] and ctx.cached_prompts == 1 and ctx.decoder_calls == 1
+    for d, b in zip(decoded, boxes):
+        ref = litemedsam.segment(emb, box=b)
+        np.testing.assert_array_equal(d.mask, ref.mask)
+        np.testing.assert_allclose(d.low_res_logits, ref.low_res_logits, rtol=1e-5, atol=1e-4)
+    masks = DecodedMasks(decoded)
+    assert len(masks) == 5 and all(m.shape == image.shape[:2] for m in masks)
+    np.testing.assert_array_equal(masks[2], decoded[2].mask)
+
+
+def test_run_length_mask_round_trip():
+    from cam2seg_utils.prompting.base import RunLengthMask
+
+    rng = np.random.default_rng(0)
+    for mask in (np.zeros((7, 9), bool), np.ones((7, 9), bool), rng.random((31, 17)) > 0.5,
+                 np.pad(np.ones((5, 5), bool), 3)):
+        rle = RunLengthMask(mask)
+        np.testing.assert_array_equal(rle.decode(), mask)
+        assert len(rle.starts) == len(rle.ends)
+    disk = np.hypot(*np.mgrid[-300:300, -400:400]) < 200          # 2 edges per row at most
+    assert len(RunLengthMask(disk).starts) == int(disk.any(axis=1).sum())
+
+
+def test_large_decoded_masks_are_kept_run_length_encoded(disk_case, litemedsam, monkeypatch):
+    from cam2seg_utils.prompting import base
+    from cam2seg_utils.prompting.base import RunLengthMask
+
+    _, _, emb, _ = disk_case
+    monkeypatch.setattr(base, "KEEP_MASK_PIXELS", 100)       # the disk image counts as a large one
+    box = np.array([90.0, 50.0, 210.0, 170.0])
+    d, = _ctx(disk_case, litemedsam, {}).decode_boxes([box])
+    assert d._mask is None                                   # nothing at the image size until read
+    first = d.mask
+    assert isinstance(d._mask, RunLengthMask)
+    np.testing.assert_array_equal(first, litemedsam.segment(emb, box=box).mask)
+    np.testing.assert_array_equal(d.mask, first)

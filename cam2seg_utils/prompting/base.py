@@ -17,8 +17,9 @@ second encoder pass; :attr:`PromptContext.decoder_prompts` counts the prompts it
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections import abc
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -28,14 +29,105 @@ from ..registry import Registry
 MAX_PROMPTS_PER_IMAGE = 64
 
 
-@dataclass
-class Decoded:
-    """One decoded prompt: the mask ``(H, W)`` bool, the segmenter's predicted IoU and its
-    ``(256, 256)`` low-resolution logits (for ``mask_input`` re-prompting)."""
+#: A decoded mask of at most this many pixels is kept as it is; a larger one (a full-size
+#: image: 6688 x 4439 is 30 MB per mask) is kept run-length encoded (:class:`RunLengthMask`).
+KEEP_MASK_PIXELS = 2 ** 22
 
-    mask: np.ndarray = field(repr=False)
-    predicted_iou: float
-    low_res_logits: np.ndarray = field(repr=False)
+
+class RunLengthMask:
+    """A ``(H, W)`` bool mask as the runs of ``True`` of its row-major flattening: ``starts`` /
+    ``ends`` (int64, end exclusive). A lesion mask has a few runs per row: about 100 KB at
+    6688 x 4439 instead of 30 MB."""
+
+    def __init__(self, mask: np.ndarray) -> None:
+        flat = np.asarray(mask, dtype=bool).ravel()
+        self.shape = tuple(int(v) for v in np.shape(mask))
+        edges = np.flatnonzero(flat[1:] != flat[:-1]) + 1
+        bounds = np.concatenate([[0], edges, [flat.size]]).astype(np.int64)
+        first = bool(flat[0]) if flat.size else False
+        self.starts = bounds[0 if first else 1:-1:2]
+        self.ends = bounds[1 if first else 2::2]
+
+    def decode(self) -> np.ndarray:
+        out = np.zeros(int(np.prod(self.shape)), dtype=bool)
+        for s, e in zip(self.starts.tolist(), self.ends.tolist()):
+            out[s:e] = True
+        return out.reshape(self.shape)
+
+
+class Decoded:
+    """One decoded prompt: the segmenter's predicted IoU, its ``(256, 256)`` low-resolution
+    logits (for ``mask_input`` re-prompting and the stability score) and the mask ``(H, W)``
+    bool at the image size.
+
+    The mask is made from the logits when first asked for (``upscale(low_res_logits) -> (H, W)
+    bool``, e.g. :meth:`~cam2seg_utils.segmenters.base.Segmenter.upscale_masks` of one prompt)
+    and then kept as it is up to :data:`KEEP_MASK_PIXELS` pixels, run-length encoded above: a
+    batch of candidates costs the decoder's resolution, not the image's, until a row keeps one.
+    ``Decoded(mask, predicted_iou, low_res_logits)`` holds a mask already made.
+    """
+
+    def __init__(self, mask: np.ndarray | None, predicted_iou: float, low_res_logits: np.ndarray,
+                 upscale: Callable[[np.ndarray], np.ndarray] | None = None) -> None:
+        if mask is None and upscale is None:
+            raise ValueError("Decoded needs a mask or an upscale function")
+        self.predicted_iou = float(predicted_iou)
+        self.low_res_logits = low_res_logits
+        self._upscale = upscale
+        self._mask = None if mask is None else self._keep(np.asarray(mask, dtype=bool))
+
+    @staticmethod
+    def _keep(mask: np.ndarray):
+        return mask if mask.size <= KEEP_MASK_PIXELS else RunLengthMask(mask)
+
+    @property
+    def mask(self) -> np.ndarray:
+        """``(H, W)`` bool at the image size (``sigmoid(logits) > 0.5``)."""
+        if self._mask is None:
+            full = np.asarray(self._upscale(self.low_res_logits), dtype=bool)
+            self._mask = self._keep(full)
+            return full
+        return self._mask.decode() if isinstance(self._mask, RunLengthMask) else self._mask
+
+    def __repr__(self) -> str:
+        return f"Decoded(predicted_iou={self.predicted_iou:.4f})"
+
+
+class DecodedMasks(abc.Sequence):
+    """The masks of decoded prompts as a sequence made one at a time on access (at the image
+    size a list of ~50 candidate masks would hold them all at once)."""
+
+    def __init__(self, decoded: Sequence[Decoded]) -> None:
+        self._decoded = list(decoded)
+
+    def __len__(self) -> int:
+        return len(self._decoded)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return DecodedMasks(self._decoded[i])
+        return self._decoded[i].mask
+
+
+def prompt_keys(segmenter, embedding, boxes=None, points=None, point_labels=None, mask_input=None) -> list[tuple]:
+    """One hashable key per prompt: the bytes of what the decoder receives for it
+    (:meth:`~cam2seg_utils.segmenters.base.Segmenter.prompt_tensors`), so that equal keys mean
+    equal decoder outputs (the decoder is deterministic)."""
+    tensors = segmenter.prompt_tensors(embedding.original_size, boxes, points, point_labels, mask_input)
+    arrays = [None if t is None else t.cpu().numpy() for t in tensors]
+    n = next(len(a) for a in arrays if a is not None)
+    return [tuple(None if a is None else (a.dtype.str, a.shape[1:], a[i].tobytes()) for a in arrays)
+            for i in range(n)]
+
+
+class _Upscale:
+    """``low_res_logits (256, 256) -> (H, W)`` bool mask of one prompt on ``embedding``."""
+
+    def __init__(self, segmenter, embedding) -> None:
+        self.segmenter, self.embedding = segmenter, embedding
+
+    def __call__(self, low_res_logits: np.ndarray) -> np.ndarray:
+        return self.segmenter.upscale_masks(low_res_logits[None], self.embedding)[0]
 
 
 class PromptContext:
@@ -53,13 +145,18 @@ class PromptContext:
             ``image`` to share between contexts of one image (computed lazily otherwise).
         decode_cache: a dict shared by the contexts of one image (same embedding): a prompt
             decoded once is answered from it (the decoder is deterministic).
+        max_prompts: the budget of :meth:`decode` (``None``: no budget, for the pipeline's plan
+            that decodes every strategy's announced prompts at once).
 
     Counters: ``decoder_prompts`` = prompts this context was asked to decode (the per-strategy
-    budget); ``decoder_calls`` = batched decoder calls that really ran (cache misses).
+    budget); ``decoder_calls`` = batched decoder calls that really ran (cache misses);
+    ``duplicate_prompts`` = prompts answered by an identical prompt of the same call (dropped
+    before decoding); ``cached_prompts`` = prompts answered by the shared decode cache.
     """
 
     def __init__(self, image: np.ndarray, embedding, segmenter, heatmaps: Mapping[str, np.ndarray],
-                 rng: np.random.Generator, prior=None, decode_cache: dict | None = None) -> None:
+                 rng: np.random.Generator, prior=None, decode_cache: dict | None = None,
+                 max_prompts: int | None = MAX_PROMPTS_PER_IMAGE) -> None:
         if not isinstance(rng, np.random.Generator):
             raise TypeError("rng must be a numpy.random.Generator")
         self.image = image
@@ -72,8 +169,11 @@ class PromptContext:
         self.rng = rng
         self._prior = prior
         self._cache = decode_cache if decode_cache is not None else {}
+        self.max_prompts = max_prompts
         self.decoder_prompts = 0
         self.decoder_calls = 0
+        self.duplicate_prompts = 0
+        self.cached_prompts = 0
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -97,21 +197,37 @@ class PromptContext:
                point_labels: np.ndarray | None = None, mask_input: np.ndarray | None = None) -> list[Decoded]:
         """Decode ``B`` prompts in one batched decoder call (shapes as
         :meth:`Segmenter.segment_batch`: boxes ``(B, 4)``, points ``(B, N, 2)``, labels ``(B, N)``,
-        mask_input ``(B, 256, 256)``)."""
+        mask_input ``(B, 256, 256)``).
+
+        Two prompts that reach the decoder as the same tensors (after clipping to the image and
+        mapping to the model canvas) are decoded once: a repeat within this call counts in
+        :attr:`duplicate_prompts`, one decoded by an earlier call of a context sharing the cache
+        in :attr:`cached_prompts`. The masks are made at the image size only when read
+        (:class:`Decoded`)."""
         n = next(len(x) for x in (boxes, points, mask_input) if x is not None)
-        if self.decoder_prompts + n > MAX_PROMPTS_PER_IMAGE:
-            raise RuntimeError(f"a strategy may decode at most {MAX_PROMPTS_PER_IMAGE} prompts per image "
+        if self.max_prompts is not None and self.decoder_prompts + n > self.max_prompts:
+            raise RuntimeError(f"a strategy may decode at most {self.max_prompts} prompts per image "
                                f"({self.decoder_prompts} done, {n} more asked)")
         self.decoder_prompts += n
         arrays = [None if x is None else np.ascontiguousarray(x) for x in (boxes, points, point_labels, mask_input)]
-        keys = [tuple(None if a is None else (a[i].dtype.str, a[i].tobytes()) for a in arrays) for i in range(n)]
-        todo = [i for i in range(n) if keys[i] not in self._cache]
+        keys = prompt_keys(self.segmenter, self.embedding, *arrays)
+        todo: list[int] = []
+        seen: set = set()
+        for i, key in enumerate(keys):
+            if key in self._cache:
+                self.cached_prompts += 1
+            elif key in seen:
+                self.duplicate_prompts += 1
+            else:
+                seen.add(key)
+                todo.append(i)
         if todo:
             sub = [None if a is None else a[todo] for a in arrays]
-            res = self.segmenter.segment_batch(self.embedding, *sub[:3], mask_input=sub[3])
+            low, iou = self.segmenter.decode_low_res(self.embedding, *sub[:3], mask_input=sub[3])
             self.decoder_calls += 1
-            for i, r in zip(todo, res):
-                self._cache[keys[i]] = Decoded(r.mask, float(r.predicted_iou), r.low_res_logits)
+            upscale = _Upscale(self.segmenter, self.embedding)
+            for i, lg, q in zip(todo, low, iou):
+                self._cache[keys[i]] = Decoded(None, float(q), lg, upscale)
         return [self._cache[k] for k in keys]
 
     def decode_boxes(self, boxes: Sequence[np.ndarray]) -> list[Decoded]:
@@ -159,14 +275,28 @@ class PromptingStrategy(ABC):
             registered strategy does).
         uses_classifier: False for the floors that ignore the CAM (whole-image box, centred box,
             image prior); the grid runs those once per image, not once per model.
-        per_cam: True when the strategy uses one heatmap (the grid runs it once per CAM);
-            False when it combines all heatmaps it is given.
+        per_cam: True when the strategy uses one heatmap (the grid runs it once per CAM of
+            ``strategy_cams``); False when it combines all heatmaps it is given.
+        every_cam: True for a strategy that runs on every CAM the pipeline makes, as each is
+            made (Algorithm 1: ``draw`` on the heatmap, ``request`` the prompt, ``finish`` with
+            its decoded mask once the image's prompts are decoded together).
     """
 
     name: str = ""
     uses_classifier: bool = True
     per_cam: bool = True
+    every_cam: bool = False
     description: str = ""
+
+    def rng_key(self, cam: str | None) -> tuple:
+        """What this run's generator adds to the pipeline's seeds: ``make_rng(*seeds,
+        *rng_key(cam))`` (``cam``: the heatmap of a per-CAM run, else None)."""
+        return (*([cam] if cam else []), self.name)
+
+    def planned_boxes(self, ctx: "PromptContext") -> list[np.ndarray]:
+        """Box prompts this strategy will decode first, known before it runs (none by default);
+        the pipeline decodes the announced boxes of every strategy of an image in one call."""
+        return []
 
     def __call__(self, ctx: PromptContext) -> StrategyOutcome:
         if self.uses_classifier and not ctx.heatmaps:
@@ -215,5 +345,5 @@ def run_strategy(strategy: PromptingStrategy | str, ctx: PromptContext, **kwargs
     return strategy(ctx)
 
 
-__all__ = ["MAX_PROMPTS_PER_IMAGE", "Decoded", "PromptContext", "StrategyOutcome", "PromptingStrategy",
+__all__ = ["MAX_PROMPTS_PER_IMAGE", "KEEP_MASK_PIXELS", "Decoded", "DecodedMasks", "RunLengthMask", "prompt_keys", "PromptContext", "StrategyOutcome", "PromptingStrategy",
            "STRATEGIES", "register", "build_strategy", "run_strategy", "no_points"]

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import MAX_PROMPTS_PER_IMAGE, Decoded, PromptContext, PromptingStrategy, StrategyOutcome, no_points
+from .base import (MAX_PROMPTS_PER_IMAGE, Decoded, DecodedMasks, PromptContext, PromptingStrategy, StrategyOutcome,
+                   no_points)
 from .refine import refine_from
 from .scoring import CAM_FEATURES, candidate_features
 from .weights import Ranking, get_weights
@@ -46,6 +47,12 @@ class RankedStrategy(PromptingStrategy):
         at most :data:`~.base.MAX_PROMPTS_PER_IMAGE` minus ``rounds``."""
         raise NotImplementedError
 
+    def planned_boxes(self, ctx: PromptContext) -> list[np.ndarray]:
+        """The candidate boxes :meth:`scored_candidates` decodes (the pipeline decodes them
+        beforehand with the image's other known prompts, in one call)."""
+        boxes, _ = self.candidate_boxes(ctx)
+        return list(boxes)[:MAX_PROMPTS_PER_IMAGE - self.rounds]
+
     def ranking(self) -> Ranking:
         """The weight set this strategy scores with (without the CAM terms when it does not let
         the CAM vote)."""
@@ -58,7 +65,7 @@ class RankedStrategy(PromptingStrategy):
         boxes, sources = list(boxes)[:budget], list(sources)[:budget]
         decoded = ctx.decode_boxes(boxes)
         heatmaps = ctx.heatmaps if self.cam_votes else {}
-        feats = candidate_features([d.mask for d in decoded], boxes, [d.predicted_iou for d in decoded],
+        feats = candidate_features(DecodedMasks(decoded), boxes, [d.predicted_iou for d in decoded],
                                    ctx.prior, heatmaps, [d.low_res_logits for d in decoded])
         return boxes, sources, decoded, np.asarray(self.ranking().scores(feats), dtype=np.float64)
 
