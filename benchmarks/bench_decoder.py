@@ -86,7 +86,8 @@ def main(argv: list[str] | None = None) -> int:
                                .abs().max()))
     rows.append((f"segment_batch of {n} (+ {emb.original_size[1]}x{emb.original_size[0]} masks)",
                  timeit(lambda: seg.segment_batch(emb, boxes), args.repeats)))
-    print(f"LiteMedSAM decoder, {n} candidate boxes of {s.image_id}, {args.threads} thread(s), torch {torch.__version__}")
+    print(f"LiteMedSAM decoder, {n} candidate boxes of {s.image_id}, {args.threads} thread(s), "
+          f"torch {torch.__version__}")
     for name, t in rows:
         print(f"{name:<60} {t:8.3f} s  ({t / (n if 'batch' in name or 'calls' in name else 1):.4f} s / prompt)")
     print(f"largest |logit difference| from segment-anything's batch: {max(diffs):.2e}")

@@ -90,7 +90,7 @@ def child(args) -> None:
     work = Path(args.workdir)
 
     def config(name: str) -> ExperimentConfig:
-        return ExperimentConfig(name=name, settings=["zero-shot"], cams=list(PAPER_CAMS), progress=False,
+        return ExperimentConfig(name=name, settings=["zero-shot"], cams=list(args.cams or PAPER_CAMS), progress=False,
                                 output_dir=str(work / name), cache_dir=str(work / f"cache-{name}"),
                                 max_side=args.max_side, cam_batch_size=64)
 
@@ -116,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="WIDTHxHEIGHT")
     ap.add_argument("--max-side-run", type=int, default=1024, help="also run the largest size with this max_side (0: no)")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--cams", nargs="+", default=None, help="CAMs of the grid (default: the five paper CAMs)")
     ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--max-side", type=int, default=None, help=argparse.SUPPRESS)
     ap.add_argument("--workdir", default=None, help=argparse.SUPPRESS)
@@ -132,6 +133,8 @@ def main(argv: list[str] | None = None) -> int:
         with tempfile.TemporaryDirectory(prefix="bench_fullres-") as tmp:
             cmd = [sys.executable, __file__, "--child", size, "--isic-root", args.isic_root, "--images",
                    str(args.images), "--threads", str(args.threads), "--workdir", tmp]
+            if args.cams:
+                cmd += ["--cams", *args.cams]
             if max_side:
                 cmd += ["--max-side", str(max_side)]
             out = subprocess.run(cmd, capture_output=True, text=True)
@@ -157,7 +160,8 @@ def main(argv: list[str] | None = None) -> int:
                      "CAM calls": r["cam_calls"], "errors": r["n_errors"], "mean IoU (box)": r["mean_iou_box"]})
     df = pd.DataFrame(rows)
     with pd.option_context("display.width", 220, "display.max_columns", 20):
-        print(f"{args.images} real ISIC images of {args.isic_root} upscaled per size (+1 warm-up), 5 CAMs, "
+        print(f"{args.images} real ISIC images of {args.isic_root} upscaled per size (+1 warm-up), "
+              f"CAMs {' '.join(args.cams) if args.cams else 'the five paper CAMs'}, "
               f"Lite0 embedded zero-shot, LiteMedSAM, {args.threads} thread(s)")
         print(df.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
     return 0

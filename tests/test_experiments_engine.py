@@ -62,7 +62,10 @@ def test_one_encoder_pass_per_image_and_call_counts(base_run, syn):
     assert s["encoder_calls"] == n_ok == seg_delta
     assert s["classifier_calls"] == n_ok          # one prediction per image x model x setting
     assert s["cam_calls"] == 2 * n_ok and s["cam_cache_hits"] == 0
-    assert s["decoder_calls"] == 4 * n_ok         # box(+gt-box, whole-image-box) / box+points / points(3) / gt-point(1)
+    # the image pass's plan: box / box+points (3) / points (3); the baselines: box (gt-box,
+    # whole-image-box) / point (gt-point)
+    assert s["decoder_calls"] == 5 * n_ok
+    assert s["decoder_prompts"] == 6 * n_ok and s["duplicate_prompts"] == 0   # 2 CAMs x 3 variants
     # rows: per image 2 CAMs x (cam-mask + 3 variants) + gt-box + gt-point + whole-image-box; + 1 error row
     assert s["n_rows"] == n_ok * 11 + 1 == len(res.table)
     on_disk = json.loads((tmp / "a" / "run_summary.json").read_text())

@@ -7,26 +7,28 @@ import numpy as np
 import pytest
 
 from cam2seg_utils.cams import compute_heatmap
-from cam2seg_utils.pipeline import ClassifierFailed, SharedDecodes, segment_image
+from cam2seg_utils.pipeline import ClassifierFailed, ImagePass, SharedDecodes, segment_image
 from cam2seg_utils.prompting import PromptContext, build_strategy
 from cam2seg_utils.seeding import make_rng
 
 
+SEEDS = ("test-pipeline",)
+
+
 def _rng(name, cam):
-    return make_rng("test-pipeline", name, cam)
+    """The generator the pipeline gives a run: ``make_rng(*seeds, *strategy.rng_key(cam))``."""
+    return make_rng(*SEEDS, *([cam] if cam else []), name)
 
 
 def test_classify_cams_strategies_in_one_pass(embedded_disk, embedded_classifier, litemedsam):
     image, gt, embedding = embedded_disk
-    seen = []
     calls = litemedsam.encoder_calls
     res = segment_image(image, embedded_classifier, litemedsam, ["candidates", "component", "image-prior"],
                         cams=["gradcam", "eigencam", "gradcam++"], strategy_cams=["gradcam", "gradcam++"],
-                        strategy_rng=_rng, on_heatmap=lambda m, p: seen.append((m.cam, int(p.class_index))))
+                        seeds=SEEDS)
     assert litemedsam.encoder_calls == calls + 1                 # embedded once, for every strategy
     target = embedded_classifier.predict(image).class_index
     assert res.prediction.class_index == target
-    assert seen == [("gradcam", target), ("eigencam", target), ("gradcam++", target)]   # in order, as made
     assert list(res.heatmaps) == ["gradcam", "gradcam++"]     # the strategies' CAMs only
     for cam, heat in res.heatmaps.items():                     # = the extractor's own original-size heatmap
         expected = compute_heatmap(embedded_classifier, image, cam, target_class=target).heatmap
@@ -52,22 +54,24 @@ def test_shared_decodes_and_no_classifier(embedded_disk, embedded_classifier, li
     shared = SharedDecodes()
     calls = litemedsam.encoder_calls
     first = segment_image(image, None, litemedsam, ["image-prior", "centred-box", "refine"], embedding=embedding,
-                          shared=shared, strategy_rng=_rng)
+                          shared=shared, seeds=SEEDS)
     assert litemedsam.encoder_calls == calls and first.prediction is None and first.cam_seconds == {}
     # without a classifier there are no heatmaps: the strategies that need one do not run
     assert [r.strategy.name for r in first.runs] == ["image-prior", "centred-box"]
-    assert first.runs[0].decoder_calls > 0 and shared.prior is not None
-    again = segment_image(image, None, litemedsam, ["image-prior", "centred-box"], embedding=embedding,
-                          shared=shared, strategy_rng=_rng)
-    assert [r.decoder_calls for r in again.runs] == [0, 0]    # every prompt answered from the shared cache
-    for a, b in zip(first.runs, again.runs):
+    # image-prior's candidate boxes were decoded by the pass's plan, into the shared cache
+    assert len(shared.decode_cache) >= first.runs[0].outcome.details["n_candidates"] and shared.prior is not None
+    again_pass = ImagePass(image, None, litemedsam, ["image-prior", "centred-box"], embedding=embedding,
+                           shared=shared, seeds=SEEDS)
+    again = [r for r in again_pass]
+    assert again_pass.plan_calls == 0 and [r.decoder_calls for r in again] == [0, 0]   # all from the cache
+    for a, b in zip(first.runs, again):
         np.testing.assert_array_equal(a.outcome.mask, b.outcome.mask)
 
 
 def test_failures_are_recorded_and_the_others_go_on(embedded_disk, embedded_classifier, litemedsam):
     image, _, embedding = embedded_disk
     res = segment_image(image, embedded_classifier, litemedsam, ["algorithm1", "component"],
-                        cams=["randomcam", "gradcam"], embedding=embedding, strategy_rng=_rng)
+                        cams=["randomcam", "gradcam"], embedding=embedding, seeds=SEEDS)
     assert list(res.cam_errors) == ["randomcam"] and "needs rng" in str(res.cam_errors["randomcam"])
     assert isinstance(res.cam_errors["randomcam"], ValueError) and list(res.heatmaps) == ["gradcam"]
     seeded = segment_image(image, embedded_classifier, litemedsam, cams=["randomcam"], embedding=embedding,
@@ -77,13 +81,13 @@ def test_failures_are_recorded_and_the_others_go_on(embedded_disk, embedded_clas
     # parameters refuse) is recorded; the next one still runs
     res = segment_image(image, embedded_classifier, litemedsam, [build_strategy("algorithm1", percentile=150.0),
                                                                   "component"],
-                        cams=["gradcam"], embedding=embedding, strategy_rng=_rng)
+                        cams=["gradcam"], embedding=embedding, seeds=SEEDS)
     failed, ok = res.runs
     assert isinstance(failed.error, ValueError) and "percentile" in str(failed.error) and failed.outcome is None
     assert ok.error is None and ok.outcome.mask.shape == image.shape[:2]
     with pytest.raises(ClassifierFailed, match="classifier failed: ValueError: image must be uint8") as info:
         segment_image(image.astype(np.float32), embedded_classifier, litemedsam, ["component"], cams=["gradcam"],
-                      embedding=embedding, strategy_rng=_rng)
-    with pytest.raises(TypeError, match="strategy_rng"):
+                      embedding=embedding, seeds=SEEDS)
+    with pytest.raises(TypeError, match="seeds"):
         segment_image(image, embedded_classifier, litemedsam, ["component"], cams=["gradcam"], embedding=embedding)
     assert isinstance(info.value.__cause__, ValueError)

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from ..pipeline import ClassifierFailed, segment_image
+from ..pipeline import CamMap, ClassifierFailed, ImagePass, StrategyRun
 from ..prompting.algorithm1 import PromptParams, generate_prompts
 from ..seeding import make_rng
 from .render import BOX_RGB, NEGATIVE_RGB, POSITIVE_RGB, heatmap_to_rgb, mask_contour, render_overlay
@@ -114,12 +114,17 @@ def analyse_image(image: np.ndarray, classifier: Any, segmenter: Any, *, cam_met
         cams += [cam for cam in STRATEGY_CAMS if cam != cam_method]
     key = (sha, str(getattr(segmenter, "name", type(segmenter).__name__)))
     cached = embeddings.get(key) if embeddings is not None else None
+    result = ImagePass(image, classifier, segmenter, [] if strategy is None else [strategy], cams=cams,
+                       embedding=cached,
+                       cam_rng=lambda cam: make_rng("demo-randomcam", sha) if cam.lower() == "randomcam" else None,
+                       seeds=("demo-strategy", sha, variant, cam_method), model_lock=model_lock)
+    runs = []
     try:
-        result = segment_image(
-            image, classifier, segmenter, [] if strategy is None else [strategy], cams=cams, embedding=cached,
-            cam_rng=lambda cam: make_rng("demo-randomcam", sha) if cam.lower() == "randomcam" else None,
-            strategy_rng=lambda name, cam: make_rng("demo-strategy", sha, variant, cam_method),
-            on_heatmap=_raise_failed_cam, model_lock=model_lock)
+        for item in result:
+            if isinstance(item, CamMap) and item.error is not None:
+                raise item.error       # the demo stops at a failed CAM (the grid records it and goes on)
+            if isinstance(item, StrategyRun):
+                runs.append(item)
     except ClassifierFailed as exc:
         raise exc.__cause__ from None
     timings = Timings(classify_s=result.seconds["classify"], cam_s=result.seconds["cams"],
@@ -133,7 +138,7 @@ def analyse_image(image: np.ndarray, classifier: Any, segmenter: Any, *, cam_met
 
     strategy_details: dict[str, Any] = {}
     if strategy is not None:
-        run, = result.runs
+        run, = runs
         if run.error is not None:
             raise run.error
         # the strategy's final mask is the decoding of its last box: that box becomes the
@@ -165,12 +170,6 @@ def analyse_image(image: np.ndarray, classifier: Any, segmenter: Any, *, cam_met
     session.current_mask()
     timings.decode_s = time.perf_counter() - t1
     return session
-
-
-def _raise_failed_cam(cam_map, prediction) -> None:  # noqa: ARG001
-    """The demo stops at a failed CAM (the grid records it and goes on)."""
-    if cam_map.error is not None:
-        raise cam_map.error
 
 
 @dataclass

@@ -37,7 +37,6 @@ one with :func:`build_engine` and computes whole images with :func:`compute_imag
 from __future__ import annotations
 
 import dataclasses
-import functools
 import itertools
 import json
 import time
@@ -46,7 +45,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..pipeline import CamComputer, CamMap, ClassifierFailed, SharedDecodes, StrategyRun, segment_image
+from ..pipeline import CamComputer, CamMap, ClassifierFailed, ImagePass, SharedDecodes, StrategyRun
+from ..prompting.algorithm1 import params_key
 from ..seeding import make_rng
 from .baselines import BASELINE_STRATEGY, baseline_prompt
 from .cache import HeatmapCache, heatmap_key, image_digest
@@ -75,6 +75,8 @@ class GridCounters:
     cam_calls: int = 0
     cam_cache_hits: int = 0
     decoder_calls: int = 0
+    decoder_prompts: int = 0     # prompts the decoder really decoded in the images' plans
+    duplicate_prompts: int = 0   # prompts of a plan identical to another one of it: dropped before decoding
     images_processed: int = 0
     images_resumed: int = 0
     images_retried: int = 0      # recomputed: an error shard, a changed input file or an unreadable shard
@@ -104,10 +106,6 @@ class ImageJob:
     reason: str                 # "new" | "error" | "input changed" | "unreadable shard"
 
 
-def params_key(percentile: float, num_points: int, amplification: float) -> str:
-    return f"p{percentile:g}-n{int(num_points)}-a{amplification:g}"
-
-
 def load_classifiers(config: ExperimentConfig) -> list[LoadedClassifier]:
     """Build the classifiers of every setting × model of ``config`` (kept loaded for the run)."""
     from ..models import build_classifier
@@ -125,10 +123,6 @@ def load_classifiers(config: ExperimentConfig) -> list[LoadedClassifier]:
                 sha = cached_file_sha256(path)
                 out.append(LoadedClassifier(setting, model, clf, f"{path.name}@sha256:{sha[:12]}", sha))
     return out
-
-
-#: one prompt to decode: (the row so far, box (4,) or None, points (N, 2) or None)
-Request = tuple[dict[str, Any], "np.ndarray | None", "np.ndarray | None"]
 
 
 class GridEngine:
@@ -187,6 +181,7 @@ class GridEngine:
     def image_rows(self, index: int, image_id: str, dataset) -> list[dict[str, Any]]:
         """Every row of image ``image_id`` at position ``index`` of the evaluated ids."""
         from ..prompting import build_strategy
+        from ..prompting.algorithm1 import Algorithm1
 
         cfg = self.cfg
         base_img = {"image_id": image_id, "split": self.split_name, **cam_param_values(cfg)}
@@ -207,10 +202,12 @@ class GridEngine:
         image_sha = image_digest(image)
         seg_name = self.seg.name
         rows: list[dict[str, Any]] = []
-        requests: list[Request] = []
+        decoded_rows: list[dict[str, Any]] = []   # Algorithm 1's decoded rows, after the others (as before)
         slow_ok = cfg.slow_cams_max_images is None or index < cfg.slow_cams_max_images
         cams = [c for c in cfg.cams if slow_ok or c not in cfg.slow_cams]
-        strategies = [build_strategy(n, cfg.ranking_weights) for n in cfg.strategies if n != "algorithm1"]
+        # the paper's loop: Algorithm 1 for every parameter combination x variant, on every CAM
+        algorithm1 = [Algorithm1(p, n, a, variant) for p, n, a in self.param_grid for variant in cfg.prompt_variants]
+        strategies = [build_strategy(n, cfg.ranking_weights) for n in cfg.strategies if n != Algorithm1.name]
         shared = SharedDecodes()   # the image prior and decode cache, shared by every strategy run
 
         def scored(run: StrategyRun, base: dict[str, Any]) -> list[dict[str, Any]]:
@@ -220,122 +217,157 @@ class GridEngine:
                 out.append(_selection_oracle_row(run, base, gt, image, embedding, self.seg, shared))
             return out
 
+        def consume(image_pass: ImagePass, base: dict[str, Any]) -> None:
+            failed_draws = set()
+            for item in image_pass:
+                if isinstance(item, CamMap):
+                    if item.draw_error is not None:
+                        failed_draws.add(item.cam)
+                    rows.extend(self.cam_mask_rows(item, {**_predicted(base, image_pass.prediction),
+                                                          "cam": item.cam, "strategy": Algorithm1.name}, gt))
+                elif isinstance(item.strategy, Algorithm1):
+                    if item.cams[0] not in failed_draws:   # a CAM's failed Algorithm 1 is one error row
+                        decoded_rows.append(self.algorithm1_row(item, image_pass, base, gt))
+                else:
+                    rows.extend(scored(item, base if image_pass.prediction is None
+                                       else {**_predicted(base, image_pass.prediction), "segmenter": seg_name}))
+            self.counters.decoder_calls += image_pass.plan_calls
+            self.counters.decoder_prompts += image_pass.plan_prompts
+            self.counters.duplicate_prompts += image_pass.duplicate_prompts
+
         for lc in self.classifiers:
             base_model = {**base_img, "setting": lc.setting, "model": lc.model, "weights": lc.weights_label}
-            a1_rows: list[dict[str, Any]] = []
-            computer = CamComputer(lc.classifier, image, cfg.cam_options())
+            image_pass = ImagePass(
+                image, lc.classifier, self.seg, algorithm1 + [s for s in strategies if s.uses_classifier], cams=cams,
+                strategy_cams=[c for c in cams if c in cfg.strategy_cams], embedding=embedding, shared=shared,
+                heatmap=CachedHeatmaps(self, lc, image, image_id, image_sha),
+                seeds=(cfg.seed, image_id, lc.setting, lc.model))
             try:
-                result = segment_image(
-                    image, lc.classifier, self.seg, [s for s in strategies if s.uses_classifier], cams=cams,
-                    strategy_cams=[c for c in cams if c in cfg.strategy_cams], embedding=embedding, shared=shared,
-                    heatmap=functools.partial(self.heatmap, lc, computer, image_id, image_sha, image.shape[:2]),
-                    strategy_rng=functools.partial(_strategy_rng, cfg.seed, image_id, (lc.setting, lc.model)),
-                    on_heatmap=functools.partial(self.algorithm1_rows, lc, base_model, image_id, gt, a1_rows,
-                                                 requests))
+                consume(image_pass, base_model)
             except ClassifierFailed as exc:
                 rows.append({**base_model, "error": str(exc)})
                 continue
             self.counters.classifier_calls += 1
-            rows.extend(a1_rows)
-            base_pred = {**_predicted(base_model, result.prediction), "segmenter": seg_name}
-            rows.extend(r for run in result.runs for r in scored(run, base_pred))
 
-        floors = segment_image(image, None, self.seg, [s for s in strategies if not s.uses_classifier],
-                               embedding=embedding, shared=shared,
-                               strategy_rng=functools.partial(_strategy_rng, cfg.seed, image_id, (NO_CLASSIFIER,)))
-        rows.extend(r for run in floors.runs
-                    for r in scored(run, {**base_img, "setting": NO_CLASSIFIER, "segmenter": seg_name}))
+        consume(ImagePass(image, None, self.seg, [s for s in strategies if not s.uses_classifier],
+                          embedding=embedding, shared=shared, seeds=(cfg.seed, image_id, NO_CLASSIFIER)),
+                {**base_img, "setting": NO_CLASSIFIER, "segmenter": seg_name})
 
-        for setting in cfg.gt_baselines:
-            base_gt = {**base_img, "setting": setting, "segmenter": seg_name, "used_fallback": False,
+        failed, baselines = self.baseline_rows(base_img, gt, image, embedding, shared)
+        return rows + failed + decoded_rows + baselines
+
+    # ---------------------------------------------------------------------------------------
+    def cam_mask_rows(self, cam_map: CamMap, base_cam: dict[str, Any], gt: np.ndarray) -> list[dict[str, Any]]:
+        """The ``cam-mask`` rows of one heatmap (Algorithm 1's step-7 mask against ``gt``, one
+        per parameter combination; none without ``cam_mask_rows``), or one error row when the
+        CAM or Algorithm 1 failed on it."""
+        from ..metrics import segmentation_metrics
+
+        exc = cam_map.error or cam_map.draw_error
+        if exc is not None:
+            return [{**base_cam, "error": f"{type(exc).__name__}: {exc}"}]
+        if not self.cfg.cam_mask_rows:
+            return []
+        out = []
+        for draw in cam_map.draws:
+            m = segmentation_metrics(draw.prompts.noisy_mask, gt)
+            out.append({**base_cam, **_algorithm1_columns(draw.strategy),
+                        "used_fallback": bool(draw.prompts.used_fallback),
+                        "t_cam_s": cam_map.seconds, "t_prompt_s": draw.seconds, "prompt_variant": "cam-mask",
+                        "t_decoder_s": 0.0, **box_columns(np.asarray(draw.prompts.box, dtype=np.float64)),
+                        **{k: m[k] for k in METRIC_KEYS}})
+        return out
+
+    def algorithm1_row(self, run: StrategyRun, image_pass: ImagePass, base_model: dict[str, Any],
+                       gt: np.ndarray) -> dict[str, Any]:
+        """The row of one Algorithm 1 run (one CAM, parameter combination and variant), scored
+        against ``gt`` (Algorithm 1 never saw it)."""
+        from ..metrics import segmentation_metrics
+
+        strategy, (cam,) = run.strategy, run.cams
+        row = {**_predicted(base_model, image_pass.prediction), "cam": cam, "strategy": strategy.name,
+               **_algorithm1_columns(strategy), "t_cam_s": image_pass.cam_seconds[cam], "t_prompt_s": run.seconds,
+               "prompt_variant": strategy.variant, "segmenter": self.seg.name}
+        self.counters.decoder_calls += run.decoder_calls
+        if run.error is not None:
+            exc = run.error
+            return {**row, "error": f"segmenter failed: {type(exc).__name__}: {exc}"}
+        out = run.outcome
+        m = segmentation_metrics(out.mask, gt)
+        return {**row, "used_fallback": bool(out.details["used_fallback"]), **box_columns(out.box),
+                "points": points_json(out.points if len(out.points) else None),
+                "seg_predicted_iou": float(out.confidence),
+                "t_decoder_s": image_pass.seconds["plan"] / max(1, image_pass.plan_prompts),
+                **{k: m[k] for k in METRIC_KEYS}}
+
+    def baseline_rows(self, base_img: dict[str, Any], gt: np.ndarray, image: np.ndarray, embedding,
+                      shared: SharedDecodes) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """The ground-truth and whole-image baselines (:mod:`.baselines`), decoded through the
+        image's decode cache (one call per prompt shape): ``(error rows, decoded rows)``."""
+        from ..metrics import segmentation_metrics
+        from ..prompting import PromptContext
+
+        rows, requests = [], []
+        for setting in self.cfg.gt_baselines:
+            base_gt = {**base_img, "setting": setting, "segmenter": self.seg.name, "used_fallback": False,
                        "t_cam_s": 0.0, "t_prompt_s": 0.0, "strategy": BASELINE_STRATEGY[setting]}
             try:
                 variant, num_points, box, points = baseline_prompt(setting, gt)
                 requests.append(({**base_gt, "prompt_variant": variant, "num_points": num_points}, box, points))
             except Exception as exc:  # noqa: BLE001
                 rows.append({**base_gt, "error": f"{type(exc).__name__}: {exc}"})
-
-        rows.extend(self.decode(embedding, requests, gt))
-        return rows
-
-    # ---------------------------------------------------------------------------------------
-    def algorithm1_rows(self, lc: LoadedClassifier, base_model: dict[str, Any], image_id: str, gt: np.ndarray,
-                        rows: list[dict[str, Any]], requests: list[Request], cam_map: CamMap, prediction) -> None:
-        """Algorithm 1 on one heatmap (the pipeline's ``on_heatmap``) for every prompt-parameter
-        combination: its ``cam-mask`` rows into ``rows`` (scored at once), its prompts into
-        ``requests`` (decoded later, in one batch per prompt shape); a failed CAM or Algorithm 1
-        adds an error row instead."""
-        from ..metrics import segmentation_metrics
-        from ..prompting.algorithm1 import PromptParams, generate_prompts
-
-        cfg = self.cfg
-        base_cam = {**_predicted(base_model, prediction), "cam": cam_map.cam, "strategy": "algorithm1"}
-        try:
-            if cam_map.error is not None:
-                raise cam_map.error
-            for p, n, a in self.param_grid:
-                rng = make_rng(cfg.seed, image_id, lc.setting, lc.model, cam_map.cam, params_key(p, n, a))
-                t0 = time.perf_counter()
-                prompts = generate_prompts(cam_map.heatmap, PromptParams(percentile=p, num_points=n, amplification=a),
-                                           rng)
-                t_prompt = time.perf_counter() - t0
-                row = {**base_cam, "percentile": p, "num_points": n, "amplification": a,
-                       "used_fallback": bool(prompts.used_fallback), "t_cam_s": cam_map.seconds,
-                       "t_prompt_s": t_prompt}
-                box = np.asarray(prompts.box, dtype=np.float64)
-                pts = np.asarray(prompts.points, dtype=np.float64)
-                if cfg.cam_mask_rows:
-                    m = segmentation_metrics(prompts.noisy_mask, gt)
-                    rows.append({**row, "prompt_variant": "cam-mask", "t_decoder_s": 0.0,
-                                 **box_columns(box), **{k: m[k] for k in METRIC_KEYS}})
-                for variant in cfg.prompt_variants:
-                    use_box = box if variant in ("box", "box+points") else None
-                    use_pts = pts if variant in ("points", "box+points") else None
-                    requests.append(({**row, "prompt_variant": variant, "segmenter": self.seg.name},
-                                     use_box, use_pts))
-        except Exception as exc:  # noqa: BLE001 - this CAM fails, the others go on
-            rows.append({**base_cam, "error": f"{type(exc).__name__}: {exc}"})
-
-    # ---------------------------------------------------------------------------------------
-    def decode(self, embedding, requests: Sequence[Request], gt: np.ndarray) -> list[dict[str, Any]]:
-        """Decode all prompts of one image, one ``segment_batch`` call per prompt shape."""
-        from ..metrics import segmentation_metrics
-
+        ctx = PromptContext(image, embedding, self.seg, {}, np.random.default_rng(0), decode_cache=shared.decode_cache,
+                            max_prompts=None)
         groups: dict[tuple[bool, int], list[int]] = {}
         for i, (_, box, pts) in enumerate(requests):
             groups.setdefault((box is not None, 0 if pts is None else len(pts)), []).append(i)
         out: list[dict[str, Any] | None] = [None] * len(requests)
         for (has_box, n_pts), idx in groups.items():
-            boxes = np.stack([requests[i][1] for i in idx]) if has_box else None
-            points = np.stack([requests[i][2] for i in idx]) if n_pts else None
-            labels = np.ones((len(idx), n_pts), dtype=np.int64) if n_pts else None
             try:
                 t0 = time.perf_counter()
-                results = self.seg.segment_batch(embedding, boxes, points, labels)
+                calls = ctx.decoder_calls
+                decoded = ctx.decode(boxes=np.stack([requests[i][1] for i in idx]) if has_box else None,
+                                     points=np.stack([requests[i][2] for i in idx]) if n_pts else None,
+                                     point_labels=np.ones((len(idx), n_pts), dtype=np.int64) if n_pts else None)
                 dt = (time.perf_counter() - t0) / len(idx)
-                self.counters.decoder_calls += 1
+                self.counters.decoder_calls += ctx.decoder_calls - calls
             except Exception as exc:  # noqa: BLE001
                 for i in idx:
                     out[i] = {**requests[i][0], "error": f"segmenter failed: {type(exc).__name__}: {exc}"}
                 continue
-            for i, res in zip(idx, results):
+            for i, dec in zip(idx, decoded):
                 row, box, pts = requests[i]
-                m = segmentation_metrics(res.mask, gt)
+                m = segmentation_metrics(dec.mask, gt)
                 out[i] = {**row, **box_columns(box), "points": points_json(pts),
-                          "seg_predicted_iou": float(res.predicted_iou), "t_decoder_s": dt,
+                          "seg_predicted_iou": float(dec.predicted_iou), "t_decoder_s": dt,
                           **{k: m[k] for k in METRIC_KEYS}}
-        return [r for r in out if r is not None]
+        return rows, [r for r in out if r is not None]
+
+
+class CachedHeatmaps:
+    """The heatmaps of one image and classifier for the pipeline: ``(cam, target_class) ->
+    (heatmap, seconds)`` through the engine's on-disk cache (:meth:`GridEngine.heatmap`); the
+    classifier input is computed once and shared by the image's CAMs."""
+
+    def __init__(self, engine: "GridEngine", lc: LoadedClassifier, image: np.ndarray, image_id: str,
+                 image_sha: str) -> None:
+        self.engine, self.lc, self.image_id, self.image_sha = engine, lc, image_id, image_sha
+        self.size_hw = image.shape[:2]
+        self.computer = CamComputer(lc.classifier, image, engine.cfg.cam_options())
+
+    def __call__(self, cam: str, target_class: int) -> tuple[np.ndarray, float]:
+        return self.engine.heatmap(self.lc, self.computer, self.image_id, self.image_sha, self.size_hw, cam,
+                                   target_class)
+
+
+def _algorithm1_columns(strategy) -> dict[str, Any]:
+    return {"percentile": strategy.percentile, "num_points": strategy.num_points,
+            "amplification": strategy.amplification}
 
 
 def _predicted(base: dict[str, Any], prediction) -> dict[str, Any]:
     return {**base, "predicted_class": int(prediction.class_index), "predicted_label": str(prediction.class_name),
             "predicted_prob": float(prediction.probability)}
-
-
-def _strategy_rng(seed: int, image_id: str, parts: tuple, name: str, cam: str | None) -> np.random.Generator:
-    """``make_rng(seed, image_id, *parts[, cam], name)``: the generator of one strategy run
-    (``parts``: setting and model, or ``("no-classifier",)``; ``cam`` for a per-CAM run)."""
-    return make_rng(seed, image_id, *parts, *([cam] if cam else []), name)
 
 
 def _border_fraction(mask: np.ndarray) -> float:
@@ -418,5 +450,6 @@ def compute_image(engine: GridEngine, store: ShardStore, dataset, job: ImageJob)
     engine.counters.images_processed += 1
 
 
-__all__ = ["GridEngine", "GridCounters", "COUNT_KEYS", "LoadedClassifier", "ImageJob", "NO_CLASSIFIER", "Request",
+__all__ = ["GridEngine", "GridCounters", "COUNT_KEYS", "LoadedClassifier", "ImageJob", "NO_CLASSIFIER",
+           "CachedHeatmaps",
            "build_engine", "compute_image", "load_classifiers", "params_key"]

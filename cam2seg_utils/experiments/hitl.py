@@ -197,14 +197,10 @@ class StartMaker:
 
     def _heatmap_source(self, image_id: str, image: np.ndarray):
         """The grid's heatmap of ``(cam, target_class)`` for this image (cache first)."""
-        import functools
-
-        from ..pipeline import CamComputer
         from .cache import image_digest
+        from .engine import CachedHeatmaps
 
-        lc = self._classifier()
-        computer = CamComputer(lc.classifier, image, self.cfg.cam_options())
-        return functools.partial(self._engine.heatmap, lc, computer, image_id, image_digest(image), image.shape[:2])
+        return CachedHeatmaps(self._engine, self._classifier(), image, image_id, image_digest(image))
 
     def make(self, start: str, image_id: str, image: np.ndarray, gt: np.ndarray, embedding) -> Start:
         """The start ``start`` of one image: ``image`` ``(H, W, 3)`` uint8, ``gt`` ``(H, W)`` bool
@@ -232,10 +228,8 @@ class StartMaker:
             prompts = generate_prompts(heat, PromptParams(percentile=p, num_points=n, amplification=a), rng)
             return Start(np.asarray(prompts.box, dtype=np.float64), None, f"{ALGORITHM1_CAM} p{p:g}")
         if start == "default-strategy":
-            import functools
-
             from ..pipeline import segment_image
-            from .engine import NO_CLASSIFIER, _strategy_rng
+            from .engine import NO_CLASSIFIER
 
             strategy = self.strategy()
             if strategy.uses_classifier:
@@ -245,12 +239,10 @@ class StartMaker:
                         + [c for c in self.cfg.strategy_cams if c not in self.cfg.cams])
                 result = segment_image(image, lc.classifier, self.seg, [strategy], cams=cams, strategy_cams=cams,
                                        embedding=embedding, heatmap=self._heatmap_source(image_id, image),
-                                       strategy_rng=functools.partial(_strategy_rng, self.cfg.seed, image_id,
-                                                                      (lc.setting, lc.model)))
+                                       seeds=(self.cfg.seed, image_id, lc.setting, lc.model))
             else:
                 result = segment_image(image, None, self.seg, [strategy], embedding=embedding,
-                                       strategy_rng=functools.partial(_strategy_rng, self.cfg.seed, image_id,
-                                                                      (NO_CLASSIFIER,)))
+                                       seeds=(self.cfg.seed, image_id, NO_CLASSIFIER))
             if not result.runs:
                 raise RuntimeError(f"{image_id}: the default strategy {strategy.name} did not run")
             run = result.runs[0]

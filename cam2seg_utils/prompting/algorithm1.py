@@ -3,9 +3,9 @@
 The algorithm itself is :func:`generate_prompts` (steps 7-20, unchanged from the paper); the
 :class:`Algorithm1` strategy runs it inside the prompting contract (:mod:`.base`): it decodes
 the ``variant`` (``"box"``, the grid's headline, ``"box+points"`` as the paper sends, or
-``"points"``) and reports the segmenter's predicted IoU as its confidence. The grid's own
-Algorithm 1 rows (every parameter combination x variant, in one decoder batch) call
-:func:`generate_prompts` directly (:mod:`cam2seg_utils.experiments.engine`).
+``"points"``) and reports the segmenter's predicted IoU as its confidence. The grid's
+Algorithm 1 rows are this strategy too, one per parameter combination x variant, run by the
+pipeline on every CAM as it is made (:class:`cam2seg_utils.pipeline.ImagePass`).
 
 Coordinate conventions
 ----------------------
@@ -196,9 +196,25 @@ def generate_prompts(heatmap: np.ndarray, params: PromptParams, rng: np.random.G
 # --------------------------------------------------------------------------------------------
 
 
+def params_key(percentile: float, num_points: int, amplification: float) -> str:
+    """``"p50-n3-a2"``: one parameter combination in the generator keys and cache names."""
+    return f"p{percentile:g}-n{int(num_points)}-a{amplification:g}"
+
+
 @register
 class Algorithm1(PromptingStrategy):
+    """The paper's loop as a strategy: one percentile x points x amplification combination and
+    one ``variant`` of what is sent to the segmenter.
+
+    It runs on every CAM the pipeline makes (``every_cam``), in three steps so that a full-size
+    heatmap need not outlive its turn and the prompts of all CAMs go to the decoder together:
+    :meth:`draw` (Algorithm 1 on the heatmap, generator ``make_rng(*seeds, cam,
+    params_key)``: the variants of one combination share one draw), :meth:`request` (the prompt
+    of the variant) and :meth:`finish` (its decoded mask). :meth:`run` does the three at once.
+    """
+
     name = "algorithm1"
+    every_cam = True
     description = "the paper's Algorithm 1: percentile box (+ sampled points) of one CAM"
 
     def __init__(self, percentile: float = PromptParams().percentile, num_points: int = PromptParams().num_points,
@@ -210,17 +226,37 @@ class Algorithm1(PromptingStrategy):
         self.amplification = float(amplification)
         self.variant = variant
 
-    def run(self, ctx: PromptContext) -> StrategyOutcome:
-        (cam, heat), = ctx.heatmaps.items()
-        prompts = generate_prompts(heat, PromptParams(self.percentile, self.num_points, self.amplification), ctx.rng)
-        box = prompts.box if self.variant != "points" else None
-        pts, labels = (prompts.points, prompts.point_labels) if self.variant != "box" else no_points()
-        dec, = ctx.decode(boxes=None if box is None else box[None],
-                          points=pts[None] if len(pts) else None,
-                          point_labels=labels[None] if len(pts) else None)
+    def prompt_params(self) -> PromptParams:
+        return PromptParams(percentile=self.percentile, num_points=self.num_points, amplification=self.amplification)
+
+    def rng_key(self, cam: str | None) -> tuple:
+        return (*([cam] if cam else []), params_key(self.percentile, self.num_points, self.amplification))
+
+    def draw(self, heatmap: np.ndarray, rng: np.random.Generator) -> Prompts:
+        """Algorithm 1 (steps 7-20) on one ``(H, W)`` heatmap."""
+        return generate_prompts(heatmap, self.prompt_params(), rng)
+
+    def request(self, prompts: Prompts) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None]:
+        """``(box (4,) or None, points (N, 2) or None, labels (N,) or None)``: what the variant sends."""
+        box = np.asarray(prompts.box, dtype=np.float64) if self.variant != "points" else None
+        if self.variant == "box":
+            return box, None, None
+        return box, np.asarray(prompts.points, dtype=np.float64), np.asarray(prompts.point_labels, dtype=np.int64)
+
+    def finish(self, ctx: PromptContext, cam: str, prompts: Prompts) -> StrategyOutcome:
+        """Decode the variant's prompt (answered by the decode cache when the pipeline decoded it)."""
+        box, pts, labels = self.request(prompts)
+        dec, = ctx.decode(boxes=None if box is None else box[None], points=None if pts is None else pts[None],
+                          point_labels=None if labels is None else labels[None])
+        if pts is None:
+            pts, labels = no_points()
         return StrategyOutcome(dec.mask, box, pts, labels, dec.predicted_iou, cam,
                                {"used_fallback": bool(prompts.used_fallback), "threshold": prompts.threshold})
 
+    def run(self, ctx: PromptContext) -> StrategyOutcome:
+        (cam, heat), = ctx.heatmaps.items()
+        return self.finish(ctx, cam, self.draw(heat, ctx.rng))
 
-__all__ = ["PromptParams", "Prompts", "MIN_HOT_COORDINATES", "noisy_mask", "sample_points",
+
+__all__ = ["PromptParams", "Prompts", "MIN_HOT_COORDINATES", "params_key", "noisy_mask", "sample_points",
            "generate_prompts", "Algorithm1"]

@@ -345,5 +345,6 @@ def run_strategy(strategy: PromptingStrategy | str, ctx: PromptContext, **kwargs
     return strategy(ctx)
 
 
-__all__ = ["MAX_PROMPTS_PER_IMAGE", "KEEP_MASK_PIXELS", "Decoded", "DecodedMasks", "RunLengthMask", "prompt_keys", "PromptContext", "StrategyOutcome", "PromptingStrategy",
+__all__ = ["MAX_PROMPTS_PER_IMAGE", "KEEP_MASK_PIXELS", "Decoded", "DecodedMasks", "RunLengthMask", "prompt_keys",
+           "PromptContext", "StrategyOutcome", "PromptingStrategy",
            "STRATEGIES", "register", "build_strategy", "run_strategy", "no_points"]

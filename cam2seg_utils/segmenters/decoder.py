@@ -52,7 +52,8 @@ def decode_low_res(mask_decoder: nn.Module, image_embeddings: torch.Tensor, imag
         ``multimask_output=False``.
     """
     if image_embeddings.shape[0] != 1:
-        raise ValueError(f"one image embedding (1, C, h, w) is shared by the prompts, got {tuple(image_embeddings.shape)}")
+        raise ValueError("one image embedding (1, C, h, w) is shared by the prompts, "
+                         f"got {tuple(image_embeddings.shape)}")
     batch = sparse.shape[0]
     shared_dense = dense.shape[0] == 1 or dense.stride(0) == 0
     src_shared = image_embeddings + dense[:1] if shared_dense else None
