@@ -31,7 +31,8 @@ def test_one_heatmap_at_a_time_and_algorithm1_as_a_strategy(embedded_disk, embed
             assert item.heatmap is not None and all(d.prompts.noisy_mask is not None for d in item.draws)
             assert len(item.draws) == 2                            # one draw per combination, shared by 3 variants
             for d in item.draws:
-                np.testing.assert_array_equal(d.prompts.noisy_mask, item.heatmap >= d.prompts.threshold)
+                hot = item.heatmap.astype(np.float64) >= d.prompts.threshold
+                np.testing.assert_array_equal(d.prompts.noisy_mask, hot)
             for before in seen:
                 assert all(d.prompts.noisy_mask is None for d in before.draws)
                 assert (before.heatmap is None) == (before.cam == "eigencam")
