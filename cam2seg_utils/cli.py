@@ -23,10 +23,14 @@ Examples::
     cam2seg tune-strategies --profile isic-official --data-root ../shared/isic2017
     cam2seg grid --profile ph2 --data-root /data/PH2Dataset   # PH2: every image, zero-shot + ISIC-fine-tuned
 
-Refusals (a results folder of another configuration, a merge with missing images, a summary of
-parameters the grid never ran, fine-tuning on PH2), unknown names (profile, model, segmenter, CAM,
-strategy: the message lists the valid ones), a missing fine-tuned checkpoint, an unreadable
-``grid.parquet`` and bad input print one line ``cam2seg: error: ...`` and exit with 2.
+Bad input prints one line ``cam2seg: error: ...`` naming the value, field or file, and exits
+with 2, leaving no output behind: a config value of the wrong type or range (checked field by
+field, before anything is read), unknown names (profile, model, segmenter, CAM, strategy: the
+message lists the valid ones), a bad flag, a missing data folder (named before any missing
+checkpoint), a missing fine-tuned checkpoint, a folder with no grid to summarize or publish, a
+results folder of another configuration, a merge with missing images, a summary of parameters
+the grid never ran, fine-tuning on PH2, an unreadable ``grid.parquet``. ``CAM2SEG_TRACEBACK=1``
+shows the traceback instead.
 ``cam2seg <command> --help`` documents every flag, with examples.
 """
 from __future__ import annotations
@@ -47,7 +51,7 @@ def _parse_set(items: Sequence[str]) -> dict[str, Any]:
     out = {}
     for item in items or ():
         if "=" not in item:
-            raise SystemExit(f"--set expects field=value, got {item!r}")
+            raise ValueError(f"--set expects field=value, got {item!r}")
         key, value = item.split("=", 1)
         out[key.strip().replace("-", "_")] = yaml.safe_load(value)
     return out
@@ -195,6 +199,13 @@ def _add_grid_flags(p: argparse.ArgumentParser) -> None:
                         f"({_FROM_PROFILE}: all; smoke: 1)")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser, its usage errors one ``cam2seg: error:`` line (exit 2) like the rest."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(2, f"cam2seg: error: {message} (`{self.prog} --help` lists the flags)\n")
+
+
 def _subparser(sub, name: str, help_text: str):
     return sub.add_parser(name, help=help_text, description=help_text, epilog=_EXAMPLES.get(name),
                           formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -203,7 +214,7 @@ def _subparser(sub, name: str, help_text: str):
 def make_parser() -> argparse.ArgumentParser:
     from . import __version__
 
-    ap = argparse.ArgumentParser(prog="cam2seg", description="CAM prompts for MedSAM: data, fine-tuning, grid, tables",
+    ap = _Parser(prog="cam2seg", description="CAM prompts for MedSAM: data, fine-tuning, grid, tables",
                                  epilog="`cam2seg <command> --help` lists a command's flags, with examples.")
     ap.add_argument("--version", action="version", version=f"cam2seg {__version__}")
     sub = ap.add_subparsers(dest="command", required=True)
@@ -268,9 +279,6 @@ def make_parser() -> argparse.ArgumentParser:
 def _generate(config) -> Path:
     from .experiments.datasets import generate_synthetic_data
 
-    if config.dataset != "synthetic":
-        raise SystemExit(f"profile/config {config.name!r} uses dataset={config.dataset!r}; "
-                         "generate-data only writes synthetic data (use `download` for ISIC 2017)")
     generate_synthetic_data(config, progress=config.progress)
     return Path(config.data_root)
 
@@ -303,46 +311,78 @@ def _grid(args, config) -> None:
         print(f"grid table: {Path(config.output_dir) / 'grid.parquet'}")
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    from .data.isic import DataError
-    from .experiments.identity import ResultsMismatchError
+def _expected_errors() -> tuple[type[BaseException], ...]:
+    """What bad input raises: a bad value (``ValueError``, with the package's own subclasses:
+    ``DataError``, ``ResultsMismatchError``, ``SnapshotError``, ``CheckpointError``), a missing
+    file or folder (a run, a checkpoint, a data root) and weights that cannot be fetched."""
+    from .models.weights import WeightsUnavailableError
 
+    return ValueError, FileNotFoundError, NotADirectoryError, WeightsUnavailableError
+
+
+def check_inputs(args: argparse.Namespace, config) -> None:
+    """Everything a command can check before any work, in the order a user fixes it: names
+    (classifiers, segmenter, CAMs, hitl's starts and modes), what the command can do with the
+    dataset, the command's own flags, then the files: the data folder before the checkpoints."""
+    from .experiments.config import check_paths
+
+    cmd = args.command
+    computes = cmd in ("finetune", "tune-strategies", "hitl") or (cmd == "grid" and not args.merge)
+    if cmd in ("finetune", "tune-strategies"):   # tune-strategies fits on the training split
+        from .experiments.datasets import check_trainable
+
+        check_trainable(config)
+    if computes:
+        from .experiments.run import check_model_names, check_segmenter_name
+
+        check_model_names(config)
+        check_segmenter_name(config)
+    if cmd in ("grid", "tune-strategies"):
+        from .experiments.run import check_cam_names
+
+        check_cam_names(config)
+    if cmd == "hitl":
+        from .experiments.hitl import check_arguments
+
+        check_arguments(args)
+    if cmd == "generate-data" and config.dataset != "synthetic":
+        raise ValueError(f"profile/config {config.name!r} uses dataset={config.dataset!r}; "
+                         "generate-data only writes synthetic data (use `download` for ISIC 2017)")
+    if cmd == "download" and config.dataset == "ph2":
+        raise ValueError("download fetches ISIC 2017 only; PH2 is distributed by its authors "
+                         "(https://www.fc.up.pt/addi/ph2%20database.html): unpack it and pass --data-root")
+    if cmd == "grid":
+        from .experiments.shards import ShardSpec
+
+        ShardSpec.parse(args.shard)
+        if args.workers < 1:
+            raise ValueError(f"--workers must be >= 1, got {args.workers}")
+        if args.allow_missing and not args.merge:
+            raise ValueError("--allow-missing only applies to --merge")
+    if cmd in ("generate-data", "download") and Path(config.data_root).exists() and not Path(config.data_root).is_dir():
+        raise ValueError(f"data_root {config.data_root}: is a file, not a folder")
+    if computes:
+        # finetune writes the synthetic data it lacks; the grid reads the fine-tuned checkpoints
+        # (tune-strategies: the first model's), hitl only the zero-shot weights
+        check_paths(config, data=not (cmd == "finetune" and config.dataset == "synthetic"),
+                    evaluation=cmd != "finetune", finetuned=cmd in ("grid", "tune-strategies"),
+                    training=cmd == "finetune")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run a command; bad input is one line ``cam2seg: error: ...`` and exit status 2, before any
+    work when it can be seen from the config (set ``CAM2SEG_TRACEBACK=1`` for the traceback)."""
     args = make_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
     if args.quiet:
         os.environ["TQDM_DISABLE"] = "1"
     try:
-        # bad config values, unknown profile / model / segmenter / CAM names and missing fine-tuned
-        # checkpoints: one line naming them, before any work (an error from deeper down keeps its
-        # traceback)
         config = build_config(args)
-        if args.command in ("finetune", "tune-strategies"):   # tune-strategies fits on the training split
-            from .experiments.datasets import check_trainable
-
-            check_trainable(config)
-        if args.command in ("grid", "finetune", "tune-strategies", "hitl"):
-            from .experiments.run import check_model_names, check_segmenter_name
-
-            check_model_names(config)
-            check_segmenter_name(config)
-        if args.command in ("grid", "tune-strategies"):
-            from .experiments.run import check_cam_names
-
-            check_cam_names(config)
-            computes = args.command == "tune-strategies" or not args.merge
-            if computes and "fine-tuned" in config.settings:   # e.g. PH2 before the ISIC fine-tuning
-                for model in config.models:
-                    config.finetuned_checkpoint(model, must_exist=True)
-        if args.command == "hitl":
-            from .experiments.hitl import check_arguments
-
-            check_arguments(args)
-    except (ValueError, FileNotFoundError) as exc:
-        print(f"cam2seg: error: {exc}", file=sys.stderr)
-        return 2
-    try:
+        check_inputs(args, config)
         return _run(args, config)
-    except (ResultsMismatchError, DataError) as exc:
-        print(f"cam2seg: error: {exc}", file=sys.stderr)
+    except _expected_errors() as exc:
+        if os.environ.get("CAM2SEG_TRACEBACK"):
+            raise
+        print(f"cam2seg: error: {' '.join(str(exc).split())}", file=sys.stderr)   # one line
         return 2
 
 
@@ -352,10 +392,6 @@ def _run(args, config) -> int:
         print(f"synthetic data ready under {root}")
     elif args.command == "download":
         from .data.download import download_isic2017
-
-        if config.dataset == "ph2":
-            raise SystemExit("cam2seg: error: download fetches ISIC 2017 only; PH2 is distributed by its authors "
-                             "(https://www.fc.up.pt/addi/ph2%20database.html): unpack it and pass --data-root")
 
         root = download_isic2017(config.data_root, splits=args.splits or config.download_splits,
                                  allow_unverified=args.trust_unknown, progress=config.progress)

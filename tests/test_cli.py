@@ -50,7 +50,7 @@ def test_bad_config_values_and_unknown_cams_stop_before_any_work(tmp_path, capsy
     out = tmp_path / "run"
     assert main(["grid", "--profile", "smoke", "--output-dir", str(out), "--quiet",
                  "--set", "percentile=[150]"]) == 2
-    assert "percentile 150.0 outside [0, 100]" in capsys.readouterr().err
+    assert "every percentile value must be a number in [0, 100], got 150" in capsys.readouterr().err
     # a typo in a CAM name is refused up front (not one error row per image), naming the choices
     assert main(["grid", "--profile", "smoke", "--output-dir", str(out), "--quiet", "--data-root",
                  str(tmp_path / "no-data"), "--cams", "gradcam", "gradcamx"]) == 2

@@ -11,7 +11,7 @@ from cam2seg_utils.prompting.weights import A_PRIORI, DEFAULT_WEIGHTS, WEIGHT_SE
 
 def test_ranking_weights_default_and_unknown_name():
     assert ExperimentConfig().ranking_weights == DEFAULT_WEIGHTS == "a-priori"
-    with pytest.raises(ValueError, match=r"ranking_weights 'no-such-set' unknown; choose from .*a-priori"):
+    with pytest.raises(ValueError, match=r"ranking_weights must be one of .*a-priori.*, got 'no-such-set'"):
         ExperimentConfig(ranking_weights="no-such-set")
 
 

@@ -9,12 +9,16 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
+import numbers
+import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
 from ..cam_options import (DEFAULT_ABLATION_CHANNELS, DEFAULT_SCORECAM_CHANNELS,
-                           DEFAULT_SCORECAM_SELECTION, CamOptions)
+                           DEFAULT_SCORECAM_SELECTION, SCORECAM_SELECTIONS, CamOptions)
 from ..names import BASELINES, PAPER_CAMS, PAPER_MODELS, SETTINGS, SLOW_CAMS  # noqa: F401  (re-exported)
 from ..prompting.algorithm1 import PromptParams
 from ..prompting.weights import DEFAULT_WEIGHTS
@@ -153,68 +157,37 @@ class ExperimentConfig:
 
     # ------------------------------------------------------------------------------------------
     def __post_init__(self) -> None:
-        for name in ("percentile", "amplification"):
-            v = getattr(self, name)
-            setattr(self, name, [float(x) for x in (v if isinstance(v, (list, tuple)) else [v])])
-        v = self.num_points
-        self.num_points = [int(x) for x in (v if isinstance(v, (list, tuple)) else [v])]
-        for name in ("models", "settings", "cams", "slow_cams", "prompt_variants", "gt_baselines", "strategies",
-                     "strategy_cams"):
-            v = getattr(self, name)
-            setattr(self, name, [v] if isinstance(v, str) else list(v))
-        self.synthetic_size_range = tuple(int(x) for x in self.synthetic_size_range)  # type: ignore
-        self.download_splits = tuple(self.download_splits)
+        for name in ("percentile", "amplification", "num_points", "models", "settings", "cams", "slow_cams",
+                     "prompt_variants", "gt_baselines", "strategies", "strategy_cams"):
+            v = getattr(self, name)     # a scalar (`--set percentile=80`) is a list of one
+            setattr(self, name, list(v) if isinstance(v, (list, tuple)) else [v])
+        if isinstance(self.download_splits, str):
+            self.download_splits = (self.download_splits,)
         if self.main_prompt_variant is None and self.prompt_variants:
             self.main_prompt_variant = "box" if "box" in self.prompt_variants else self.prompt_variants[0]
         self.validate()
+        # numbers as their fields' types once valid (YAML gives 80 for 80.0)
+        self.percentile = [float(x) for x in self.percentile]
+        self.amplification = [float(x) for x in self.amplification]
+        self.num_points = [int(x) for x in self.num_points]
+        self.synthetic_size_range = tuple(int(x) for x in self.synthetic_size_range)  # type: ignore
+        self.download_splits = tuple(self.download_splits)
 
     def validate(self) -> None:
-        """Raise ``ValueError`` naming the field for values that cannot work."""
-        if self.evaluate_on not in ("test", "val"):
-            raise ValueError(f"evaluate_on must be 'test' or 'val', got {self.evaluate_on!r}")
-        if self.dataset not in DATASETS:
-            raise ValueError(f"dataset must be one of {', '.join(DATASETS)}, got {self.dataset!r}")
+        """Raise ``ValueError`` (one line naming the field, the value and what it must be) for
+        the first value that cannot work: every field by type and range, in the order the fields
+        are declared (data, models, fine-tuning, grid, run), then the rules between fields. Runs
+        on construction, before anything is read; whether folders exist is
+        :func:`check_paths`' (the config of ``generate-data`` names a folder still to write)."""
+        for f in dataclasses.fields(self):
+            FIELD_RULES[f.name](f.name, getattr(self, f.name))
         if self.dataset == "ph2" and (self.evaluate_on != "test" or self.test_holdout_fraction is not None):
             raise ValueError("dataset 'ph2' is evaluated whole (no validation or hold-out split): evaluate_on must "
                              f"be 'test' (got {self.evaluate_on!r}) and test_holdout_fraction None (got "
                              f"{self.test_holdout_fraction!r}); start from --profile ph2")
-        bad = [s for s in self.settings if s not in SETTINGS]
-        if bad:
-            raise ValueError(f"settings {bad} unknown; choose from {SETTINGS}")
-        bad = [v for v in self.prompt_variants if v not in PROMPT_VARIANTS]
-        if bad:
-            raise ValueError(f"prompt_variants {bad} unknown; choose from {PROMPT_VARIANTS}")
         if self.prompt_variants and self.main_prompt_variant not in self.prompt_variants:
             raise ValueError(f"main_prompt_variant {self.main_prompt_variant!r} is not among "
                              f"prompt_variants {self.prompt_variants}")
-        from ..prompting import STRATEGIES
-
-        bad = [s for s in self.strategies if s not in STRATEGIES]
-        if bad:
-            raise ValueError(f"strategies {bad} unknown; choose from {STRATEGIES.names()}")
-        from ..prompting.weights import WEIGHT_SETS
-
-        if self.ranking_weights not in WEIGHT_SETS:
-            raise ValueError(f"ranking_weights {self.ranking_weights!r} unknown; choose from {WEIGHT_SETS.names()}")
-        bad = [g for g in self.gt_baselines if g not in BASELINES]
-        if bad:
-            raise ValueError(f"gt_baselines {bad} unknown; choose from {BASELINES}")
-        for p in self.percentile:
-            if not 0.0 <= p <= 100.0:
-                raise ValueError(f"percentile {p} outside [0, 100]")
-        for n in self.num_points:
-            if n < 1:
-                raise ValueError(f"num_points must be >= 1, got {n}")
-        if self.test_holdout_fraction is not None and not 0 < self.test_holdout_fraction < 1:
-            raise ValueError(f"test_holdout_fraction must be in (0, 1), got {self.test_holdout_fraction}")
-        if not 0 < self.val_fraction < 1:
-            raise ValueError(f"val_fraction must be in (0, 1), got {self.val_fraction}")
-        if self.epochs < 1 or self.patience < 1:
-            raise ValueError("epochs and patience must be >= 1")
-        if self.max_side is not None and int(self.max_side) < 16:
-            raise ValueError(f"max_side must be >= 16 pixels or None, got {self.max_side}")
-        if self.slow_cams_max_images is not None and self.slow_cams_max_images < 0:
-            raise ValueError(f"slow_cams_max_images must be >= 0 or None (all), got {self.slow_cams_max_images}")
         self.cam_options()  # raises ValueError naming scorecam_channels / scorecam_selection / ablation ratio
 
     def cam_options(self) -> CamOptions:
@@ -280,6 +253,227 @@ class ExperimentConfig:
         return Path(self.output_dir).parent / "heatmap_cache"
 
 
+# ------------------------------------------------------------------------------ field rules
+# One rule per field (a field added without one fails tests/test_experiments_config.py): each
+# raises ValueError "<field> must be <what>, got <value>" for a value of the wrong type or range.
+def _is_int(v: Any) -> bool:
+    return isinstance(v, numbers.Integral) and not isinstance(v, bool)
+
+
+def _is_real(v: Any) -> bool:
+    return isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(float(v))
+
+
+def _bad(name: str, what: str, value: Any) -> ValueError:
+    return ValueError(f"{name} must be {what}, got {value!r}")
+
+
+def _text(empty: bool = False, optional: bool = False):
+    def rule(name: str, v: Any) -> None:
+        if v is None and optional:
+            return
+        if not isinstance(v, (str, os.PathLike)) or (not empty and not str(v).strip()):
+            raise _bad(name, "a non-empty string" + (" or null" if optional else ""), v)
+    return rule
+
+
+def _integer(minimum: int, optional: bool = False):
+    def rule(name: str, v: Any) -> None:
+        if v is None and optional:
+            return
+        if not _is_int(v) or v < minimum:
+            raise _bad(name, f"an integer >= {minimum}" + (" or null" if optional else ""), v)
+    return rule
+
+
+def _real(low: float, high: float = math.inf, *, open_low: bool = False, open_high: bool = False,
+          optional: bool = False):
+    what = (f"a number in {'(' if open_low else '['}{low:g}, {high:g}{')' if open_high else ']'}"
+            if high < math.inf else f"a number {'>' if open_low else '>='} {low:g}")
+
+    def rule(name: str, v: Any) -> None:
+        if v is None and optional:
+            return
+        ok = _is_real(v) and (v > low if open_low else v >= low) and (v < high if open_high else v <= high)
+        if not ok:
+            raise _bad(name, what + (" or null" if optional else ""), v)
+    return rule
+
+
+def _flag(name: str, v: Any) -> None:
+    if not isinstance(v, bool):
+        raise _bad(name, "true or false", v)
+
+
+def _choice(options, optional: bool = False):
+    def rule(name: str, v: Any) -> None:
+        if v is None and optional:
+            return
+        opts = options() if callable(options) else options
+        if not isinstance(v, str) or v not in opts:
+            raise _bad(name, f"one of {', '.join(opts)}", v)
+    return rule
+
+
+def _items(item_rule, nonempty: bool = True, options=None, size: int | None = None):
+    """A list (or tuple) whose every item passes ``item_rule`` (or is in ``options``)."""
+    def rule(name: str, v: Any) -> None:
+        if not isinstance(v, (list, tuple)) or (nonempty and not v) or (size is not None and len(v) != size):
+            what = f"a list of {size}" if size else "a non-empty list" if nonempty else "a list"
+            raise _bad(name, what, v)
+        opts = options() if callable(options) else options
+        bad = [] if opts is None else [x for x in v if not isinstance(x, str) or x not in opts]
+        if bad:
+            raise ValueError(f"{name} {bad} unknown; choose from {opts}")
+        for x in v:
+            item_rule(f"every {name} value", x)
+    return rule
+
+
+def _split_name(name: str, v: Any) -> None:
+    from ..data.isic import canonical_split
+
+    _text()(name, v)
+    try:
+        canonical_split(v)
+    except ValueError:
+        raise _bad(name, "an ISIC 2017 split: Training, Validation or Test", v) from None
+
+
+def _size_range(name: str, v: Any) -> None:
+    _items(_integer(64), size=2)(name, v)
+    if v[0] > v[1]:
+        raise _bad(name, "[low, high] with 64 <= low <= high pixels", v)
+
+
+def _weights(name: str, v: Any) -> None:
+    """A named weight set, or a checkpoint path (whether it exists: :func:`check_paths`)."""
+    _text()(name, v)
+
+
+def _checkpoint_map(name: str, v: Any) -> None:
+    if not isinstance(v, dict) or not all(isinstance(k, str) and isinstance(p, (str, os.PathLike)) and str(p)
+                                          for k, p in v.items()):
+        raise _bad(name, "a mapping of model name: checkpoint path", v)
+
+
+def _device(name: str, v: Any) -> None:
+    if not isinstance(v, str) or not re.fullmatch(r"cpu|cuda(:\d+)?|mps", v):
+        raise _bad(name, "cpu, cuda, cuda:N or mps", v)
+
+
+def _strategy_names():
+    from ..prompting import STRATEGIES
+
+    return STRATEGIES.names()
+
+
+def _weight_set_names():
+    from ..prompting.weights import WEIGHT_SETS
+
+    return WEIGHT_SETS.names()
+
+
+def _monitors():
+    from .finetune import MONITORS
+
+    return tuple(MONITORS)
+
+
+_ANY_TEXT = _text(empty=True)
+FIELD_RULES: dict[str, Any] = {
+    "name": _text(),
+    "description": _ANY_TEXT,
+    "dataset": _choice(DATASETS),
+    "data_root": _text(),
+    "train_split": _split_name,
+    "test_split": _split_name,
+    "test_holdout_fraction": _real(0, 1, open_low=True, open_high=True, optional=True),
+    "val_fraction": _real(0, 1, open_low=True, open_high=True),
+    "synthetic_train_images": _integer(1),
+    "synthetic_test_images": _integer(1),
+    "synthetic_size_range": _size_range,
+    "synthetic_melanoma_fraction": _real(0, 1),
+    "download_splits": _items(_split_name),
+    "max_images": _integer(1, optional=True),
+    "max_side": _integer(16, optional=True),
+    "evaluate_on": _choice(("test", "val")),
+    "models": _items(_text()),
+    "zero_shot_weights": _weights,
+    "finetune_init_weights": _weights,
+    "finetuned_checkpoints": _checkpoint_map,
+    "epochs": _integer(1),
+    "patience": _integer(1),
+    "batch_size": _integer(1),
+    "lr": _real(0, open_low=True),
+    "weight_decay": _real(0),
+    "finetune_input_size": _integer(16, optional=True),
+    "monitor": _choice(_monitors),
+    "amp": _flag,
+    "num_workers": _integer(0),
+    "settings": _items(_text(), options=SETTINGS),
+    "cams": _items(_text(), nonempty=False),
+    "slow_cams": _items(_text(), nonempty=False),
+    "slow_cams_max_images": _integer(0, optional=True),
+    "cam_batch_size": _integer(1),
+    "scorecam_channels": _integer(1, optional=True),
+    "scorecam_selection": _choice(SCORECAM_SELECTIONS),
+    "ablation_ratio": _real(0, 1, open_low=True),
+    "segmenter": _text(),
+    "segmenter_checkpoint": _text(optional=True),
+    "prompt_variants": _items(_text(), nonempty=False, options=PROMPT_VARIANTS),
+    "main_prompt_variant": _choice(PROMPT_VARIANTS, optional=True),
+    "percentile": _items(_real(0, 100)),
+    "num_points": _items(_integer(1)),
+    "amplification": _items(_real(0)),
+    "cam_mask_rows": _flag,
+    "strategies": _items(_text(), nonempty=False, options=_strategy_names),
+    "strategy_cams": _items(_text(), nonempty=False),
+    "ranking_weights": _choice(_weight_set_names),
+    "selection_oracles": _flag,
+    "gt_baselines": _items(_text(), nonempty=False, options=BASELINES),
+    "seed": _integer(0),
+    "device": _device,
+    "output_dir": _text(),
+    "cache_dir": _text(optional=True),
+    "checkpoint_dir": _text(),
+    "progress": _flag,
+}
+
+
+def check_paths(config: ExperimentConfig, *, data: bool = True, evaluation: bool = True, finetuned: bool = True,
+                training: bool = False) -> None:
+    """``FileNotFoundError`` (one line naming the field and the path) for the first input of
+    ``config`` that is not on disk, in the order a user fixes them: ``data``: the data folder
+    (``data_root``); ``evaluation``: the segmenter checkpoint and the zero-shot weights given as a
+    path; ``finetuned``: the fine-tuned checkpoints when the fine-tuned setting is on;
+    ``training``: the weights fine-tuning starts from given as a path."""
+    if data and not Path(config.data_root).is_dir():
+        hint = {"synthetic": "; `cam2seg generate-data` with this config writes it",
+                "ph2": " (the PH2 folder: 'PH2 Dataset images' and PH2_dataset.txt)",
+                "isic": " (the ISIC 2017 layout; `cam2seg download` fetches it)"}.get(config.dataset, "")
+        what = "is a file, not a folder" if Path(config.data_root).exists() else "folder not found"
+        raise FileNotFoundError(f"data_root {config.data_root}: {what}{hint}")
+    from ..models.build import NAMED_WEIGHTS
+
+    def weights_file(name: str) -> None:
+        value = getattr(config, name)
+        if value not in NAMED_WEIGHTS and not Path(value).is_file():
+            raise FileNotFoundError(f"{name} {value}: neither {', '.join(NAMED_WEIGHTS)} nor an existing "
+                                    "checkpoint file")
+
+    if evaluation:
+        if config.segmenter_checkpoint is not None and not Path(config.segmenter_checkpoint).is_file():
+            raise FileNotFoundError(f"segmenter_checkpoint {config.segmenter_checkpoint}: file not found")
+        if "zero-shot" in config.settings:
+            weights_file("zero_shot_weights")
+    if finetuned and "fine-tuned" in config.settings:
+        for model in config.models:
+            config.finetuned_checkpoint(model, must_exist=True)
+    if training:
+        weights_file("finetune_init_weights")
+
+
 def load_config_file(path: str | Path) -> dict[str, Any]:
     """Read a YAML (``.yml``/``.yaml``) or JSON config file into a dict."""
     p = Path(path)
@@ -300,5 +494,5 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
     return data
 
 
-__all__ = ["ExperimentConfig", "load_config_file", "PAPER_CAMS", "SLOW_CAMS", "PAPER_MODELS", "DATASETS",
+__all__ = ["ExperimentConfig", "load_config_file", "check_paths", "FIELD_RULES", "PAPER_CAMS", "SLOW_CAMS", "PAPER_MODELS", "DATASETS",
            "PROMPT_VARIANTS", "SETTINGS", "BASELINES", "DEFAULT_STRATEGIES"]
