@@ -359,6 +359,11 @@ def check_inputs(args: argparse.Namespace, config) -> None:
             raise ValueError(f"--workers must be >= 1, got {args.workers}")
         if args.allow_missing and not args.merge:
             raise ValueError("--allow-missing only applies to --merge")
+    if cmd == "download":
+        from .data.isic import canonical_split
+
+        for split in args.splits or ():
+            canonical_split(split)
     if cmd in ("generate-data", "download") and Path(config.data_root).exists() and not Path(config.data_root).is_dir():
         raise ValueError(f"data_root {config.data_root}: is a file, not a folder")
     if computes:

@@ -135,8 +135,9 @@ def list_profiles() -> list[str]:
     return list(PROFILES)
 
 
-def get_profile(name: str = DEFAULT_PROFILE, **overrides: Any) -> ExperimentConfig:
-    """The config of profile ``name`` with ``overrides`` applied."""
+def get_profile(name: str = DEFAULT_PROFILE, /, **overrides: Any) -> ExperimentConfig:
+    """The config of profile ``name`` with ``overrides`` applied (``name`` is positional-only: a
+    ``name=`` override renames the config)."""
     if name not in PROFILES:
         raise KeyError(f"unknown profile {name!r}; known: {', '.join(PROFILES)}")
     data = PROFILES[name]()

@@ -312,3 +312,37 @@ def test_cam_target_follows_the_embedded_prediction(embedded_classifier):
     assert res_cup.target_class == 968
     assert hook_count(embedded_classifier.model) == 0
 
+
+
+# ------------------------------------------------------------- the other methods against upstream
+UPSTREAM = {"hirescam": ("HiResCAM", False, False), "xgradcam": ("XGradCAM", False, False),
+            "eigencam": ("EigenCAM", False, False), "layercam": ("LayerCAM", False, False),
+            **{f"{base}@{suffix}": (cls, aug, eigen)
+               for base, cls in (("gradcam", "GradCAM"), ("gradcam++", "GradCAMPlusPlus"))
+               for suffix, (aug, eigen) in {"aug": (True, False), "eigen": (False, True),
+                                            "aug-eigen": (True, True)}.items()}}
+
+
+def test_every_extra_method_has_an_upstream_check():
+    assert set(UPSTREAM) == {m for m in CAM_METHODS.names() if m not in PAPER_CAMS}
+
+
+@pytest.mark.parametrize("method", sorted(UPSTREAM))
+def test_extra_method_equals_upstreams_class(method, embedded_classifier):
+    """Each extra method (and each smoothing of Grad-CAM / Grad-CAM++) against pytorch-grad-cam's
+    own class called directly with the same flags, explaining the same class of the same photo
+    (real Lite0 weights): equal after min-max scaling at the input size, as ScoreCAM and
+    AblationCAM are checked against upstream's."""
+    import pytorch_grad_cam
+    from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+
+    cls_name, aug, eigen = UPSTREAM[method]
+    clf = embedded_classifier
+    img = skdata.chelsea()[::4, ::4].copy()
+    res = compute_heatmap(clf, img, method)
+    x = clf.preprocess(img)
+    with getattr(pytorch_grad_cam, cls_name)(clf.model, clf.cam_target_layers(), clf.cam_reshape_transform()) as cam:
+        ref = cam(x, [ClassifierOutputTarget(res.target_class)], aug_smooth=aug, eigen_smooth=eigen)[0]
+    ref = (ref - ref.min()) / (ref.max() - ref.min())     # upstream's aug_smooth leaves the mean unscaled
+    np.testing.assert_allclose(normalize_heatmap(res.raw, ref.shape), ref, atol=2e-3)
+    assert res.target_class == clf.predict(img).class_index and hook_count(clf.model) == 0

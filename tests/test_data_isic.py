@@ -12,6 +12,7 @@ from PIL import Image
 
 from cam2seg_utils.data import DataError, ISICDataset, Sample, SampleError
 from cam2seg_utils.data.isic import DataWarning, load_image, load_mask
+from cam2seg_utils.data.resize import downsize, limit_side
 from conftest import png_header
 
 
@@ -107,17 +108,39 @@ def test_unknown_split_and_missing_folder(tmp_path):
         ISICDataset(tmp_path, "Training")
 
 
-def test_max_side_downscales_image_lanczos_and_mask_nearest(tmp_path):
+def test_max_side_downscales_with_the_grids_rule(tmp_path):
     root = make_split(tmp_path, {"ISIC_0000001": (60, 120, 1), "ISIC_0000002": (20, 30, 0)})
     ds = ISICDataset(root, max_side=40)
     big = ds.load("ISIC_0000001")
     assert big.image.shape == (20, 40, 3) and big.mask.shape == (20, 40)
     # the 60x120 rectangle rows 15:45, cols 40:80 -> rows 5:15, cols 13.3:26.7 at scale 1/3
     assert big.mask[5:15, 14:26].all() and not big.mask[:4].any() and not big.mask[:, :12].any()
+    # one rule: the loader's max_side gives the grid's max_side route's arrays (data/resize.py)
+    full = ISICDataset(root).load("ISIC_0000001")
+    routed = limit_side(full, 40)
+    assert np.array_equal(big.image, routed.image) and np.array_equal(big.mask, routed.mask)
     small = ds.load("ISIC_0000002")
     assert small.image.shape == (20, 30, 3)  # already within max_side: untouched
     with pytest.raises(ValueError):
         ISICDataset(root, max_side=0)
+
+
+def test_downsize_box_filter_and_half_area_mask_by_hand():
+    """4x4 -> 2x2 (each output pixel covers a 2x2 block): the image is each block's mean, the mask
+    is lesion where at least 2 of the block's 4 pixels are."""
+    image = np.zeros((4, 4, 3), np.uint8)
+    image[:2, :2] = 200                          # block (0, 0): mean 200
+    image[:2, 2:] = [[0], [100]]                 # block (0, 1): rows 0 and 1 -> mean 50
+    image[2:, 2:, 0] = [[10, 20], [30, 40]]      # block (1, 1), red: mean 25
+    mask = np.zeros((4, 4), bool)
+    mask[0, 0:2] = True                          # block (0, 0): 2 of 4 -> lesion
+    mask[2, 2] = True                            # block (1, 1): 1 of 4 -> not lesion
+    mask[2:, 0:2] = [[True, True], [True, False]]   # block (1, 0): 3 of 4 -> lesion
+    small_image, small_mask = downsize(image, mask, 2)
+    assert small_image[..., 0].tolist() == [[200, 50], [0, 25]] and small_image[..., 1].tolist() == [[200, 50], [0, 0]]
+    assert small_mask.tolist() == [[True, False], [True, False]]
+    same_image, same_mask = downsize(image, mask, 4)   # fits: the same arrays
+    assert same_image is image and same_mask is mask
 
 
 # --------------------------------------------------------------------------------------------

@@ -69,6 +69,42 @@ def test_txt_table_with_blank_histology_and_other_lines(tmp_path):
     assert t["melanoma"].dtype == np.int64
 
 
+def _write_tab_txt(path, cases, header="Name\tClinical Diagnosis\tAsymmetry"):
+    """The tab-separated PH2_dataset.txt that circulates in public repositories (CRLF line ends)."""
+    rows = [f"{image_id}\t{code}\t0" for image_id, code, *_ in cases]
+    path.write_bytes("\r\n".join([header, *rows, ""]).encode("utf-8"))
+
+
+def test_tab_separated_txt_reads_as_the_original(ph2, tmp_path):
+    root, _ = ph2
+    original = read_ph2_table(root / "PH2_dataset.txt")
+    _write_tab_txt(root / "PH2_dataset.txt", PH2_CASES)
+    assert b"\r\n" in (root / "PH2_dataset.txt").read_bytes()
+    tab = read_ph2_table(root / "PH2_dataset.txt")
+    assert tab["clinical_diagnosis"].tolist() == [0, 1, 2] and tab["melanoma"].tolist() == [0, 0, 1]
+    # the same frame but the histology, a column the tab variant lacks
+    pd.testing.assert_frame_equal(tab.drop(columns="histological_diagnosis"),
+                                  original.drop(columns="histological_diagnosis"))
+    assert tab["histological_diagnosis"].tolist() == ["", "", ""]
+    ds = PH2Dataset(root)
+    assert ds.csv_path == root / "PH2_dataset.txt" and ds.labels["melanoma"].tolist() == [0, 0, 1]
+
+
+def test_unreadable_txt_falls_back_to_the_spreadsheet_and_says_so(ph2):
+    root, _ = ph2
+    txt = root / "PH2_dataset.txt"
+    _write_tab_txt(txt, PH2_CASES, header="Image\tDiagnosis\tAsymmetry")       # no column PH2 names
+    _write_xlsx(root / "PH2_dataset.xlsx", PH2_CASES)
+    with pytest.warns(UserWarning, match=r"PH2 diagnosis table read from PH2_dataset.xlsx: .*PH2_dataset.txt: no "
+                                         r"header row with 'Name' and 'Clinical Diagnosis'"):
+        ds = PH2Dataset(root)
+    assert ds.csv_path == root / "PH2_dataset.xlsx" and ds.labels["melanoma"].tolist() == [0, 0, 1]
+    # neither reads: one error naming both tables and their problems
+    (root / "PH2_dataset.xlsx").write_bytes(b"not a spreadsheet")
+    e = _error(PH2Dataset, root)
+    assert str(e).startswith(f"{txt}: no header row") and f"{root / 'PH2_dataset.xlsx'}: cannot read" in str(e)
+
+
 def _write_xlsx(path, cases):
     """PH2_dataset.xlsx as distributed: a title block, a merged 'Clinical Diagnosis' heading over
     the columns Common Nevus / Atypical Nevus / Melanoma (an X marks the diagnosis), header row 13."""

@@ -19,6 +19,26 @@ def test_hand_computed_overlap():
     assert m["f1"] == pytest.approx(m["dice"])
 
 
+def test_hand_computed_precision_differs_from_recall():
+    """A prediction inside the lesion: every predicted pixel right (precision 1), half the lesion
+    found (recall 1/2); swapping the two in metrics.py fails here."""
+    gt = np.zeros((4, 5), bool)
+    gt[0:2, 0:3] = True          # 6 pixels
+    pred = np.zeros((4, 5), bool)
+    pred[0, 0:3] = True          # 3 pixels, all inside: TP = 3, FP = 0, FN = 3
+    m = segmentation_metrics(pred, gt)
+    assert (m["tp"], m["fp"], m["fn"], m["tn"]) == (3, 0, 3, 14)
+    assert m["precision"] == pytest.approx(1.0)
+    assert m["recall"] == pytest.approx(3 / 6)
+    assert m["iou"] == pytest.approx(3 / 6)
+    assert m["dice"] == pytest.approx(6 / 9)
+    # the other way round: a prediction that covers the lesion and as much again
+    m = segmentation_metrics(gt | np.roll(gt, 2, axis=0), gt)
+    assert (m["precision"], m["recall"]) == (pytest.approx(0.5), pytest.approx(1.0))
+    b = batch_metrics(pred[None], gt[None])
+    assert (b["precision"][0], b["recall"][0]) == (pytest.approx(1.0), pytest.approx(0.5))
+
+
 def test_perfect_and_disjoint():
     gt = np.eye(6, dtype=bool)
     assert segmentation_metrics(gt, gt)["iou"] == 1.0

@@ -1,8 +1,6 @@
 """ImageNet weights (models/weights.py): the embedded offline Lite0 recognises real photos, its keys
-map one to one onto timm; hub weights fail fast and clearly offline."""
+map one to one onto timm; hub weights fail clearly offline (how fast: benchmarks/bench_offline_weights.py)."""
 from __future__ import annotations
-
-import time
 
 import numpy as np
 import pytest
@@ -58,15 +56,14 @@ def test_embedded_keys_map_one_to_one_onto_timm():
     assert torch.equal(sd["classifier.weight"], raw["_fc.weight"])
 
 
-def test_imagenet_weights_offline_fail_fast(monkeypatch, tmp_path):
+def test_imagenet_weights_offline_fail_with_what_to_do(monkeypatch, tmp_path):
     from huggingface_hub import constants
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path))  # an empty cache
-    t0 = time.perf_counter()
+    # how fast it fails is benchmarks/bench_offline_weights.py's figure (no timed tests)
     with pytest.raises(WeightsUnavailableError) as info:
         build_classifier("mobilenetv2_100", weights="imagenet")
-    assert time.perf_counter() - t0 < 5.0
     msg = str(info.value)
     assert "mobilenetv2_100" in msg and "HF_HUB_OFFLINE" in msg
     assert "embedded" in msg and "checkpoint" in msg

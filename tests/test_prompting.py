@@ -225,6 +225,7 @@ def test_strategies_on_real_images_beat_or_match_algorithm1(real_cases, litemeds
             out = strategy(PromptContext(image, emb, litemedsam, hm, np.random.default_rng(k)))
             ious.append((out.mask & gt).sum() / (out.mask | gt).sum())
         means[name] = float(np.mean(ious))
+    print({k: round(v, 4) for k, v in means.items()})
     base = means["algorithm1"]
     assert means["candidates"] >= base + 0.10, means
     assert means["prior-cam"] >= base + 0.03, means

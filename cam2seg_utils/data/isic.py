@@ -55,6 +55,8 @@ from PIL import Image, UnidentifiedImageError
 
 from cam2seg_utils.atomic import progress_bar
 
+from .resize import downsize   # one max_side rule for the loaders and the grid
+
 __all__ = [
     "DataError",
     "DataWarning",
@@ -268,18 +270,6 @@ def load_mask(path: str | Path) -> np.ndarray:
     return np.ascontiguousarray(arr > 127)
 
 
-def _downscale(image: np.ndarray, mask: np.ndarray, max_side: int) -> tuple[np.ndarray, np.ndarray]:
-    h, w = mask.shape
-    if max(h, w) <= max_side:
-        return image, mask
-    scale = max_side / max(h, w)
-    new_w, new_h = max(1, round(w * scale)), max(1, round(h * scale))
-    img = np.asarray(Image.fromarray(image).resize((new_w, new_h), Image.Resampling.LANCZOS))
-    m = np.asarray(Image.fromarray(mask.astype(np.uint8) * 255).resize((new_w, new_h),
-                                                                       Image.Resampling.NEAREST)) > 127
-    return np.ascontiguousarray(img), np.ascontiguousarray(m)
-
-
 class LesionDataset:
     """What every loader of (image, lesion mask, melanoma label) shares: the id selection, the
     access methods and the checks of :meth:`load`. A subclass sets ``root``, ``csv_path`` (its
@@ -358,7 +348,7 @@ class LesionDataset:
             raise DataError(f"{mpath}: mask size {mask.shape[1]}x{mask.shape[0]} (WxH) does not match image "
                             f"{ipath.name} size {image.shape[1]}x{image.shape[0]}", path=mpath)
         if self.max_side is not None:
-            image, mask = _downscale(image, mask, self.max_side)
+            image, mask = downsize(image, mask, self.max_side)
         if not mask.any():
             raise DataError(f"{mpath}: empty mask (no lesion pixel) for image {image_id}", path=mpath)
         return Sample(image_id=image_id, image=image, mask=mask,
@@ -383,9 +373,10 @@ class ISICDataset(LesionDataset):
     root: folder holding ``ISIC-2017_<Split>_Data`` etc.
     split: ``"Training"``, ``"Validation"``, ``"Test"`` or ``"Test_v2"``.
     ids: restrict to these image ids (in this order); unknown ids raise ``DataError``.
-    max_side: if given, images whose longer side exceeds it are downscaled on load (image
-        Lanczos, mask nearest) so that the longer side equals ``max_side``. Default ``None``
-        keeps the original size.
+    max_side: if given, images whose longer side exceeds it are downscaled on load so that the
+        longer side equals ``max_side`` (:func:`cam2seg_utils.data.resize.downsize`: image box
+        filter, mask lesion where at least half the area is; the grid's ``max_side`` rule).
+        Default ``None`` keeps the original size.
     strict: check at construction that CSV rows and image files match one to one (see the
         module docstring).
 

@@ -11,13 +11,16 @@ Layout (the folder the archive unpacks to; ``root`` may also be its parent holdi
     <root>/PH2 Dataset images/IMD002/IMD002_Dermoscopic_Image/IMD002.bmp   the image
     <root>/PH2 Dataset images/IMD002/IMD002_lesion/IMD002_lesion.bmp       the lesion mask
     <root>/PH2 Dataset images/IMD002/IMD002_roi/...                         (colour classes; ignored)
-    <root>/PH2_dataset.txt      the diagnosis table ("||"-separated text)
-    <root>/PH2_dataset.xlsx     the same table as a spreadsheet (read when the .txt is absent;
-                                needs ``openpyxl``, the ``ph2`` extra)
+    <root>/PH2_dataset.txt      the diagnosis table ("||"-separated text; a tab-separated
+                                variant circulates too, both are read)
+    <root>/PH2_dataset.xlsx     the same table as a spreadsheet (read when the .txt is absent or
+                                unreadable; needs ``openpyxl``, the ``ph2`` extra)
 
 The text table has a header row ``|| Name || Histological Diagnosis || Clinical Diagnosis ||
 Asymmetry | ... || Colors ||`` and one row per image, ``|| IMD003 || || 0 || ...``; the
 *Clinical Diagnosis* column is a code: 0 = common nevus, 1 = atypical nevus, 2 = melanoma. The
+tab-separated variant (CRLF line ends) has the header ``Name<TAB>Clinical Diagnosis<TAB>Asymmetry``
+and rows ``IMD003<TAB>0<TAB>0``, the same codes. The
 spreadsheet marks the diagnosis with an ``X`` under one of the columns *Common Nevus*, *Atypical
 Nevus*, *Melanoma* (below a merged *Clinical Diagnosis* heading). The label cam2seg uses:
 ``melanoma = 1`` exactly when the clinical diagnosis is 2 (melanoma).
@@ -32,6 +35,7 @@ with no case at all). ``iter_samples(errors="record")`` records a bad image and 
 from __future__ import annotations
 
 import re
+import warnings
 from pathlib import Path
 
 import pandas as pd
@@ -84,6 +88,16 @@ def _add_row(rows: dict[str, tuple[int, str]], path: Path, where: str, image_id:
     rows[image_id] = (code, histology)
 
 
+def _txt_fields(line: str) -> list[str] | None:
+    """The fields of a line of either text variant (``||``-separated, or tab-separated), or
+    ``None`` for a line of neither (a title, a blank line)."""
+    line = line.lstrip("\ufeff")
+    for sep in ("||", "\t"):
+        if sep in line:
+            return [f.strip() for f in line.split(sep)]
+    return None
+
+
 def _read_txt(path: Path) -> pd.DataFrame:
     try:
         lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
@@ -92,9 +106,9 @@ def _read_txt(path: Path) -> pd.DataFrame:
     header: list[str] | None = None
     rows: dict[str, tuple[int, str]] = {}
     for lineno, line in enumerate(lines, start=1):
-        if "||" not in line:
+        fields = _txt_fields(line)
+        if fields is None:
             continue
-        fields = [f.strip() for f in line.split("||")]
         if header is None:
             if "Name" in fields and "Clinical Diagnosis" in fields:
                 header = fields
@@ -113,8 +127,8 @@ def _read_txt(path: Path) -> pd.DataFrame:
         histology = fields[i_hist] if i_hist is not None and len(fields) > i_hist else ""
         _add_row(rows, path, f"line {lineno}", name, int(code), histology)
     if header is None:
-        raise DataError(f"{path}: no header row with 'Name' and 'Clinical Diagnosis' columns "
-                        "(not PH2's diagnosis table?)", path=path)
+        raise DataError(f"{path}: no header row with 'Name' and 'Clinical Diagnosis' columns, '||'- or "
+                        "tab-separated (not PH2's diagnosis table?)", path=path)
     return _frame(path, rows)
 
 
@@ -168,6 +182,29 @@ def read_ph2_table(path: str | Path) -> pd.DataFrame:
     return _read_xlsx(path) if path.suffix.lower() in (".xlsx", ".xlsm") else _read_txt(path)
 
 
+def _first_readable_table(root: Path) -> tuple[Path, pd.DataFrame]:
+    """``(path, table)`` of the first of :data:`PH2_TABLES` beside the images that reads; a table
+    read after an unreadable one says so (a warning naming both); ``DataError`` naming every
+    table's problem when none reads."""
+    found = [root / name for name in PH2_TABLES if (root / name).is_file()]
+    if not found:
+        raise DataError(f"{root}: diagnosis table not found: expected {PH2_TABLES[0]} (or "
+                        f"{PH2_TABLES[1]}) beside '{PH2_IMAGES_FOLDER}'", path=root / PH2_TABLES[0])
+    problems: list[DataError] = []
+    for path in found:
+        try:
+            table = read_ph2_table(path)
+        except DataError as exc:
+            problems.append(exc)
+            continue
+        if problems:
+            warnings.warn(f"PH2 diagnosis table read from {path.name}: {problems[0]}", stacklevel=3)
+        return path, table
+    if len(problems) == 1:
+        raise problems[0]
+    raise DataError("; ".join(str(p) for p in problems), path=found[0])
+
+
 # ------------------------------------------------------------------------------ the dataset
 class PH2Dataset(LesionDataset):
     """Images, lesion masks and melanoma labels of PH2 (the interface of
@@ -177,15 +214,18 @@ class PH2Dataset(LesionDataset):
     ----------
     root: the PH2 folder (holding ``PH2 Dataset images`` and the diagnosis table) or its parent.
     ids: restrict to these image ids (in this order); unknown ids raise ``DataError``.
-    max_side: downscale images whose longer side exceeds it on load (image Lanczos, mask
-        nearest); ``None`` keeps the original size.
+    max_side: downscale images whose longer side exceeds it on load
+        (:func:`cam2seg_utils.data.resize.downsize`, the grid's rule); ``None`` keeps the
+        original size.
     strict: check at construction that the table rows and the case folders match one to one;
         ``strict=False`` covers the union and each unmatched id fails when loaded.
-    table: the diagnosis table to read (default: ``PH2_dataset.txt``, else ``PH2_dataset.xlsx``).
+    table: the diagnosis table to read (default: ``PH2_dataset.txt``, else, or when the text
+        table cannot be read, ``PH2_dataset.xlsx``, with a warning saying why).
 
     Attributes: ``ids`` (sorted unless ``ids`` was given), ``labels`` (DataFrame indexed by
     ``image_id``: ``melanoma``, ``clinical_diagnosis``, ``histological_diagnosis``; rows of
-    ``ids`` only), ``split`` (``"PH2"``), ``csv_path`` (the diagnosis table, whatever its format).
+    ``ids`` only), ``split`` (``"PH2"``), ``csv_path`` (the diagnosis table read, whatever its
+    format: a published snapshot records its name and SHA-256).
     """
 
     split = "PH2"
@@ -197,13 +237,10 @@ class PH2Dataset(LesionDataset):
         self._set_max_side(max_side)
         self.images_dir = self.root / PH2_IMAGES_FOLDER
         if table is None:
-            found = [self.root / name for name in PH2_TABLES if (self.root / name).is_file()]
-            if not found:
-                raise DataError(f"{self.root}: diagnosis table not found: expected {PH2_TABLES[0]} (or "
-                                f"{PH2_TABLES[1]}) beside '{PH2_IMAGES_FOLDER}'", path=self.root / PH2_TABLES[0])
-            table = found[0]
-        self.csv_path = Path(table)
-        all_labels = read_ph2_table(self.csv_path)
+            self.csv_path, all_labels = _first_readable_table(self.root)
+        else:
+            self.csv_path = Path(table)
+            all_labels = read_ph2_table(self.csv_path)
 
         cases = sorted(p.name for p in self.images_dir.iterdir() if p.is_dir() and _CASE.match(p.name))
         if not cases:

@@ -9,18 +9,22 @@ the CAMs, the segmenter, **and** the metrics, whose ground truth is downsized wi
 of such a run are therefore at the downsized resolution; the grid records ``max_side`` in its
 config (run summary, fingerprint) and the book shows it in the provenance box.
 
-Resampling is deterministic (Pillow): the image with an antialiasing box filter (each output
-pixel is the area mean of the pixels it covers), the mask with the same box filter followed by
-``>= 0.5`` (a pixel is lesion when at least half of the area it covers is).
+Resampling is deterministic (Pillow), one rule for every route that downsizes (this one and the
+loaders' own ``max_side``, :class:`~cam2seg_utils.data.isic.ISICDataset` and
+:class:`~cam2seg_utils.data.ph2.PH2Dataset`): :func:`downsize`, the image with an antialiasing
+box filter (each output pixel is the area mean of the pixels it covers), the mask with the same
+box filter followed by ``>= 0.5`` (a pixel is lesion when at least half of the area it covers is).
 """
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image
 
-from .isic import Sample
+if TYPE_CHECKING:   # isic.py imports this module (its loaders' max_side)
+    from .isic import Sample
 
 
 def limited_size(height: int, width: int, max_side: int) -> tuple[int, int]:
@@ -33,18 +37,28 @@ def limited_size(height: int, width: int, max_side: int) -> tuple[int, int]:
     return max(1, round(height * scale)), max(1, round(width * scale))
 
 
-def limit_side(sample: Sample, max_side: int | None) -> Sample:
-    """``sample`` with its image ``(H, W, 3)`` and mask ``(H, W)`` downsized to
-    :func:`limited_size` (the same object when ``max_side`` is ``None`` or the image fits)."""
-    if max_side is None:
-        return sample
-    H, W = sample.image.shape[:2]
+def downsize(image: np.ndarray, mask: np.ndarray, max_side: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(image, mask)`` -- uint8 ``(H, W, 3)`` and bool ``(H, W)`` -- at :func:`limited_size`:
+    the image box-filtered (area means), the mask lesion where at least half of the area a pixel
+    covers is lesion (the same box filter, ``>= 0.5``). The same arrays when they fit."""
+    H, W = image.shape[:2]
     h, w = limited_size(H, W, int(max_side))
     if (h, w) == (H, W):
+        return image, mask
+    small = np.asarray(Image.fromarray(image).resize((w, h), Image.Resampling.BOX))
+    area = np.asarray(Image.fromarray(mask.astype(np.uint8) * 255).resize((w, h), Image.Resampling.BOX))
+    return np.ascontiguousarray(small), area >= 128      # 0.5 of 255, as Pillow rounds the mean
+
+
+def limit_side(sample: Sample, max_side: int | None) -> Sample:
+    """``sample`` with its image ``(H, W, 3)`` and mask ``(H, W)`` :func:`downsize`\ d (the same
+    object when ``max_side`` is ``None`` or the image fits)."""
+    if max_side is None:
         return sample
-    image = np.asarray(Image.fromarray(sample.image).resize((w, h), Image.Resampling.BOX))
-    area = np.asarray(Image.fromarray(sample.mask.astype(np.uint8) * 255).resize((w, h), Image.Resampling.BOX))
-    return replace(sample, image=image, mask=area >= 128)
+    image, mask = downsize(sample.image, sample.mask, int(max_side))
+    if image is sample.image:
+        return sample
+    return replace(sample, image=image, mask=mask)
 
 
 class MaxSideDataset:
@@ -64,4 +78,4 @@ class MaxSideDataset:
         return getattr(self.dataset, name)
 
 
-__all__ = ["limited_size", "limit_side", "MaxSideDataset"]
+__all__ = ["limited_size", "downsize", "limit_side", "MaxSideDataset"]

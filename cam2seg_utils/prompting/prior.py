@@ -121,7 +121,7 @@ def resize_map(array: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     if array.dtype == bool:
         t = torch.from_numpy(array.astype(np.uint8))[None, None].float()
         return F.interpolate(t, size=shape, mode="nearest")[0, 0].numpy() > 0.5
-    t = torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32))[None, None]
+    t = torch.from_numpy(np.array(array, dtype=np.float32))[None, None]   # a copy: see _resize_image
     mode = "area" if shape[0] <= array.shape[0] and shape[1] <= array.shape[1] else "bilinear"
     kw = {} if mode == "area" else {"align_corners": False}
     return F.interpolate(t, size=shape, mode=mode, **kw)[0, 0].numpy()
@@ -133,7 +133,9 @@ def _resize_image(image: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
 
     if image.shape[:2] == tuple(shape):
         return image.astype(np.float32) / 255.0
-    t = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)[None].float() / 255.0
+    # np.array copies: a loaded image is read-only (np.asarray of a PIL image), and
+    # torch.from_numpy warns on every read-only array
+    t = torch.from_numpy(np.array(image, dtype=np.float32)).permute(2, 0, 1)[None] / 255.0
     return F.interpolate(t, size=shape, mode="area")[0].permute(1, 2, 0).numpy()
 
 
