@@ -215,7 +215,7 @@ def test_help_names_the_valid_choices_and_the_aug_syntax():
     assert "(default: 50)" in helps["percentile"] and "(default: 3)" in helps["num_points"]
 
 
-@pytest.mark.parametrize("flags, expected", [
+UNKNOWN_NAMES = [
     (["--models", "resnet5"], "cam2seg: error: models: unknown classifier(s) ['resnet5']; registered: resnet50, "
                               "mobilenetv2_100, efficientnet_b0, vit_base_patch16_224, swin_base_patch4_window7_224, "
                               "tf_efficientnet_lite0 (or any timm architecture name, see timm.list_models())"),
@@ -229,11 +229,15 @@ def test_help_names_the_valid_choices_and_the_aug_syntax():
                                 "medsam_vit_b, sam_vit_b, sam_vit_l, sam_vit_h"),
     (["--prompt-variants", "boxes"], "cam2seg: error: prompt_variants ['boxes'] unknown; choose from "
                                      "('box', 'box+points', 'points')"),
-])
-@pytest.mark.parametrize("command", ["grid", "finetune"])
+]
+# fine-tuning uses neither CAMs nor prompts: only the names it reads are tried on it
+FINETUNE_FLAGS = ("--models", "--profile", "--segmenter")
+
+
+@pytest.mark.parametrize("command, flags, expected",
+                         [("grid", f, e) for f, e in UNKNOWN_NAMES] +
+                         [("finetune", f, e) for f, e in UNKNOWN_NAMES if f[0] in FINETUNE_FLAGS])
 def test_unknown_names_are_one_line_errors_naming_the_choices(tmp_path, capsys, command, flags, expected):
-    if command == "finetune" and flags[0] in ("--cams", "--strategies", "--prompt-variants"):
-        pytest.skip("fine-tuning uses neither CAMs nor prompts")
     out = tmp_path / "run"
     assert main([command, "--profile", "smoke", "--output-dir", str(out), "--data-root", str(tmp_path / "none"),
                  "--quiet", *flags]) == 2

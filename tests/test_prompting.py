@@ -86,6 +86,26 @@ def resize_iou(small: np.ndarray, mask: np.ndarray) -> float:
     return float((big & mask).sum() / (big | mask).sum())
 
 
+def test_prior_of_a_read_only_image_warns_nothing():
+    """Loaded images are read-only (np.asarray of a PIL image, as PH2's BMPs): no torch warning
+    about non-writable arrays reaches the output, and the prior is that of a writable copy."""
+    import warnings
+
+    from PIL import Image
+
+    image, _ = synthetic_disk_image(h=300, w=400, center=(200, 150), radius=60)   # > WORK_SIDE: resized
+    loaded = np.asarray(Image.fromarray(image))
+    assert not loaded.flags.writeable
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        prior = compute_prior(loaded)
+        heat = image[..., 0].astype(np.float32)
+        heat.setflags(write=False)               # a read-only map, as resize_map may be given
+        resized = resize_map(heat, (150, 200))
+    assert resized.shape == (150, 200) and resized.dtype == np.float32
+    assert np.array_equal(prior.regions[0].box, compute_prior(image.copy()).regions[0].box)
+
+
 def test_prior_is_resolution_independent():
     """A 4x larger copy gives the same regions (working resolution) scaled to its pixels."""
     image, _ = synthetic_disk_image(h=120, w=160, center=(80, 60), radius=25)

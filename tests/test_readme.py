@@ -1,6 +1,9 @@
-"""The README's end-to-end snippet runs as written and gives a real mask."""
+"""The README's end-to-end snippet runs as written and gives a real mask; what it says skips is
+what the tests skip."""
 import re
 import runpy
+import subprocess
+import sys
 
 import pytest
 
@@ -101,3 +104,18 @@ def test_readme_headline_strategy_names_link_to_the_glossary(repo_root):
         if "Algorithm 1" in label:
             assert "[Algorithm 1](book/glossary.md)" in label, label
     assert {"candidates", "image-prior", "prior-cam", "oracle-candidates"} <= shown
+
+
+def test_readme_counts_the_cuda_tests_that_skip_without_a_device(repo_root):
+    """The README says how many tests need CUDA: the cases marked ``cuda``, collected here."""
+    files = sorted(str(p.relative_to(repo_root)) for p in (repo_root / "tests").glob("test_*.py")
+                   if "@pytest.mark.cuda" in p.read_text(encoding="utf-8"))
+    out = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-m", "cuda", *files],
+                         cwd=repo_root, capture_output=True, text=True, timeout=600)
+    n_cuda = sum(1 for line in out.stdout.splitlines() if "::" in line)
+    assert n_cuda >= 1, out.stdout[-2000:] + out.stderr[-2000:]
+    text = " ".join((repo_root / "README.md").read_text(encoding="utf-8").split())
+    assert f"What skips, and why: the {n_cuda} CUDA tests" in text
+    # every skip in the tests has its reason in that sentence: CUDA, the ISIC folder, chromium, ...
+    for reason in ("CUDA device", "real ISIC folder", "chromium", "jupyter-book", "committed snapshot", "git checkout"):
+        assert reason in text, reason
