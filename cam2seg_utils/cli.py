@@ -150,8 +150,8 @@ def _add_common(p: argparse.ArgumentParser) -> None:
 
 
 def _add_grid_flags(p: argparse.ArgumentParser) -> None:
-    from .experiments.config import (BASELINES, DATASETS, DEFAULT_STRATEGIES, PAPER_CAMS, PAPER_MODELS,
-                                     PROMPT_VARIANTS)
+    from .experiments.config import BASELINES, DATASETS, DEFAULT_STRATEGIES, PAPER_MODELS, PROMPT_VARIANTS
+    from .names import PAPER_CAMS
     from .prompting import STRATEGIES, PromptParams
 
     algo1 = PromptParams()

@@ -1,9 +1,9 @@
 """The paper's names, in one place: its CAM methods, classifiers, settings and metrics.
 
-Every other module imports these from here (``cams.PAPER_CAMS``,
-``experiments.config.PAPER_CAMS`` / ``PAPER_MODELS`` / ``SETTINGS`` / ``BASELINES``,
-``paper.METRICS``, ``experiments.summary.METRICS`` are the same objects, re-exported where
-users' code found them before). This module imports nothing, so the lowest layer can use it.
+Every other module imports these from here (``PAPER_CAMS`` has no other address;
+``experiments.config.PAPER_MODELS`` / ``SETTINGS`` / ``BASELINES``, ``paper.METRICS``,
+``experiments.summary.METRICS`` are the same objects). This module imports nothing, so the
+lowest layer can use it.
 
 Two spellings of each name exist and both are kept, each under its own name:
 

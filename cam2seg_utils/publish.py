@@ -93,7 +93,7 @@ class Snapshot:
 
 # ------------------------------------------------------------------------------ small helpers
 def _sha256_file(path: Path) -> str:
-    from .experiments.cache import file_sha256
+    from .file_digest import file_sha256
 
     return file_sha256(path)
 
@@ -537,9 +537,9 @@ def _building(dest: Path, copy_of: Path | None = None):
 
 def _write_record(staging: Path, summary: dict[str, Any]) -> None:
     """``run_summary.json`` (atomically) and ``README.md`` of a snapshot being built."""
-    from .experiments.shards import write_json_atomic
+    from .atomic import write_json
 
-    write_json_atomic(summary, staging / "run_summary.json")
+    write_json(staging / "run_summary.json", summary)
     (staging / "README.md").write_text(_readme(summary), encoding="utf-8")
 
 

@@ -12,12 +12,12 @@ from skimage import data as skdata
 
 from cam2seg_utils.cams import (
     CAM_METHODS,
-    PAPER_CAMS,
     CamExtractor,
     compute_heatmap,
     normalize_heatmap,
 )
 from cam2seg_utils.models import PAPER_CLASSIFIERS
+from cam2seg_utils.names import PAPER_CAMS
 from cam2seg_utils.prompting.algorithm1 import PromptParams, generate_prompts
 from cam2seg_utils.seeding import make_rng
 

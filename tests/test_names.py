@@ -13,8 +13,7 @@ from cam2seg_utils import names, paper
 REPO = Path(__file__).resolve().parents[1]
 
 #: where users' code found each name before it had a home of its own
-REEXPORTS = [("cam2seg_utils.cams", "PAPER_CAMS"), ("cam2seg_utils.experiments.config", "PAPER_CAMS"),
-             ("cam2seg_utils.paper", "PAPER_CAMS"), ("cam2seg_utils.experiments.config", "PAPER_MODELS"),
+REEXPORTS = [("cam2seg_utils.experiments.config", "PAPER_MODELS"),
              ("cam2seg_utils.experiments.config", "SLOW_CAMS"), ("cam2seg_utils.experiments.config", "SETTINGS"),
              ("cam2seg_utils.experiments.config", "BASELINES"), ("cam2seg_utils.paper", "METRICS"),
              ("cam2seg_utils.experiments.summary", "METRICS")]
@@ -23,6 +22,13 @@ REEXPORTS = [("cam2seg_utils.cams", "PAPER_CAMS"), ("cam2seg_utils.experiments.c
 @pytest.mark.parametrize("module,name", REEXPORTS, ids=lambda x: x)
 def test_every_module_offers_the_same_object(module, name):
     assert getattr(importlib.import_module(module), name) is getattr(names, name)
+
+
+@pytest.mark.parametrize("module", ["cam2seg_utils.cams", "cam2seg_utils.cams.registry", "cam2seg_utils.paper",
+                                    "cam2seg_utils.experiments.config"])
+def test_paper_cams_has_one_address(module):
+    """``PAPER_CAMS`` is imported from :mod:`cam2seg_utils.names` only (its old addresses are gone)."""
+    assert not hasattr(importlib.import_module(module), "PAPER_CAMS")
 
 
 def test_summary_settings_are_the_papers():

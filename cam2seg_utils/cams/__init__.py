@@ -7,7 +7,7 @@ extractor.
 file                        what
 ==========================  =================================================================
 ``registry.py``             :data:`CAM_METHODS` (every method by name, a :class:`CamMethod`
-                            each), :data:`PAPER_CAMS`, the smoothed variants
+                            each), the smoothed variants
                             (``gradcam@aug`` / ``@eigen`` / ``@aug-eigen``, :data:`SMOOTHINGS`)
 ``extractor.py``            :class:`CamExtractor` (the one adapter: preprocess, hooks, target
                             class, ReLU, resize, min-max), :func:`compute_heatmap`,
@@ -35,14 +35,13 @@ from cam2seg_utils.cam_options import (
 
 from .extractor import CamExtractor, HeatmapResult, compute_heatmap, normalize_heatmap
 from .fast_ablationcam import FastAblationCAM
-from .registry import AUG_SMOOTH_TRANSFORMS, CAM_METHODS, PAPER_CAMS, SMOOTHED_METHODS, SMOOTHINGS, CamMethod
+from .registry import AUG_SMOOTH_TRANSFORMS, CAM_METHODS, SMOOTHED_METHODS, SMOOTHINGS, CamMethod
 from .seeded_random import SeededRandomCAM
 from .topk_scorecam import TopKScoreCAM
 
 __all__ = [
     "AUG_SMOOTH_TRANSFORMS",
     "CAM_METHODS",
-    "PAPER_CAMS",
     "SMOOTHED_METHODS",
     "SMOOTHINGS",
     "SCORECAM_SELECTIONS",

@@ -15,14 +15,13 @@ from pytorch_grad_cam import EigenCAM, GradCAM, GradCAMPlusPlus, HiResCAM, Layer
 from pytorch_grad_cam.base_cam import BaseCAM
 
 from cam2seg_utils.cam_options import CamOptions
-from cam2seg_utils.names import PAPER_CAMS  # noqa: F401  (re-exported; the paper's names have one home)
 from cam2seg_utils.registry import Registry
 
 from .fast_ablationcam import FastAblationCAM
 from .seeded_random import SeededRandomCAM
 from .topk_scorecam import TopKScoreCAM
 
-__all__ = ["CAM_METHODS", "PAPER_CAMS", "SMOOTHINGS", "SMOOTHED_METHODS", "AUG_SMOOTH_TRANSFORMS", "CamMethod",
+__all__ = ["CAM_METHODS", "SMOOTHINGS", "SMOOTHED_METHODS", "AUG_SMOOTH_TRANSFORMS", "CamMethod",
            "CamBuilder"]
 
 CamBuilder = Callable[..., BaseCAM]

@@ -15,7 +15,8 @@ from typing import Any, Mapping
 
 from ..cam_options import (DEFAULT_ABLATION_CHANNELS, DEFAULT_SCORECAM_CHANNELS,
                            DEFAULT_SCORECAM_SELECTION, CamOptions)
-from ..names import BASELINES, PAPER_CAMS, PAPER_MODELS, SETTINGS, SLOW_CAMS  # noqa: F401  (re-exported)
+from .. import names
+from ..names import BASELINES, PAPER_MODELS, SETTINGS, SLOW_CAMS  # noqa: F401  (re-exported)
 from ..prompting.algorithm1 import PromptParams
 from ..prompting.weights import DEFAULT_WEIGHTS
 
@@ -106,7 +107,7 @@ class ExperimentConfig:
     num_workers: int = 0
     # --- grid --------------------------------------------------------------------------------
     settings: list[str] = field(default_factory=lambda: list(SETTINGS))
-    cams: list[str] = field(default_factory=lambda: list(PAPER_CAMS))
+    cams: list[str] = field(default_factory=lambda: list(names.PAPER_CAMS))
     slow_cams: list[str] = field(default_factory=lambda: list(SLOW_CAMS))
     slow_cams_max_images: int | None = None
     cam_batch_size: int = 32
@@ -300,5 +301,5 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
     return data
 
 
-__all__ = ["ExperimentConfig", "load_config_file", "PAPER_CAMS", "SLOW_CAMS", "PAPER_MODELS", "DATASETS",
+__all__ = ["ExperimentConfig", "load_config_file", "SLOW_CAMS", "PAPER_MODELS", "DATASETS",
            "PROMPT_VARIANTS", "SETTINGS", "BASELINES", "DEFAULT_STRATEGIES"]

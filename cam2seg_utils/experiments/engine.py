@@ -49,9 +49,10 @@ import numpy as np
 from ..pipeline import CamComputer, CamMap, ClassifierFailed, SharedDecodes, StrategyRun, segment_image
 from ..seeding import make_rng
 from .baselines import BASELINE_STRATEGY, baseline_prompt
-from .cache import HeatmapCache, heatmap_key, image_digest
+from ..file_digest import file_sha256, image_digest
+from .cache import HeatmapCache, heatmap_key
 from .config import ExperimentConfig
-from .identity import RESULTS_VERSION, cached_file_sha256
+from .identity import RESULTS_VERSION
 from .shards import ShardStore
 from .table import METRIC_KEYS, box_columns, cam_param_values, points_json, rows_to_frame
 
@@ -122,7 +123,7 @@ def load_classifiers(config: ExperimentConfig) -> list[LoadedClassifier]:
             else:
                 path = config.finetuned_checkpoint(model, must_exist=True)
                 clf = load_finetuned(model, path, device=config.device)
-                sha = cached_file_sha256(path)
+                sha = file_sha256(path)
                 out.append(LoadedClassifier(setting, model, clf, f"{path.name}@sha256:{sha[:12]}", sha))
     return out
 

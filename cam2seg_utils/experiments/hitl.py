@@ -49,11 +49,12 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from ..atomic import atomic_open, progress_bar
+from ..atomic import atomic_open, progress_bar, write_json
 from ..seeding import make_rng
 from .config import ExperimentConfig
-from .identity import cached_file_sha256, fingerprint, input_digest, resolve_weights, segmenter_checkpoint_path
-from .shards import ShardStore, write_json_atomic
+from ..file_digest import file_sha256
+from .identity import fingerprint, input_digest, resolve_weights, segmenter_checkpoint_path
+from .shards import ShardStore
 
 #: Bump when a change of this runner alters the numbers or the columns (all units recompute).
 HITL_VERSION = 1
@@ -200,7 +201,7 @@ class StartMaker:
         import functools
 
         from ..pipeline import CamComputer
-        from .cache import image_digest
+        from ..file_digest import image_digest
 
         lc = self._classifier()
         computer = CamComputer(lc.classifier, image, self.cfg.cam_options())
@@ -404,7 +405,7 @@ def run_hitl(config: ExperimentConfig, *, starts: Sequence[str] = STARTS, modes:
 
         segmenter = build_segmenter(config.segmenter, checkpoint=config.segmenter_checkpoint, device=config.device)
     seg_path = segmenter_checkpoint_path(config)
-    segmenter_id = {"name": segmenter.name, "checkpoint": f"sha256:{cached_file_sha256(seg_path)}"}
+    segmenter_id = {"name": segmenter.name, "checkpoint": f"sha256:{file_sha256(seg_path)}"}
 
     maker = StartMaker(config, segmenter, split_name)
     mode_objs = {m: build_mode(m) for m in modes}
@@ -450,7 +451,7 @@ def run_hitl(config: ExperimentConfig, *, starts: Sequence[str] = STARTS, modes:
                "segmenter": segmenter_id, "this_invocation": counters.as_dict(),
                "wall_time_s": time.perf_counter() - t_start, "git_commit": git_commit(),
                "config": config.to_dict()}
-    write_json_atomic(summary, root / "hitl_summary.json")
+    write_json(root / "hitl_summary.json", summary)
     return HitlResult(table, tables, summary, counters)
 
 

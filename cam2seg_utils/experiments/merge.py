@@ -17,7 +17,8 @@ import pandas as pd
 from ..revision import git_commit
 from .engine import COUNT_KEYS, GridCounters
 from .identity import ResultsMismatchError, dataset_digest
-from .shards import IncompleteGridError, ShardStore, write_json_atomic
+from ..atomic import write_json
+from .shards import IncompleteGridError, ShardStore
 from .table import coerce_table, rows_to_frame, sort_table, write_parquet_atomic
 
 
@@ -117,7 +118,7 @@ def merge_grid(output_dir: str | os.PathLike, *, allow_missing: bool = False) ->
         "counts_note": ("call counts add up the last invocation of each task of the latest sharding "
                         f"({n_tasks} task(s)); images_resumed were computed by an earlier invocation"),
     }
-    write_json_atomic(summary, store.summary_path)
+    write_json(store.summary_path, summary)
     counters = GridCounters(**{k: counts[k] for k in COUNT_KEYS})
     return GridResult(table, summary, counters)
 

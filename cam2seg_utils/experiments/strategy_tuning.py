@@ -34,7 +34,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from ..atomic import atomic_open, progress_bar
+from ..atomic import atomic_open, progress_bar, write_json
 
 #: Features the fit may weight (the a-priori set's six and the rest of :data:`.scoring.FEATURES`).
 FIT_FEATURES = ("pred_iou", "contrast", "centrality", "border", "outside_fov", "artefact", "fill", "log_area",
@@ -276,8 +276,7 @@ def run(config, out_dir: Path, progress: bool = True, ks: Sequence[int | None] =
                "n_eval_images": len(eval_ids), "settings": list(config.settings), "cams": list(config.strategy_cams),
                "curve": curve.groupby(["k_masks", "setting"])[["eval_iou", "eval_iou_small", "eval_misses"]]
                .mean().reset_index().to_dict(orient="records")}
-    with atomic_open(out_dir / "strategy_tuning.json", "w") as fh:
-        fh.write(json.dumps(summary, indent=2))
+    write_json(out_dir / "strategy_tuning.json", summary)
     return summary
 
 

@@ -41,7 +41,7 @@ def preferred(config, grid: pd.DataFrame) -> tuple[str, str]:
 def checkpoint_matches(config, model: str, grid: pd.DataFrame) -> bool:
     """Whether the fine-tuned checkpoint of ``model`` is here and is the one the grid used
     (its SHA-256 prefix in the ``weights`` column)."""
-    from ..experiments.cache import file_sha256
+    from ..file_digest import file_sha256
 
     path = config.finetuned_checkpoint(model)
     if not path.is_file():
@@ -74,7 +74,7 @@ def figure_samples(config):
     if snap is None:
         return ensure_data(config).test_dataset.load
     from ..data.isic import ISICDataset, split_paths
-    from ..experiments.cache import file_sha256
+    from ..file_digest import file_sha256
 
     info = snap.images.set_index("image_id")
     if config.dataset == "synthetic":
