@@ -26,9 +26,6 @@ PAPER_CAM_LABELS: dict[str, str] = {
     "RandomCAM": "randomcam",
 }
 
-#: The CAM methods that cost one forward pass per channel (ScoreCAM, AblationCAM).
-SLOW_CAMS: tuple[str, ...] = ("ablationcam", "scorecam")
-
 #: The paper's five classifiers, as registry (timm) names of the architectures it names.
 PAPER_MODELS: tuple[str, ...] = ("resnet50", "mobilenetv2_100", "efficientnet_b0", "vit_base_patch16_224",
                                  "swin_base_patch4_window7_224")
@@ -55,5 +52,5 @@ BASELINES: tuple[str, ...] = ("gt-box", "gt-point", "whole-image-box")
 #: The paper's segmentation metrics, in the order of its tables (F1 equals Dice for binary masks).
 METRICS: tuple[str, ...] = ("precision", "recall", "f1", "iou", "dice")
 
-__all__ = ["PAPER_CAMS", "PAPER_CAM_LABELS", "SLOW_CAMS", "PAPER_MODELS", "PAPER_MODEL_LABELS",
+__all__ = ["PAPER_CAMS", "PAPER_CAM_LABELS", "PAPER_MODELS", "PAPER_MODEL_LABELS",
            "PAPER_MODEL_BY_LABEL", "SETTINGS", "BASELINES", "METRICS"]

@@ -298,7 +298,7 @@ def load_snapshot(folder: str | os.PathLike) -> Snapshot:
 # ------------------------------------------------------------------------------ publishing
 def _dataset_identity(config, image_ids: list[str], split_label: str, data_root: str | None) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Per-image file digests (``images.csv``) and the dataset record of ``run_summary.json``."""
-    from .experiments.datasets import dataset_name, evaluation_ids
+    from .experiments.datasets import evaluation_ids, spec_of
 
     cfg = config.replace(data_root=data_root) if data_root else config
     dataset, ids, _ = evaluation_ids(cfg)
@@ -316,7 +316,7 @@ def _dataset_identity(config, image_ids: list[str], split_label: str, data_root:
                      "mask_sha256": _sha256_file(dataset.mask_path(image_id))})
     images = pd.DataFrame(rows)
     record = {
-        "name": "synthetic (cam2seg_utils.data.synthetic)" if config.dataset == "synthetic" else dataset_name(config),
+        "name": spec_of(config).provenance,
         "data_root": str(cfg.data_root), "split": split_label, "split_folder": dataset.split,
         "n_images": len(image_ids), "n_melanoma": int(images["melanoma"].sum()),
         "labels_csv": dataset.csv_path.name, "labels_sha256": _sha256_file(dataset.csv_path),

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from ..cams.registry import CAM_METHODS
 from ..file_digest import image_digest
 from ..pipeline import ClassifierFailed, segment_image
 from ..prompting.algorithm1 import PromptParams, generate_prompts
@@ -118,7 +119,7 @@ def analyse_image(image: np.ndarray, classifier: Any, segmenter: Any, *, cam_met
     try:
         result = segment_image(
             image, classifier, segmenter, [] if strategy is None else [strategy], cams=cams, embedding=cached,
-            cam_rng=lambda cam: make_rng("demo-randomcam", sha) if cam.lower() == "randomcam" else None,
+            cam_rng=lambda cam: make_rng(f"demo-{cam.lower()}", sha) if CAM_METHODS.get(cam).needs_rng else None,
             strategy_rng=lambda name, cam: make_rng("demo-strategy", sha, variant, cam_method),
             on_heatmap=_raise_failed_cam, model_lock=model_lock)
     except ClassifierFailed as exc:

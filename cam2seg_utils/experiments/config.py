@@ -16,14 +16,16 @@ from typing import Any, Mapping
 from ..cam_options import (DEFAULT_ABLATION_CHANNELS, DEFAULT_SCORECAM_CHANNELS,
                            DEFAULT_SCORECAM_SELECTION, CamOptions)
 from .. import names
-from ..names import BASELINES, PAPER_MODELS, SETTINGS, SLOW_CAMS  # noqa: F401  (re-exported)
+from ..cams.registry import slow_cams
+from ..data.registry import DATASETS as DATASET_SPECS
+from ..data.registry import dataset_spec
+from ..names import BASELINES, PAPER_MODELS, SETTINGS  # noqa: F401  (re-exported)
 from ..prompting.algorithm1 import PromptParams
 from ..prompting.weights import DEFAULT_WEIGHTS
 
 PROMPT_VARIANTS = ("box", "box+points", "points")
-# "synthetic" (generated), "isic" (ISIC 2017, official layout), "ph2" (PH2, evaluation only:
-# every image, zero-shot and with a checkpoint fine-tuned on ISIC; see experiments/datasets.py)
-DATASETS = ("synthetic", "isic", "ph2")
+# the datasets: one spec each in cam2seg_utils/data/registry.py (names, labels, loaders, trainable)
+DATASETS = DATASET_SPECS
 # The strategies every profile runs by default: the paper's, the new ones, and the floors that
 # ignore the classifier (see cam2seg_utils/prompting and the book's "Beyond the paper" chapter).
 # The whole-image box is not among them: the grid's `whole-image-box` baseline is that floor.
@@ -108,7 +110,7 @@ class ExperimentConfig:
     # --- grid --------------------------------------------------------------------------------
     settings: list[str] = field(default_factory=lambda: list(SETTINGS))
     cams: list[str] = field(default_factory=lambda: list(names.PAPER_CAMS))
-    slow_cams: list[str] = field(default_factory=lambda: list(SLOW_CAMS))
+    slow_cams: list[str] = field(default_factory=slow_cams)   # the methods whose trait `slow` is set
     slow_cams_max_images: int | None = None
     cam_batch_size: int = 32
     scorecam_channels: int | None = DEFAULT_SCORECAM_CHANNELS   # ScoreCAM's top-k (None = all channels)
@@ -175,10 +177,11 @@ class ExperimentConfig:
             raise ValueError(f"evaluate_on must be 'test' or 'val', got {self.evaluate_on!r}")
         if self.dataset not in DATASETS:
             raise ValueError(f"dataset must be one of {', '.join(DATASETS)}, got {self.dataset!r}")
-        if self.dataset == "ph2" and (self.evaluate_on != "test" or self.test_holdout_fraction is not None):
-            raise ValueError("dataset 'ph2' is evaluated whole (no validation or hold-out split): evaluate_on must "
+        if not dataset_spec(self.dataset).trainable and (self.evaluate_on != "test"
+                                                         or self.test_holdout_fraction is not None):
+            raise ValueError(f"dataset {self.dataset!r} is evaluated whole (no validation or hold-out split): evaluate_on must "
                              f"be 'test' (got {self.evaluate_on!r}) and test_holdout_fraction None (got "
-                             f"{self.test_holdout_fraction!r}); start from --profile ph2")
+                             f"{self.test_holdout_fraction!r}); start from --profile {self.dataset}")
         bad = [s for s in self.settings if s not in SETTINGS]
         if bad:
             raise ValueError(f"settings {bad} unknown; choose from {SETTINGS}")
@@ -265,7 +268,7 @@ class ExperimentConfig:
         path = (Path(self.finetuned_checkpoints[model]) if model in self.finetuned_checkpoints
                 else Path(self.checkpoint_dir) / model / "best.pt")
         if must_exist and not path.is_file():
-            if self.dataset == "ph2":   # never fine-tuned on: the checkpoint comes from an ISIC run
+            if not dataset_spec(self.dataset).trainable:   # never fine-tuned on: the checkpoint comes from an ISIC run
                 raise FileNotFoundError(
                     f"fine-tuned checkpoint {path} for {model} not found: fine-tune on ISIC 2017 first "
                     "(`cam2seg finetune --profile isic-official`), or point --checkpoint-dir at ISIC-fine-tuned "
@@ -301,5 +304,5 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
     return data
 
 
-__all__ = ["ExperimentConfig", "load_config_file", "SLOW_CAMS", "PAPER_MODELS", "DATASETS",
+__all__ = ["ExperimentConfig", "load_config_file", "PAPER_MODELS", "DATASETS",
            "PROMPT_VARIANTS", "SETTINGS", "BASELINES", "DEFAULT_STRATEGIES"]

@@ -159,14 +159,14 @@ class GridEngine:
         the classifier input of the image, computed once and shared by its CAMs. Memory per
         call: one float64 + one float32 ``(H, W)`` array while the heatmap is made.
         """
-        from ..cams import normalize_heatmap
+        from ..cams import CAM_METHODS, normalize_heatmap
 
         clf = lc.classifier
         options = self.cfg.cam_options()
         cam_params: dict[str, Any] = {"input_size": list(clf.input_size), "mean": list(clf.mean),
                                       "std": list(clf.std), "stored": "cam-resolution",
-                                      **options.params_for(cam)}
-        if cam == "randomcam":
+                                      **CAM_METHODS.get(cam).cache_params(options)}
+        if CAM_METHODS.get(cam).needs_rng:
             cam_params["seed"] = self.cfg.seed
         key = heatmap_key(image_id, image_sha, lc.model, lc.weights_id, cam, target_class, cam_params)
         hit = self.cache.get(key)
@@ -175,7 +175,7 @@ class GridEngine:
             self.counters.cam_cache_hits += 1
             raw = hit.raw
         else:
-            rng = make_rng(self.cfg.seed, image_id, lc.model, "randomcam") if cam == "randomcam" else None
+            rng = make_rng(self.cfg.seed, image_id, lc.model, cam) if CAM_METHODS.get(cam).needs_rng else None
             t0 = time.perf_counter()
             res = computer.raw(cam, target_class, rng)
             dt = time.perf_counter() - t0
@@ -188,6 +188,7 @@ class GridEngine:
     def image_rows(self, index: int, image_id: str, dataset) -> list[dict[str, Any]]:
         """Every row of image ``image_id`` at position ``index`` of the evaluated ids."""
         from ..prompting import build_strategy
+        from ..prompting.algorithm1 import Algorithm1
 
         cfg = self.cfg
         base_img = {"image_id": image_id, "split": self.split_name, **cam_param_values(cfg)}
@@ -211,7 +212,7 @@ class GridEngine:
         requests: list[Request] = []
         slow_ok = cfg.slow_cams_max_images is None or index < cfg.slow_cams_max_images
         cams = [c for c in cfg.cams if slow_ok or c not in cfg.slow_cams]
-        strategies = [build_strategy(n, cfg.ranking_weights) for n in cfg.strategies if n != "algorithm1"]
+        strategies = [build_strategy(n, cfg.ranking_weights) for n in cfg.strategies if n != Algorithm1.name]
         shared = SharedDecodes()   # the image prior and decode cache, shared by every strategy run
 
         def scored(run: StrategyRun, base: dict[str, Any]) -> list[dict[str, Any]]:

@@ -50,6 +50,7 @@ import numpy as np
 import pandas as pd
 
 from ..atomic import atomic_open, progress_bar, write_json
+from ..cams.registry import CAM_METHODS
 from ..seeding import make_rng
 from .config import ExperimentConfig
 from ..file_digest import file_sha256
@@ -169,7 +170,7 @@ class StartMaker:
                 "weights": resolve_weights(self.model, cfg.zero_shot_weights)[0], "seed": cfg.seed}
         cam_code = source_digest(_PKG / "cams") + source_digest(_PKG, ["pipeline.py"])
         if start == "algorithm1":
-            return {**base, "cam": ALGORITHM1_CAM, "cam_params": cfg.cam_options().params_for(ALGORITHM1_CAM),
+            return {**base, "cam": ALGORITHM1_CAM, "cam_params": CAM_METHODS.get(ALGORITHM1_CAM).cache_params(cfg.cam_options()),
                     "percentile": cfg.percentile[0], "num_points": cfg.num_points[0],
                     "amplification": cfg.amplification[0],
                     "code": source_digest(_PKG / "prompting", ["algorithm1.py"]) + cam_code}
@@ -182,7 +183,7 @@ class StartMaker:
                     "params": json.loads(json.dumps(strategy.params(), default=str)),
                     "ranking_weights": get_weights(cfg.ranking_weights).summary(),
                     "strategy_cams": list(cfg.strategy_cams),
-                    "cam_params": {c: cfg.cam_options().params_for(c) for c in cfg.strategy_cams},
+                    "cam_params": {c: CAM_METHODS.get(c).cache_params(cfg.cam_options()) for c in cfg.strategy_cams},
                     "code": source_digest(_PKG / "prompting") + cam_code}
         raise KeyError(f"unknown start {start!r}; known: {', '.join(STARTS)}")
 

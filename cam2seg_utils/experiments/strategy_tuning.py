@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from ..atomic import atomic_open, progress_bar, write_json
+from ..cams.registry import CAM_METHODS
 
 #: Features the fit may weight (the a-priori set's six and the rest of :data:`.scoring.FEATURES`).
 FIT_FEATURES = ("pred_iou", "contrast", "centrality", "border", "outside_fov", "artefact", "fill", "log_area",
@@ -106,7 +107,7 @@ def harvest(config, dataset, ids: Sequence[str], out_dir: Path, settings: Sequen
         for s in settings:
             if s not in classifiers:
                 classifiers[s] = _classifier(config, s)
-    cams = [c for c in config.strategy_cams if c != "randomcam"]
+    cams = [c for c in config.strategy_cams if not CAM_METHODS.get(c).floor]
     embedded: tuple | None = None   # (image id, embedding, SharedDecodes)
     for setting, image_id in progress_bar(todo, progress, desc="harvest", unit="img"):
         sample = dataset.load(image_id)

@@ -55,6 +55,7 @@ import numpy as np
 import pandas as pd
 
 from ..names import BASELINES, METRICS, SETTINGS
+from ..prompting.algorithm1 import Algorithm1
 from .identity import ResultsMismatchError
 from .stats import cell_ci
 
@@ -382,7 +383,7 @@ def _strategy_cell_key(g: pd.DataFrame, setting: str, model: str, slice_name: st
         key: tuple = (src, seg)
     elif src:
         key = (src, seg, strategy)
-    elif strategy == "algorithm1":
+    elif strategy == Algorithm1.name:
         key = (setting, model, cam, prompt_variant)
     else:
         key = (setting, model, strategy, cam)

@@ -161,12 +161,23 @@ class PromptingStrategy(ABC):
             image prior); the grid runs those once per image, not once per model.
         per_cam: True when the strategy uses one heatmap (the grid runs it once per CAM);
             False when it combines all heatmaps it is given.
+        tuned_on: how many ground-truth masks chose its parameters, and where (the headline
+            table's "ground-truth masks that tuned it" column; ``"0"``: nothing was tuned).
     """
 
     name: str = ""
     uses_classifier: bool = True
     per_cam: bool = True
     description: str = ""
+    tuned_on: str = "0"
+
+    @classmethod
+    def label(cls, cam_label: str = "") -> str:
+        """The strategy's row label in tables: ```name```, with the CAM's label when it runs once
+        per CAM, or "(no classifier)" for the floors that ignore the CAM."""
+        if not cls.uses_classifier:
+            return f"`{cls.name}` (no classifier)"
+        return f"`{cls.name}`, {cam_label}" if cls.per_cam and cam_label else f"`{cls.name}`"
 
     def __call__(self, ctx: PromptContext) -> StrategyOutcome:
         if self.uses_classifier and not ctx.heatmaps:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..data.registry import dataset_spec
 from .provenance import ISIC_NOT_HERE, FigureUnavailable, local_isic_root, snapshot_of
 from .steps import ensure_data
 
@@ -77,7 +78,8 @@ def figure_samples(config):
     from ..file_digest import file_sha256
 
     info = snap.images.set_index("image_id")
-    if config.dataset == "synthetic":
+    synthetic = dataset_spec(config.dataset).synthetic
+    if synthetic:
         ensure_data(config)                      # deterministic: regenerated from the recorded seed
         roots = [Path(config.data_root)]
     else:
@@ -85,7 +87,7 @@ def figure_samples(config):
     folder = str(info["split_folder"].iloc[0])
     roots = [r for r in roots if split_paths(r, folder)[0].is_dir()]
     if not roots:
-        raise FigureUnavailable(ISIC_NOT_HERE if config.dataset != "synthetic"
+        raise FigureUnavailable(ISIC_NOT_HERE if not synthetic
                                 else f"the synthetic images of {config.data_root} could not be generated")
     dataset = ISICDataset(roots[0], split=folder)
 
