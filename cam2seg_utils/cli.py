@@ -353,7 +353,7 @@ def _run(args, config) -> int:
 
         spec = spec_of(config)
         if spec.download is None:
-            raise SystemExit(f"cam2seg: error: download fetches ISIC 2017 only; {spec.label}: {spec.obtain}")
+            raise SystemExit(f"cam2seg: error: download fetches ISIC 2017 only; {spec.obtain}")
         root = spec.download(config, args.splits, allow_unverified=args.trust_unknown, progress=config.progress)
         print(f"{spec.label} ready under {root}")
     elif args.command == "finetune":

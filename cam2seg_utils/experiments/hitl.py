@@ -51,6 +51,8 @@ import pandas as pd
 
 from ..atomic import atomic_open, progress_bar, write_json
 from ..cams.registry import CAM_METHODS
+from ..prompting.algorithm1 import Algorithm1
+from ..prompting.floors import WholeImage
 from ..seeding import make_rng
 from .config import ExperimentConfig
 from ..file_digest import file_sha256
@@ -60,7 +62,7 @@ from .shards import ShardStore
 #: Bump when a change of this runner alters the numbers or the columns (all units recompute).
 HITL_VERSION = 1
 #: The starts, in table order.
-STARTS = ("default-strategy", "algorithm1", "whole-image", "gt-box")
+STARTS = ("default-strategy", Algorithm1.name, WholeImage.name, "gt-box")
 #: Starts that read the ground truth (oracles).
 ORACLE_STARTS = ("gt-box",)
 #: The CAM of the ``algorithm1`` start (the paper's Algorithm 1 with Grad-CAM).
@@ -163,13 +165,13 @@ class StartMaker:
 
     def identity(self, start: str) -> dict[str, Any]:
         """What decides the start's numbers (recorded in every unit's fingerprint)."""
-        if start in ("gt-box", "whole-image"):
+        if start in ("gt-box", WholeImage.name):
             return {"start": start}
         cfg = self.cfg
         base = {"start": start, "model": self.model, "setting": SETTING,
                 "weights": resolve_weights(self.model, cfg.zero_shot_weights)[0], "seed": cfg.seed}
         cam_code = source_digest(_PKG / "cams") + source_digest(_PKG, ["pipeline.py"])
-        if start == "algorithm1":
+        if start == Algorithm1.name:
             return {**base, "cam": ALGORITHM1_CAM, "cam_params": CAM_METHODS.get(ALGORITHM1_CAM).cache_params(cfg.cam_options()),
                     "percentile": cfg.percentile[0], "num_points": cfg.num_points[0],
                     "amplification": cfg.amplification[0],
@@ -219,9 +221,9 @@ class StartMaker:
             if box is None:
                 raise ValueError(f"{image_id}: ground-truth mask is empty: no gt-box start")
             return Start(box, None, "ground-truth tight box (oracle)")
-        if start == "whole-image":
+        if start == WholeImage.name:
             return Start(whole_image_box(gt.shape), None, "whole-image box")
-        if start == "algorithm1":
+        if start == Algorithm1.name:
             from ..prompting.algorithm1 import PromptParams, generate_prompts
             from .engine import params_key
 

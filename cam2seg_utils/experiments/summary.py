@@ -112,7 +112,7 @@ def _with_n_all(out: pd.DataFrame, before: pd.DataFrame, keys: list[str]) -> pd.
 
 
 def algorithm1_rows(df: pd.DataFrame) -> pd.DataFrame:
-    """The rows of the paper's Algorithm 1 (``strategy == "algorithm1"``, or ``""`` in tables
+    """The rows of the paper's Algorithm 1 (``strategy`` is ``algorithm1``, or ``""`` in tables
     written before the prompting layer), i.e. not those of the other prompting strategies."""
     if "strategy" not in df.columns:
         return df
