@@ -290,9 +290,26 @@ def validate_snapshot(folder: str | os.PathLike) -> Snapshot:
     return Snapshot(folder, summary, grid, images)
 
 
+_LOADED: dict[tuple[str, tuple], Snapshot] = {}
+
+
+def _folder_stamp(folder: Path) -> tuple:
+    """(name, size, mtime) of every file of ``folder``: a snapshot changed on disk is validated again."""
+    return tuple((p.relative_to(folder).as_posix(), p.stat().st_size, p.stat().st_mtime_ns)
+                 for p in sorted(folder.rglob("*")) if p.is_file())
+
+
 def load_snapshot(folder: str | os.PathLike) -> Snapshot:
-    """:func:`validate_snapshot` (the book reads snapshots through it)."""
-    return validate_snapshot(folder)
+    """:func:`validate_snapshot`, once per folder and content in this process (the book reads
+    snapshots through it): a page's modules all ask for the snapshot, and only the first call
+    reads and re-hashes its files; the others get the same validated :class:`Snapshot`."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return validate_snapshot(folder)   # raises, naming the folder
+    key = (str(folder.resolve()), _folder_stamp(folder))
+    if key not in _LOADED:
+        _LOADED[key] = validate_snapshot(folder)
+    return _LOADED[key]
 
 
 # ------------------------------------------------------------------------------ publishing

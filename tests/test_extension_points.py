@@ -39,7 +39,6 @@ def test_a_new_cam_strategy_and_dataset_in_one_file_each(extensions, tmp_path, e
     from cam2seg_utils.cli import main, make_parser
     from cam2seg_utils.experiments.engine import LoadedClassifier
     from cam2seg_utils.experiments.run import run_grid
-    from cam2seg_utils.models.specs import LITE0
     from cam2seg_utils.profiles import get_profile
     from cam2seg_utils.report.headline import headline_markdown, headline_table
 
@@ -57,7 +56,7 @@ def test_a_new_cam_strategy_and_dataset_in_one_file_each(extensions, tmp_path, e
     cfg_file.write_text(__import__("json").dumps({"profile": "smoke", **overrides}))
     assert main(["generate-data", "--config", str(cfg_file), "--quiet"]) == 0
     cfg = get_profile("smoke", **overrides)
-    clf = [LoadedClassifier("zero-shot", LITE0, embedded_classifier, "embedded", "embedded")]
+    clf = [LoadedClassifier("zero-shot", "tf_efficientnet_lite0", embedded_classifier, "embedded", "embedded")]
     table = run_grid(cfg, segmenter=litemedsam, classifiers=clf).table
     assert table["error"].isna().all(), table["error"].dropna().tolist()
     assert len(set(table["image_id"])) == 3

@@ -50,11 +50,11 @@ def ensure_grid(config) -> pd.DataFrame:
     """The grid table of ``config``: computed on first use (after fine-tuning when the config has
     the fine-tuned setting), resumed or read back afterwards (``run_grid`` builds no model when
     every image has a valid shard, and retries error shards and changed inputs)."""
-    from ..experiments.merge import load_table
     from ..experiments.run import run_grid
 
-    if snapshot_of(config) is not None:
-        return load_table(config.output_dir)
+    snap = snapshot_of(config)
+    if snap is not None:
+        return snap.grid.copy()   # validated once (publish.load_snapshot); not read again
     ensure_data(config)
     if "fine-tuned" in config.settings:
         missing = [m for m in config.models if not config.finetuned_checkpoint(m).is_file()]
