@@ -30,8 +30,9 @@ def extensions():
 
 
 def _help(parser, command: str) -> str:
+    """Every flag's help text and choices of ``command`` (unwrapped: argparse wraps at hyphens)."""
     sub = next(a for a in parser._actions if a.dest == "command")   # noqa: SLF001 - argparse's own
-    return sub.choices[command].format_help()
+    return " ".join(f"{a.help} {' '.join(map(str, a.choices or ()))}" for a in sub.choices[command]._actions)
 
 
 def test_a_new_cam_strategy_and_dataset_in_one_file_each(extensions, tmp_path, embedded_classifier, litemedsam):
@@ -43,7 +44,7 @@ def test_a_new_cam_strategy_and_dataset_in_one_file_each(extensions, tmp_path, e
     from cam2seg_utils.report.headline import headline_markdown, headline_table
 
     # the CLI help, written from the registries
-    grid_help = " ".join(_help(make_parser(), "grid").split())
+    grid_help = _help(make_parser(), "grid")
     for name in (cam.NAME, strategy.NAME, dataset.NAME):
         assert name in grid_help, name
 
