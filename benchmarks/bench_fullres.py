@@ -74,7 +74,8 @@ def child(args) -> None:
     import torch
 
     from cam2seg_utils.data.isic import ISICDataset
-    from cam2seg_utils.experiments.config import PAPER_CAMS, ExperimentConfig
+    from cam2seg_utils.experiments.config import ExperimentConfig
+    from cam2seg_utils.names import PAPER_CAMS
     from cam2seg_utils.experiments.engine import LoadedClassifier
     from cam2seg_utils.experiments.run import run_grid
     from cam2seg_utils.models import build_classifier

@@ -39,7 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     from cam2seg_utils.data.isic import ISICDataset
     from cam2seg_utils.data.synthetic import generate_synthetic
     from cam2seg_utils.experiments.config import ExperimentConfig
-    from cam2seg_utils.experiments.baselines import gt_box, gt_point, whole_image_box
+    from cam2seg_utils.experiments.baselines import gt_box, gt_point
+    from cam2seg_utils.prompting.geometry import whole_image_box
     from cam2seg_utils.experiments.engine import LoadedClassifier, params_key
     from cam2seg_utils.experiments.run import run_grid
     from cam2seg_utils.metrics import segmentation_metrics

@@ -95,12 +95,12 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from cam2seg_utils.cams import CamExtractor
-    from cam2seg_utils.experiments.config import PAPER_CAMS
+    from cam2seg_utils.names import PAPER_CAMS
     from cam2seg_utils.experiments.datasets import resolve_splits
     from cam2seg_utils.experiments.finetune import finetune, load_finetuned
     from cam2seg_utils.experiments.engine import LoadedClassifier
     from cam2seg_utils.experiments.run import run_grid
-    from cam2seg_utils.experiments.cache import file_sha256
+    from cam2seg_utils.file_digest import file_sha256
     from cam2seg_utils.models import build_classifier
     from cam2seg_utils.profiles import get_profile
     from cam2seg_utils.prompting.algorithm1 import PromptParams, generate_prompts

@@ -281,7 +281,8 @@ def run_part_caption(profile: str, main_snapshot: Path | None) -> str:
     if main_snapshot is not None:
         return f"Real data: {snapshot_title(main_snapshot)}"
     dataset = package_module("cam2seg_utils.profiles").get_profile(profile).dataset
-    if dataset == "synthetic":
+    spec = package_module("cam2seg_utils.data.registry").dataset_spec(dataset)
+    if spec.synthetic:
         return f"Synthetic data (profile {profile}): pipeline check, not the paper's numbers"
     return f"This build's run: profile {profile}, {dataset} data"
 

@@ -6,11 +6,12 @@ new one, never half of one, so resuming can trust every file it finds.
 """
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Iterable, Iterator
+from typing import IO, Any, Iterable, Iterator
 
 
 def default_file_mode() -> int:
@@ -62,6 +63,13 @@ def _link_new(tmp: str, path: Path) -> None:
         os.replace(tmp, path)
 
 
+def write_json(path: str | os.PathLike, obj: Any) -> None:
+    """Write ``obj`` as indented, key-sorted JSON to ``path`` atomically (:func:`atomic_open`);
+    values JSON cannot hold are written as ``str(value)``. The one JSON writer of results files."""
+    with atomic_open(path, "wb") as fh:
+        fh.write(json.dumps(obj, indent=2, sort_keys=True, default=str).encode())
+
+
 def progress_bar(iterable: Iterable, progress: bool, **kw):
     """``tqdm(iterable)``, disabled when ``progress`` is False or ``TQDM_DISABLE`` is set (papermill)."""
     from tqdm.auto import tqdm
@@ -70,4 +78,4 @@ def progress_bar(iterable: Iterable, progress: bool, **kw):
     return tqdm(iterable, disable=disable, **kw)
 
 
-__all__ = ["default_file_mode", "atomic_open", "progress_bar"]
+__all__ = ["default_file_mode", "atomic_open", "write_json", "progress_bar"]

@@ -15,7 +15,6 @@ than upstream's.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 SCORECAM_SELECTIONS: tuple[str, ...] = ("variance", "gradient")
 DEFAULT_SCORECAM_CHANNELS: int | None = 64
@@ -47,16 +46,6 @@ class CamOptions:
             raise ValueError(f"scorecam_channels must be >= 1 or None (all), got {self.scorecam_channels}")
         if self.scorecam_selection not in SCORECAM_SELECTIONS:
             raise ValueError(f"scorecam_selection must be one of {SCORECAM_SELECTIONS}, got {self.scorecam_selection!r}")
-
-    def params_for(self, method: str) -> dict[str, Any]:
-        """The options that change ``method``'s heatmap (for cache keys and provenance)."""
-        if method == "scorecam":
-            return {"scorecam_channels": self.scorecam_channels, "scorecam_selection":
-                    self.scorecam_selection if self.scorecam_channels is not None else "all"}
-        if method == "ablationcam":
-            return {"ablation_channels": 1.0 if self.ablation_channels is None else float(self.ablation_channels)}
-        return {}
-
 
 
 __all__ = ["SCORECAM_SELECTIONS", "DEFAULT_SCORECAM_CHANNELS", "DEFAULT_SCORECAM_SELECTION",

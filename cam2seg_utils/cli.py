@@ -154,8 +154,9 @@ def _add_common(p: argparse.ArgumentParser) -> None:
 
 
 def _add_grid_flags(p: argparse.ArgumentParser) -> None:
-    from .experiments.config import (BASELINES, DATASETS, DEFAULT_STRATEGIES, PAPER_CAMS, PAPER_MODELS,
-                                     PROMPT_VARIANTS)
+    from .experiments.config import BASELINES, DATASETS, DEFAULT_STRATEGIES, PAPER_MODELS, PROMPT_VARIANTS
+    from .cams.registry import cams_help, slow_cams
+    from .names import PAPER_CAMS
     from .prompting import STRATEGIES, PromptParams
 
     algo1 = PromptParams()
@@ -173,10 +174,7 @@ def _add_grid_flags(p: argparse.ArgumentParser) -> None:
                         "hub), tf_efficientnet_lite0 (offline, embedded weights), or any timm architecture name "
                         f"({_FROM_PROFILE}: tf_efficientnet_lite0; paper: the five)")
     p.add_argument("--cams", nargs="+", metavar="CAM",
-                   help=f"CAM methods: the paper's {', '.join(PAPER_CAMS)} (the default), also hirescam, "
-                        "xgradcam, eigencam, layercam; gradcam and gradcam++ take pytorch-grad-cam's smoothing "
-                        "as a suffix: NAME@aug (aug_smooth), NAME@eigen (eigen_smooth), NAME@aug-eigen, e.g. "
-                        "--cams gradcam gradcam@aug gradcam++@eigen")
+                   help=cams_help(default=PAPER_CAMS))
     p.add_argument("--strategies", nargs="+", metavar="STRATEGY",
                    help=f"prompting strategies run on every image: {', '.join(STRATEGIES.names())} "
                         f"(default: {', '.join(DEFAULT_STRATEGIES)}); the baselines {', '.join(BASELINES)} are "
@@ -195,7 +193,7 @@ def _add_grid_flags(p: argparse.ArgumentParser) -> None:
                    help="litemedsam (offline; the default of every profile but paper), medsam_vit_b (the "
                         "paper's; checkpoint medsam_vit_b.pth), sam_vit_b, sam_vit_l, sam_vit_h")
     p.add_argument("--slow-cams-max-images", dest="slow_cams_max_images", type=int, metavar="N",
-                   help="run the slow CAMs (ablationcam, scorecam) on the first N images only "
+                   help=f"run the slow CAMs ({', '.join(slow_cams())}) on the first N images only "
                         f"({_FROM_PROFILE}: all; smoke: 1)")
 
 
@@ -325,6 +323,7 @@ def check_inputs(args: argparse.Namespace, config) -> None:
     (classifiers, segmenter, CAMs, hitl's starts and modes), what the command can do with the
     dataset, the command's own flags, then the files: the data folder before the checkpoints."""
     from .experiments.config import check_paths
+    from .experiments.datasets import spec_of
 
     cmd = args.command
     computes = cmd in ("finetune", "tune-strategies", "hitl") or (cmd == "grid" and not args.merge)
@@ -345,12 +344,12 @@ def check_inputs(args: argparse.Namespace, config) -> None:
         from .experiments.hitl import check_arguments
 
         check_arguments(args)
-    if cmd == "generate-data" and config.dataset != "synthetic":
+    spec = spec_of(config)
+    if cmd == "generate-data" and spec.generate is None:
         raise ValueError(f"profile/config {config.name!r} uses dataset={config.dataset!r}; "
                          "generate-data only writes synthetic data (use `download` for ISIC 2017)")
-    if cmd == "download" and config.dataset == "ph2":
-        raise ValueError("download fetches ISIC 2017 only; PH2 is distributed by its authors "
-                         "(https://www.fc.up.pt/addi/ph2%20database.html): unpack it and pass --data-root")
+    if cmd == "download" and spec.download is None:
+        raise ValueError(f"download fetches ISIC 2017 only, not {spec.label} ({spec.obtain})")
     if cmd == "grid":
         from .experiments.shards import ShardSpec
 
@@ -369,7 +368,7 @@ def check_inputs(args: argparse.Namespace, config) -> None:
     if computes:
         # finetune writes the synthetic data it lacks; the grid reads the fine-tuned checkpoints
         # (tune-strategies: the first model's), hitl only the zero-shot weights
-        check_paths(config, data=not (cmd == "finetune" and config.dataset == "synthetic"),
+        check_paths(config, data=not (cmd == "finetune" and spec.generate is not None),
                     evaluation=cmd != "finetune", finetuned=cmd in ("grid", "tune-strategies"),
                     training=cmd == "finetune")
 
@@ -396,15 +395,17 @@ def _run(args, config) -> int:
         root = _generate(config)
         print(f"synthetic data ready under {root}")
     elif args.command == "download":
-        from .data.download import download_isic2017
+        from .experiments.datasets import spec_of
 
-        root = download_isic2017(config.data_root, splits=args.splits or config.download_splits,
-                                 allow_unverified=args.trust_unknown, progress=config.progress)
-        print(f"ISIC 2017 ready under {root}")
+        spec = spec_of(config)
+        root = spec.download(config, args.splits, allow_unverified=args.trust_unknown, progress=config.progress)
+        print(f"{spec.label} ready under {root}")
     elif args.command == "finetune":
         from .experiments.finetune import run_finetune
 
-        if config.dataset == "synthetic" and not Path(config.data_root).is_dir():
+        from .experiments.datasets import spec_of
+
+        if spec_of(config).generate is not None and not Path(config.data_root).is_dir():
             _generate(config)
         table = run_finetune(config, resume=args.resume)
         print(table.to_string(index=False))

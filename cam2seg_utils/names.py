@@ -1,9 +1,9 @@
 """The paper's names, in one place: its CAM methods, classifiers, settings and metrics.
 
-Every other module imports these from here (``cams.PAPER_CAMS``,
-``experiments.config.PAPER_CAMS`` / ``PAPER_MODELS`` / ``SETTINGS`` / ``BASELINES``,
-``paper.METRICS``, ``experiments.summary.METRICS`` are the same objects, re-exported where
-users' code found them before). This module imports nothing, so the lowest layer can use it.
+Every other module imports these from here (``PAPER_CAMS`` has no other address;
+``experiments.config.PAPER_MODELS`` / ``SETTINGS`` / ``BASELINES``, ``paper.METRICS``,
+``experiments.summary.METRICS`` are the same objects). This module imports nothing, so the
+lowest layer can use it.
 
 Two spellings of each name exist and both are kept, each under its own name:
 
@@ -25,9 +25,6 @@ PAPER_CAM_LABELS: dict[str, str] = {
     "ScoreCAM": "scorecam",
     "RandomCAM": "randomcam",
 }
-
-#: The CAM methods that cost one forward pass per channel (ScoreCAM, AblationCAM).
-SLOW_CAMS: tuple[str, ...] = ("ablationcam", "scorecam")
 
 #: The paper's five classifiers, as registry (timm) names of the architectures it names.
 PAPER_MODELS: tuple[str, ...] = ("resnet50", "mobilenetv2_100", "efficientnet_b0", "vit_base_patch16_224",
@@ -55,5 +52,5 @@ BASELINES: tuple[str, ...] = ("gt-box", "gt-point", "whole-image-box")
 #: The paper's segmentation metrics, in the order of its tables (F1 equals Dice for binary masks).
 METRICS: tuple[str, ...] = ("precision", "recall", "f1", "iou", "dice")
 
-__all__ = ["PAPER_CAMS", "PAPER_CAM_LABELS", "SLOW_CAMS", "PAPER_MODELS", "PAPER_MODEL_LABELS",
+__all__ = ["PAPER_CAMS", "PAPER_CAM_LABELS", "PAPER_MODELS", "PAPER_MODEL_LABELS",
            "PAPER_MODEL_BY_LABEL", "SETTINGS", "BASELINES", "METRICS"]

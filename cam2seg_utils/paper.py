@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 # the paper's names (labels and registry names) have their own module; re-exported here
-from .names import METRICS, PAPER_CAM_LABELS, PAPER_CAMS, PAPER_MODEL_BY_LABEL, PAPER_MODEL_LABELS  # noqa: F401
+from .names import METRICS, PAPER_CAM_LABELS, PAPER_MODEL_BY_LABEL, PAPER_MODEL_LABELS  # noqa: F401
 
 
 @dataclass(frozen=True)
@@ -182,7 +182,7 @@ def get(key: str) -> PaperValue:
 
 
 __all__ = [
-    "METRICS", "PAPER_MODEL_LABELS", "PAPER_MODEL_BY_LABEL", "PAPER_CAMS", "PAPER_CAM_LABELS", "PaperValue",
+    "METRICS", "PAPER_MODEL_LABELS", "PAPER_MODEL_BY_LABEL", "PAPER_CAM_LABELS", "PaperValue",
     "TABLE1", "TABLE1_MODEL", "TABLE1_SETTING",
     "TABLE2", "TABLE2_BASELINES", "TEXT_VALUES", "FIG5_BEST", "paper_model_label", "table1", "table2",
     "text_values", "get",

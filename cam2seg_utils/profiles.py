@@ -45,7 +45,8 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from .experiments.config import PAPER_CAMS, PAPER_MODELS, ExperimentConfig
+from .experiments.config import PAPER_MODELS, ExperimentConfig
+from .names import PAPER_CAMS
 
 LITE0 = "tf_efficientnet_lite0"
 

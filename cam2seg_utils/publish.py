@@ -93,7 +93,7 @@ class Snapshot:
 
 # ------------------------------------------------------------------------------ small helpers
 def _sha256_file(path: Path) -> str:
-    from .experiments.cache import file_sha256
+    from .file_digest import file_sha256
 
     return file_sha256(path)
 
@@ -290,15 +290,32 @@ def validate_snapshot(folder: str | os.PathLike) -> Snapshot:
     return Snapshot(folder, summary, grid, images)
 
 
+_LOADED: dict[tuple[str, tuple], Snapshot] = {}
+
+
+def _folder_stamp(folder: Path) -> tuple:
+    """(name, size, mtime) of every file of ``folder``: a snapshot changed on disk is validated again."""
+    return tuple((p.relative_to(folder).as_posix(), p.stat().st_size, p.stat().st_mtime_ns)
+                 for p in sorted(folder.rglob("*")) if p.is_file())
+
+
 def load_snapshot(folder: str | os.PathLike) -> Snapshot:
-    """:func:`validate_snapshot` (the book reads snapshots through it)."""
-    return validate_snapshot(folder)
+    """:func:`validate_snapshot`, once per folder and content in this process (the book reads
+    snapshots through it): a page's modules all ask for the snapshot, and only the first call
+    reads and re-hashes its files; the others get the same validated :class:`Snapshot`."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return validate_snapshot(folder)   # raises, naming the folder
+    key = (str(folder.resolve()), _folder_stamp(folder))
+    if key not in _LOADED:
+        _LOADED[key] = validate_snapshot(folder)
+    return _LOADED[key]
 
 
 # ------------------------------------------------------------------------------ publishing
 def _dataset_identity(config, image_ids: list[str], split_label: str, data_root: str | None) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Per-image file digests (``images.csv``) and the dataset record of ``run_summary.json``."""
-    from .experiments.datasets import dataset_name, evaluation_ids
+    from .experiments.datasets import evaluation_ids, spec_of
 
     cfg = config.replace(data_root=data_root) if data_root else config
     dataset, ids, _ = evaluation_ids(cfg)
@@ -316,7 +333,7 @@ def _dataset_identity(config, image_ids: list[str], split_label: str, data_root:
                      "mask_sha256": _sha256_file(dataset.mask_path(image_id))})
     images = pd.DataFrame(rows)
     record = {
-        "name": "synthetic (cam2seg_utils.data.synthetic)" if config.dataset == "synthetic" else dataset_name(config),
+        "name": spec_of(config).provenance,
         "data_root": str(cfg.data_root), "split": split_label, "split_folder": dataset.split,
         "n_images": len(image_ids), "n_melanoma": int(images["melanoma"].sum()),
         "labels_csv": dataset.csv_path.name, "labels_sha256": _sha256_file(dataset.csv_path),
@@ -537,9 +554,9 @@ def _building(dest: Path, copy_of: Path | None = None):
 
 def _write_record(staging: Path, summary: dict[str, Any]) -> None:
     """``run_summary.json`` (atomically) and ``README.md`` of a snapshot being built."""
-    from .experiments.shards import write_json_atomic
+    from .atomic import write_json
 
-    write_json_atomic(summary, staging / "run_summary.json")
+    write_json(staging / "run_summary.json", summary)
     (staging / "README.md").write_text(_readme(summary), encoding="utf-8")
 
 

@@ -37,6 +37,15 @@ class Registry(Generic[T]):
         except KeyError:
             raise KeyError(f"unknown {self.kind} {name!r}; known: {', '.join(self.names())}") from None
 
+    def unregister(self, name: str) -> T:
+        """Remove ``name`` and return what it held (a test's own entries are removed after it)."""
+        self.get(name)
+        return self._items.pop(name.lower())
+
+    def values(self) -> List[T]:
+        """The registered objects, in registration order."""
+        return list(self._items.values())
+
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and name.lower() in self._items
 

@@ -76,20 +76,20 @@ def provenance_markdown(
     commit: str | None = None,
     date: str | None = None,
     wall_time_s: float | None = None,
-    synthetic: bool | None = None,
+    synthetic: bool = False,
 ) -> str:
     """A Markdown provenance box (a MyST ``{admonition}``) for the top of a results page.
 
     ``models`` maps a classifier name to its weight source (``"imagenet"``, ``"embedded"``, a
-    checkpoint path); a plain sequence means "weights not stated". ``synthetic`` defaults to
-    ``"synthetic" in dataset.lower()``; when true the box says plainly that the numbers are not
+    checkpoint path); a plain sequence means "weights not stated". ``synthetic`` (the
+    dataset spec's trait, passed by the caller): when true the box says plainly that the numbers are not
     the paper's. ``commit``/``date`` default to :func:`git_commit` and today (UTC).
     """
     if n_images < 0:
         raise ValueError(f"n_images must be >= 0, got {n_images}")
     commit = commit if commit is not None else git_commit()
     date = date if date is not None else _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    synthetic = ("synthetic" in dataset.lower()) if synthetic is None else synthetic
+    synthetic = bool(synthetic)
     if isinstance(models, Mapping):
         model_text = "; ".join(f"`{m}` ({short_digests(w)})" for m, w in models.items()) or "(none)"
     else:

@@ -54,7 +54,7 @@ method.metrics_table(run)
 # %% [markdown]
 # The box is `[x_min, y_min, x_max, y_max]` in image pixels (x = column, y = row); the points are
 # `(x, y)`. Every number on this page is from the run above; the algorithm's code is
-# `cam2seg_utils.prompts.generate_prompts`.
+# `cam2seg_utils.prompting.algorithm1.generate_prompts`.
 
 # %% tags=["hide-input"]
 print(method.prompts_text(run))

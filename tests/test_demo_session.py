@@ -11,7 +11,7 @@ from PIL import Image
 
 from cam2seg_utils.demo.render import BOX_RGB, NEGATIVE_RGB, POSITIVE_RGB
 from cam2seg_utils.demo.session import PROMPTS_JSON_FORMAT, PromptState, RefinementSession, read_prompts_json
-from cam2seg_utils.demo.upload import image_sha256
+from cam2seg_utils.file_digest import image_digest
 from conftest import DISK_BOX, disk_session
 
 CENTER = (150.0, 110.0)  # (x, y)
@@ -146,7 +146,7 @@ def test_export_round_trip(embedded_disk, litemedsam, tmp_path):
 
     record = read_prompts_json(json_path)
     assert record["format"] == PROMPTS_JSON_FORMAT
-    assert record["image_sha256"] == image_sha256(embedded_disk[0]) == s.sha256
+    assert record["image_sha256"] == image_digest(embedded_disk[0]) == s.sha256
     assert record["image_size"] == {"height": 240, "width": 320}
     assert record["box"] == [90.0, 50.0, 210.0, 170.0]
     assert record["points"] == [[150.0, 110.0], [120.0, 90.0]]

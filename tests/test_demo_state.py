@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cam2seg_utils.demo.state import EmbeddingCache, UserState, analyse_image, image_sha256
+from cam2seg_utils.demo.state import EmbeddingCache, UserState, analyse_image
+from cam2seg_utils.file_digest import image_digest
 from conftest import disk_session
 
 CENTER = (150.0, 110.0)  # (x, y)
@@ -65,7 +66,7 @@ def test_analyse_image_first_mask_from_the_default_strategy(embedded_classifier,
     heatmaps = {c: compute_heatmap(embedded_classifier, image, c, target_class=target).heatmap
                 for c in ("gradcam", "gradcam++")}
     ctx = PromptContext(image, s.embedding, litemedsam, heatmaps,
-                        make_rng("demo-strategy", image_sha256(image), DEFAULT_STRATEGY, "gradcam"))
+                        make_rng("demo-strategy", image_digest(image), DEFAULT_STRATEGY, "gradcam"))
     direct = build_strategy(DEFAULT_STRATEGY)(ctx)
     np.testing.assert_array_equal(s.auto.box, direct.box)
     np.testing.assert_array_equal(s.current_mask(), direct.mask)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cam2seg_utils.experiments.baselines import BASELINE_STRATEGY, baseline_prompt, gt_box, gt_point, whole_image_box
+from cam2seg_utils.experiments.baselines import BASELINE_STRATEGY, baseline_prompt, gt_box, gt_point
+from cam2seg_utils.prompting.geometry import whole_image_box
 
 
 def test_gt_prompts():

@@ -10,7 +10,8 @@ import pytest
 
 from cam2seg_utils.cams import compute_heatmap
 from cam2seg_utils.data.isic import Sample
-from cam2seg_utils.experiments.config import PAPER_CAMS, ExperimentConfig
+from cam2seg_utils.experiments.config import ExperimentConfig
+from cam2seg_utils.names import PAPER_CAMS
 from cam2seg_utils.experiments.engine import LoadedClassifier, params_key
 from cam2seg_utils.experiments.run import run_grid
 from cam2seg_utils.experiments.table import CAM_PARAM_COLUMNS, TIMING_COLUMNS

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from cam2seg_utils import paper
+from cam2seg_utils.names import PAPER_CAMS
 
 REPO = Path(__file__).resolve().parents[1]
 PAPER_TXT = REPO.parent / "shared" / "paper" / "classification-to-segmentation.txt"
@@ -27,7 +28,7 @@ def _numbers(line: str) -> list[float]:
 def test_table1_matches_paper_text(paper_text):
     names = {"GradCAM": "gradcam", "GradCAM++": "gradcam++", "AblationCAM": "ablationcam",
              "ScoreCAM": "scorecam", "RandomCAM": "randomcam"}
-    assert paper.PAPER_CAM_LABELS == names and tuple(names.values()) == paper.PAPER_CAMS
+    assert paper.PAPER_CAM_LABELS == names and tuple(names.values()) == PAPER_CAMS
     found = 0
     for line in paper_text.splitlines():
         head = line.split("\t")[0].strip()

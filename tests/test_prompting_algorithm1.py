@@ -1,8 +1,5 @@
-"""Algorithm 1 (prompting/algorithm1.py): hand-checked cases and hypothesis properties; the old
-address ``cam2seg_utils.prompts`` still gives the same objects."""
-import os
-import subprocess
-import sys
+"""Algorithm 1 (prompting/algorithm1.py): hand-checked cases and hypothesis properties; its old
+address ``cam2seg_utils.prompts`` is gone."""
 
 import numpy as np
 import pytest
@@ -135,19 +132,10 @@ def test_property_fallback_branch(h, w, num_points, amp, seed):
     assert 0 <= p.box[0] <= p.box[2] <= w - 1 and 0 <= p.box[1] <= p.box[3] <= h - 1
 
 
-def test_prompts_module_re_exports_algorithm1_even_when_imported_first(repo_root):
-    import cam2seg_utils.prompting.algorithm1 as home
-    import cam2seg_utils.prompts as old
+def test_the_old_address_of_algorithm1_is_gone():
+    """Algorithm 1 has one address, :mod:`cam2seg_utils.prompting.algorithm1`."""
+    from pathlib import Path
 
-    for name in old.__all__:
-        assert getattr(old, name) is getattr(home, name), name
-    with pytest.raises(AttributeError, match="no attribute 'missing'"):
-        old.missing  # noqa: B018
-    # a fresh interpreter that imports the old address before anything else (a strategy module
-    # imports it while the prompting package is half initialised)
-    code = ("from cam2seg_utils.prompts import generate_prompts, PromptParams; "
-            "import cam2seg_utils.prompting as p; print(generate_prompts is p.generate_prompts, "
-            "sorted(p.STRATEGIES.names())[0])")
-    out = subprocess.run([sys.executable, "-c", code], cwd=repo_root, capture_output=True, text=True,
-                         check=True, env={**os.environ, "PYTHONPATH": str(repo_root)})
-    assert out.stdout.split() == ["True", "algorithm1"]
+    import cam2seg_utils
+
+    assert not (Path(cam2seg_utils.__file__).parent / "prompts.py").exists()

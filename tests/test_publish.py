@@ -18,7 +18,7 @@ import pytest
 from PIL import Image
 
 from cam2seg_utils import publish as pub
-from cam2seg_utils.experiments.cache import file_sha256
+from cam2seg_utils.file_digest import file_sha256
 from cam2seg_utils.experiments.engine import LoadedClassifier
 from cam2seg_utils.experiments.merge import load_table
 from cam2seg_utils.experiments.run import run_grid

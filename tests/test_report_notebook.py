@@ -54,6 +54,25 @@ def test_published_config_reads_the_snapshot_without_running(monkeypatch, local_
         nb.notebook_config({"profile": "paper", "published": str(folder)})
 
 
+def test_a_published_page_validates_its_snapshot_once(monkeypatch, local_isic_snapshot):
+    """Every module of a page asks for the snapshot (config, grid, history, provenance, recompute):
+    its files are read and re-hashed once."""
+    import cam2seg_utils.publish as publish
+    from cam2seg_utils.report import provenance
+
+    calls = []
+    real = publish.validate_snapshot
+    monkeypatch.setattr(publish, "validate_snapshot", lambda folder: calls.append(folder) or real(folder))
+    monkeypatch.setattr(publish, "_LOADED", {})
+    cfg = nb.notebook_config({"profile": "local-isic", "published": str(local_isic_snapshot)})
+    grid = steps.ensure_grid(cfg)
+    steps.training_history(cfg)
+    for _ in range(5):
+        assert snapshot_of(cfg) is not None
+    provenance.regenerate_note(cfg)
+    assert len(calls) == 1 and len(grid) == len(snapshot_of(cfg).grid)
+
+
 def test_show_shortens_the_selection_labels():
     from cam2seg_utils.experiments import summary
 

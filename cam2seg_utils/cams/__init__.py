@@ -7,7 +7,7 @@ extractor.
 file                        what
 ==========================  =================================================================
 ``registry.py``             :data:`CAM_METHODS` (every method by name, a :class:`CamMethod`
-                            each), :data:`PAPER_CAMS`, the smoothed variants
+                            each), the smoothed variants
                             (``gradcam@aug`` / ``@eigen`` / ``@aug-eigen``, :data:`SMOOTHINGS`)
 ``extractor.py``            :class:`CamExtractor` (the one adapter: preprocess, hooks, target
                             class, ReLU, resize, min-max), :func:`compute_heatmap`,
@@ -33,16 +33,27 @@ from cam2seg_utils.cam_options import (
     CamOptions,
 )
 
-from .extractor import CamExtractor, HeatmapResult, compute_heatmap, normalize_heatmap
-from .fast_ablationcam import FastAblationCAM
-from .registry import AUG_SMOOTH_TRANSFORMS, CAM_METHODS, PAPER_CAMS, SMOOTHED_METHODS, SMOOTHINGS, CamMethod
-from .seeded_random import SeededRandomCAM
-from .topk_scorecam import TopKScoreCAM
+from .registry import (AUG_SMOOTH_TRANSFORMS, CAM_METHODS, SMOOTHED_METHODS, SMOOTHINGS, CamMethod, cam_label,
+                       floor_cam, slow_cams)
+
+#: the names that need torch, imported on first use: the registry and its traits stay cheap to
+#: import (the config reads ``slow_cams()`` without loading torch)
+_TORCH_NAMES = {"CamExtractor": "extractor", "HeatmapResult": "extractor", "compute_heatmap": "extractor",
+                "normalize_heatmap": "extractor", "FastAblationCAM": "fast_ablationcam",
+                "SeededRandomCAM": "seeded_random", "TopKScoreCAM": "topk_scorecam"}
+
+
+def __getattr__(name: str):
+    if name in _TORCH_NAMES:
+        import importlib
+
+        return getattr(importlib.import_module(f"{__name__}.{_TORCH_NAMES[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "AUG_SMOOTH_TRANSFORMS",
     "CAM_METHODS",
-    "PAPER_CAMS",
     "SMOOTHED_METHODS",
     "SMOOTHINGS",
     "SCORECAM_SELECTIONS",
@@ -50,6 +61,9 @@ __all__ = [
     "DEFAULT_SCORECAM_SELECTION",
     "DEFAULT_ABLATION_CHANNELS",
     "CamMethod",
+    "cam_label",
+    "floor_cam",
+    "slow_cams",
     "CamOptions",
     "CamExtractor",
     "FastAblationCAM",

@@ -175,7 +175,7 @@ class CamExtractor:
     @property
     def params(self) -> dict[str, Any]:
         """The options that change this method's heatmap (empty for most methods)."""
-        return self.options.params_for(self.method.name)
+        return self.method.cache_params(self.options)
 
     # -- hooks -------------------------------------------------------------------------------
     def _open(self) -> BaseCAM:

@@ -34,7 +34,6 @@ How a file is fetched (``pooch.retrieve`` with its streaming HTTP downloader and
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import shutil
@@ -45,8 +44,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from cam2seg_utils.atomic import atomic_open
+from cam2seg_utils.atomic import atomic_open, write_json
 from cam2seg_utils.data.isic import DataError, ISICDataset, canonical_split
+from cam2seg_utils.file_digest import file_hexdigest
 
 __all__ = [
     "download_isic2017",
@@ -59,7 +59,6 @@ __all__ = [
 
 MANIFEST_NAME = "isic2017_manifest.json"
 PARTS = ("Data", "Part1", "Part3")
-_CHUNK = 1 << 20
 
 
 class DownloadError(DataError):
@@ -92,19 +91,6 @@ def load_manifest(path: str | Path | None = None) -> dict:
     return manifest
 
 
-def digest_of(path: Path, algorithm: str = "sha256") -> str:
-    """Hex digest of a file's bytes (``"sha256"`` or ``"md5"``)."""
-    h = hashlib.new(algorithm)
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(_CHUNK), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def sha256_of(path: Path) -> str:
-    return digest_of(path, "sha256")
-
-
 def known_hash(entry: dict) -> tuple[str, str] | None:
     """``(algorithm, hex digest)`` a manifest entry is verified by: its SHA-256, else its MD5,
     else ``None`` (unknown: needs ``allow_unverified``)."""
@@ -121,9 +107,8 @@ def _stamp_path(dest: Path) -> Path:
 def _write_stamp(dest: Path, sha: str, trusted_unverified: bool, md5: str | None = None) -> None:
     st = dest.stat()
     stamp = _stamp_path(dest)
-    with atomic_open(stamp, "w", encoding="utf-8") as fh:
-        fh.write(json.dumps({"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": sha, "md5": md5,
-                             "trusted_unverified": trusted_unverified}, indent=2) + "\n")
+    write_json(stamp, {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": sha, "md5": md5,
+                       "trusted_unverified": trusted_unverified})
 
 
 def _stamp_ok(dest: Path, entry: dict) -> bool:
@@ -160,8 +145,7 @@ def _record_checksum(archive_dir: Path, name: str, size: int, sha: str, verified
     except json.JSONDecodeError:
         rec = {}
     rec[name] = {"size": size, "sha256": sha, "verified_by": verified_by}
-    with atomic_open(rec_path, "w", encoding="utf-8") as fh:
-        fh.write(json.dumps(rec, indent=2, sort_keys=True) + "\n")
+    write_json(rec_path, rec)
 
 
 def _retrieve(url: str, fname: str, archive_dir: Path, expected: tuple[str, str] | None, progress: bool,
@@ -194,7 +178,7 @@ def _fetch(name: str, entry: dict, base_url: str, archive_dir: Path, allow_unver
         return dest
     if dest.is_file():  # present but not (or no longer) verified
         if expected:
-            if (digest_of(dest, expected[0]) == expected[1]
+            if (file_hexdigest(dest, expected[0]) == expected[1]
                     and (known_size is None or dest.stat().st_size == known_size)):
                 return _verified(dest, name, entry, expected, archive_dir)
             _reject(dest, "checksum does not match the manifest")
@@ -219,7 +203,7 @@ def _fetch(name: str, entry: dict, base_url: str, archive_dir: Path, allow_unver
         _reject(unv, f"size {size} bytes, manifest says {known_size}")
         raise DownloadError(f"{unv}: size {size} bytes does not match the manifest ({known_size}); "
                             "file rejected", path=unv)
-    sha = sha256_of(unv)
+    sha = file_hexdigest(unv)
     _record_checksum(archive_dir, name, size, sha)
     print(f"{name}: no checksum in the manifest; downloaded size={size} sha256={sha}",
           file=sys.stderr, flush=True)
@@ -239,7 +223,7 @@ def _verified(path: Path, name: str, entry: dict, expected: tuple[str, str], arc
     if expected[0] == "sha256":
         sha, md5 = expected[1], entry.get("md5")
     else:
-        sha, md5 = sha256_of(path), expected[1]
+        sha, md5 = file_hexdigest(path), expected[1]
         size = path.stat().st_size
         _record_checksum(archive_dir, name, size, sha, verified_by=f"md5 {md5}")
         print(f"{name}: verified by its MD5 ({md5}); size={size} sha256={sha} (recorded in "

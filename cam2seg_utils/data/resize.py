@@ -18,14 +18,12 @@ box filter followed by ``>= 0.5`` (a pixel is lesion when at least half of the a
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image
 
-if TYPE_CHECKING:   # isic.py imports this module (its loaders' max_side)
-    from .isic import Sample
-
+# ``Sample`` is :class:`.isic.Sample`, named as a string: isic.py imports this module (its
+# loaders' max_side), so importing it back, even for type checking, would be a cycle.
 
 def limited_size(height: int, width: int, max_side: int) -> tuple[int, int]:
     """``(h, w)`` of an ``height x width`` image scaled so that its longer side is at most
@@ -50,7 +48,7 @@ def downsize(image: np.ndarray, mask: np.ndarray, max_side: int) -> tuple[np.nda
     return np.ascontiguousarray(small), area >= 128      # 0.5 of 255, as Pillow rounds the mean
 
 
-def limit_side(sample: Sample, max_side: int | None) -> Sample:
+def limit_side(sample: "Sample", max_side: int | None) -> "Sample":
     """``sample`` with its image ``(H, W, 3)`` and mask ``(H, W)`` :func:`downsize`\ d (the same
     object when ``max_side`` is ``None`` or the image fits)."""
     if max_side is None:
@@ -69,7 +67,7 @@ class MaxSideDataset:
         self.dataset = dataset
         self.max_side = int(max_side)
 
-    def load(self, image_id: str) -> Sample:
+    def load(self, image_id: str) -> "Sample":
         return limit_side(self.dataset.load(image_id), self.max_side)
 
     def __getattr__(self, name: str):

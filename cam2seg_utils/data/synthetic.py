@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from cam2seg_utils.atomic import atomic_open, progress_bar
+from cam2seg_utils.atomic import progress_bar, write_json
 from cam2seg_utils.data.dermoscopy import LesionTraits, render_dermoscopy
 from cam2seg_utils.data.isic import DataError, canonical_split, split_paths
 from cam2seg_utils.seeding import make_rng, stable_seed
@@ -58,11 +58,6 @@ def _params(n_images, seed, melanoma_fraction, split, size_range, label_noise) -
         "label_noise": float(label_noise),
         "jpeg_quality": JPEG_QUALITY,
     }
-
-
-def _atomic_write_json(path: Path, obj: dict) -> None:
-    with atomic_open(path, "w", encoding="utf-8") as fh:
-        fh.write(json.dumps(obj, indent=2, sort_keys=True) + "\n")
 
 
 def _remove(path: Path) -> None:
@@ -154,10 +149,10 @@ def generate_synthetic(
                                                               format="PNG", optimize=False)
             rows.append(f"{image_id},{int(labels[i])},0")
         (tmp / csv_path.name).write_text("\n".join(rows) + "\n")
-        _atomic_write_json(marker, {"params": params, "complete": False})
+        write_json(marker, {"params": params, "complete": False})
         for t in targets:
             os.replace(tmp / t.name, t)
-        _atomic_write_json(marker, {"params": params, "complete": True})
+        write_json(marker, {"params": params, "complete": True})
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return root

@@ -29,10 +29,11 @@ import numpy as np
 from PIL import Image
 
 from ..atomic import atomic_open
+from ..file_digest import image_digest
 from ..prompting.algorithm1 import Prompts
 from .refine import ClickReplay, mode_label
 from .render import render_overlay
-from .upload import check_image_array, image_sha256
+from .upload import check_image_array
 
 __all__ = ["PROMPTS_JSON_FORMAT", "DEFAULT_DISPLAY_MAX_SIDE", "DEFAULT_DISPLAY_MIN_SIDE", "PromptState", "Timings",
            "RefinementSession", "read_prompts_json"]
@@ -138,7 +139,7 @@ class RefinementSession:
         if self.heatmap is not None and self.heatmap.shape != self.image.shape[:2]:
             raise ValueError(f"heatmap shape {self.heatmap.shape} != image shape {self.image.shape[:2]}")
         self.current = self.auto
-        self.sha256 = image_sha256(self.image)
+        self.sha256 = image_digest(self.image)
 
     # -- geometry ---------------------------------------------------------------------------
     @property

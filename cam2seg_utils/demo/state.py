@@ -25,6 +25,8 @@ from typing import Any
 
 import numpy as np
 
+from ..cams.registry import CAM_METHODS
+from ..file_digest import image_digest
 from ..pipeline import CamMap, ClassifierFailed, ImagePass, StrategyRun
 from ..prompting.algorithm1 import PromptParams, generate_prompts
 from ..seeding import make_rng
@@ -32,7 +34,7 @@ from .render import BOX_RGB, NEGATIVE_RGB, POSITIVE_RGB, heatmap_to_rgb, mask_co
 from .session import (DEFAULT_DISPLAY_MAX_SIDE, DEFAULT_DISPLAY_MIN_SIDE, PROMPTS_JSON_FORMAT, PromptState,
                       RefinementSession, Timings, read_prompts_json)
 from .upload import (DEFAULT_MAX_PIXELS, DEFAULT_MAX_UPLOAD_BYTES, MIN_IMAGE_SIDE, ImageRejected, check_image_array,
-                     image_sha256, load_image_file, redact_paths)
+                     load_image_file, redact_paths)
 
 #: Algorithm 1's two variants, or the name of any prompting strategy
 #: (:data:`cam2seg_utils.prompting.STRATEGIES`, e.g. ``"prior-cam"``, the demo's default).
@@ -108,7 +110,7 @@ def analyse_image(image: np.ndarray, classifier: Any, segmenter: Any, *, cam_met
         raise ValueError(f"variant must be 'box+points', 'box' or a strategy ({', '.join(STRATEGIES.names())}), "
                          f"got {variant!r}")
     strategy = None if variant in ALGORITHM1_VARIANTS else STRATEGIES.get(variant)()
-    sha = image_sha256(image)
+    sha = image_digest(image)
     cams = [cam_method]
     if strategy is not None and strategy.uses_classifier and not strategy.per_cam:
         cams += [cam for cam in STRATEGY_CAMS if cam != cam_method]
@@ -116,7 +118,7 @@ def analyse_image(image: np.ndarray, classifier: Any, segmenter: Any, *, cam_met
     cached = embeddings.get(key) if embeddings is not None else None
     result = ImagePass(image, classifier, segmenter, [] if strategy is None else [strategy], cams=cams,
                        embedding=cached,
-                       cam_rng=lambda cam: make_rng("demo-randomcam", sha) if cam.lower() == "randomcam" else None,
+                       cam_rng=lambda cam: make_rng(f"demo-{cam.lower()}", sha) if CAM_METHODS.get(cam).needs_rng else None,
                        seeds=("demo-strategy", sha, variant, cam_method), model_lock=model_lock)
     runs = []
     try:
@@ -217,7 +219,7 @@ def params_dict(params: PromptParams) -> dict[str, Any]:
 __all__ = [
     "PROMPTS_JSON_FORMAT", "ImageRejected", "PromptState", "Timings", "RefinementSession",
     "EmbeddingCache", "UserState", "analyse_image", "load_image_file", "check_image_array",
-    "image_sha256", "read_prompts_json", "render_overlay", "heatmap_to_rgb", "mask_contour",
+    "read_prompts_json", "render_overlay", "heatmap_to_rgb", "mask_contour",
     "prompt_rng", "redact_paths", "ALGORITHM1_VARIANTS", "STRATEGY_CAMS", "DEFAULT_DISPLAY_MAX_SIDE",
     "DEFAULT_DISPLAY_MIN_SIDE", "DEFAULT_MAX_PIXELS", "DEFAULT_MAX_UPLOAD_BYTES", "MIN_IMAGE_SIDE", "BOX_RGB",
     "NEGATIVE_RGB", "POSITIVE_RGB",

@@ -2,7 +2,6 @@
 (:class:`ImageRejected`) whose message names the file and the problem and never a server path."""
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from pathlib import Path
@@ -10,7 +9,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-__all__ = ["ImageRejected", "redact_paths", "image_sha256", "load_image_file", "check_image_array",
+__all__ = ["ImageRejected", "redact_paths", "load_image_file", "check_image_array",
            "DEFAULT_MAX_UPLOAD_BYTES", "DEFAULT_MAX_PIXELS", "MIN_IMAGE_SIDE"]
 
 DEFAULT_MAX_UPLOAD_BYTES = 20 * 1024 * 1024
@@ -30,15 +29,6 @@ def redact_paths(text: str) -> str:
     """``text`` with every absolute file path replaced by its last component, so that messages
     shown to a user never reveal the server's folders (the full message goes to the server log)."""
     return _ABSOLUTE_PATH.sub(lambda m: Path(m.group(0).replace("\\", "/")).name or "<path>", str(text))
-
-
-def image_sha256(image: np.ndarray) -> str:
-    """SHA-256 of the decoded pixels (shape + RGB bytes), independent of the file format."""
-    image = np.ascontiguousarray(image)
-    digest = hashlib.sha256()
-    digest.update(f"{image.shape}|{image.dtype}".encode())
-    digest.update(image.tobytes())
-    return digest.hexdigest()
 
 
 def load_image_file(path: str | os.PathLike, *, max_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,

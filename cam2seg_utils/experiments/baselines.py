@@ -9,7 +9,7 @@ setting             ``strategy`` column    prompt
                                            ground truth: the ceiling)
 ``gt-point``        ``oracle-gt-point``    :func:`gt_point`: one point deep inside the lesion (reads the
                                            ground truth)
-``whole-image-box`` ``whole-image``        :func:`whole_image_box`: ``[0, 0, W-1, H-1]``, no lesion
+``whole-image-box`` ``whole-image``        :func:`~cam2seg_utils.prompting.geometry.whole_image_box`: no lesion
                                            knowledge at all (the floor)
 ==================  =====================  ==============================================================
 
@@ -20,6 +20,8 @@ points ``(x, y)`` in original-image pixels (x = column), masks ``(H, W)`` bool.
 from __future__ import annotations
 
 import numpy as np
+
+from ..prompting.geometry import whole_image_box
 
 #: ``strategy`` of the baseline rows: the ground-truth prompts are oracles (they read the ground
 #: truth); the whole-image box is the ``whole-image`` floor.
@@ -32,14 +34,6 @@ def gt_box(mask: np.ndarray) -> np.ndarray:
     if rows.size == 0:
         raise ValueError("ground-truth mask is empty: no box")
     return np.array([cols.min(), rows.min(), cols.max(), rows.max()], dtype=np.float64)
-
-
-def whole_image_box(shape_hw: tuple[int, ...]) -> np.ndarray:
-    """``[0, 0, W - 1, H - 1]``: the box of the whole ``(H, W)`` image, a prompt that knows
-    nothing about the lesion (the floor a CAM box must beat on the same images)."""
-    from ..prompting.geometry import whole_image_box as box_of
-
-    return box_of((int(shape_hw[0]), int(shape_hw[1])))
 
 
 def gt_point(mask: np.ndarray) -> np.ndarray:
@@ -74,4 +68,4 @@ def baseline_prompt(setting: str, gt: np.ndarray) -> tuple[str, int, np.ndarray 
     raise KeyError(f"unknown baseline {setting!r}; known: {', '.join(BASELINE_STRATEGY)}")
 
 
-__all__ = ["BASELINE_STRATEGY", "gt_box", "gt_point", "whole_image_box", "baseline_prompt"]
+__all__ = ["BASELINE_STRATEGY", "gt_box", "gt_point", "baseline_prompt"]

@@ -35,32 +35,6 @@ from ..atomic import atomic_open
 
 
 
-def sha256_bytes(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def image_digest(image: np.ndarray) -> str:
-    """SHA-256 of an image's pixels, shape and dtype (not of the file, so the JPEG encoder's
-    metadata does not matter; two different decodings of one file would differ)."""
-    arr = np.ascontiguousarray(image)
-    h = hashlib.sha256()
-    h.update(f"{arr.dtype.str}{arr.shape}".encode())
-    h.update(arr.tobytes())
-    return h.hexdigest()
-
-
-def file_sha256(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
-    """SHA-256 of a file's bytes (used as the weights identity of a checkpoint)."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while True:
-            block = f.read(chunk)
-            if not block:
-                break
-            h.update(block)
-    return h.hexdigest()
-
-
 def heatmap_key(image_id: str, image_sha: str, model: str, weights_id: str, cam: str,
                 target_class: int, cam_params: Mapping[str, Any] | None = None) -> str:
     """The cache key: SHA-256 of the canonical JSON of every input of the heatmap."""
@@ -69,7 +43,7 @@ def heatmap_key(image_id: str, image_sha: str, model: str, weights_id: str, cam:
         "weights": str(weights_id), "cam": str(cam), "target_class": int(target_class),
         "cam_params": dict(cam_params or {}),
     }
-    return sha256_bytes(json.dumps(parts, sort_keys=True, default=str).encode())
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 
 
 MAX_ENTRY_BYTES = 256 * 1024  # any image size: the stored map has the CAM's resolution
@@ -142,5 +116,4 @@ class HeatmapCache:
         self.bytes_written += p.stat().st_size
 
 
-__all__ = ["HeatmapCache", "CachedHeatmap", "MAX_ENTRY_BYTES", "heatmap_key", "image_digest", "file_sha256",
-           "sha256_bytes"]
+__all__ = ["HeatmapCache", "CachedHeatmap", "MAX_ENTRY_BYTES", "heatmap_key"]

@@ -19,14 +19,19 @@ from typing import Any, Mapping
 
 from ..cam_options import (DEFAULT_ABLATION_CHANNELS, DEFAULT_SCORECAM_CHANNELS,
                            DEFAULT_SCORECAM_SELECTION, SCORECAM_SELECTIONS, CamOptions)
-from ..names import BASELINES, PAPER_CAMS, PAPER_MODELS, SETTINGS, SLOW_CAMS  # noqa: F401  (re-exported)
+from .. import names
+from ..cams.registry import slow_cams
+from ..data.registry import DATASETS as DATASET_SPECS
+from ..data.registry import dataset_spec
+from ..names import BASELINES, PAPER_MODELS, SETTINGS  # noqa: F401  (re-exported)
 from ..prompting.algorithm1 import PromptParams
 from ..prompting.weights import DEFAULT_WEIGHTS
 
 PROMPT_VARIANTS = ("box", "box+points", "points")
-# "synthetic" (generated), "isic" (ISIC 2017, official layout), "ph2" (PH2, evaluation only:
-# every image, zero-shot and with a checkpoint fine-tuned on ISIC; see experiments/datasets.py)
-DATASETS = ("synthetic", "isic", "ph2")
+#: Early-stopping monitors of fine-tuning and whether lower or higher is better (config ``monitor``).
+MONITORS = {"val_loss": "min", "val_acc": "max", "val_balanced_acc": "max", "val_auc": "max"}
+# the datasets: one spec each in cam2seg_utils/data/registry.py (names, labels, loaders, trainable)
+DATASETS = DATASET_SPECS
 # The strategies every profile runs by default: the paper's, the new ones, and the floors that
 # ignore the classifier (see cam2seg_utils/prompting and the book's "Beyond the paper" chapter).
 # The whole-image box is not among them: the grid's `whole-image-box` baseline is that floor.
@@ -110,8 +115,8 @@ class ExperimentConfig:
     num_workers: int = 0
     # --- grid --------------------------------------------------------------------------------
     settings: list[str] = field(default_factory=lambda: list(SETTINGS))
-    cams: list[str] = field(default_factory=lambda: list(PAPER_CAMS))
-    slow_cams: list[str] = field(default_factory=lambda: list(SLOW_CAMS))
+    cams: list[str] = field(default_factory=lambda: list(names.PAPER_CAMS))
+    slow_cams: list[str] = field(default_factory=slow_cams)   # the methods whose trait `slow` is set
     slow_cams_max_images: int | None = None
     cam_batch_size: int = 32
     scorecam_channels: int | None = DEFAULT_SCORECAM_CHANNELS   # ScoreCAM's top-k (None = all channels)
@@ -181,10 +186,11 @@ class ExperimentConfig:
         :func:`check_paths`' (the config of ``generate-data`` names a folder still to write)."""
         for f in dataclasses.fields(self):
             FIELD_RULES[f.name](f.name, getattr(self, f.name))
-        if self.dataset == "ph2" and (self.evaluate_on != "test" or self.test_holdout_fraction is not None):
-            raise ValueError("dataset 'ph2' is evaluated whole (no validation or hold-out split): evaluate_on must "
-                             f"be 'test' (got {self.evaluate_on!r}) and test_holdout_fraction None (got "
-                             f"{self.test_holdout_fraction!r}); start from --profile ph2")
+        if not dataset_spec(self.dataset).trainable and (self.evaluate_on != "test"
+                                                         or self.test_holdout_fraction is not None):
+            raise ValueError(f"dataset {self.dataset!r} is evaluated whole (no validation or hold-out split): "
+                             f"evaluate_on must be 'test' (got {self.evaluate_on!r}) and test_holdout_fraction None "
+                             f"(got {self.test_holdout_fraction!r}); start from --profile {self.dataset}")
         if self.prompt_variants and self.main_prompt_variant not in self.prompt_variants:
             raise ValueError(f"main_prompt_variant {self.main_prompt_variant!r} is not among "
                              f"prompt_variants {self.prompt_variants}")
@@ -237,7 +243,7 @@ class ExperimentConfig:
         path = (Path(self.finetuned_checkpoints[model]) if model in self.finetuned_checkpoints
                 else Path(self.checkpoint_dir) / model / "best.pt")
         if must_exist and not path.is_file():
-            if self.dataset == "ph2":   # never fine-tuned on: the checkpoint comes from an ISIC run
+            if not dataset_spec(self.dataset).trainable:   # never fine-tuned on: the checkpoint comes from an ISIC run
                 raise FileNotFoundError(
                     f"fine-tuned checkpoint {path} for {model} not found: fine-tune on ISIC 2017 first "
                     "(`cam2seg finetune --profile isic-official`), or point --checkpoint-dir at ISIC-fine-tuned "
@@ -375,8 +381,6 @@ def _weight_set_names():
 
 
 def _monitors():
-    from .finetune import MONITORS
-
     return tuple(MONITORS)
 
 
@@ -449,9 +453,7 @@ def check_paths(config: ExperimentConfig, *, data: bool = True, evaluation: bool
     path; ``finetuned``: the fine-tuned checkpoints when the fine-tuned setting is on;
     ``training``: the weights fine-tuning starts from given as a path."""
     if data and not Path(config.data_root).is_dir():
-        hint = {"synthetic": "; `cam2seg generate-data` with this config writes it",
-                "ph2": " (the PH2 folder: 'PH2 Dataset images' and PH2_dataset.txt)",
-                "isic": " (the ISIC 2017 layout; `cam2seg download` fetches it)"}.get(config.dataset, "")
+        hint = "; " + dataset_spec(config.dataset).obtain.replace("<profile>", config.name)
         what = "is a file, not a folder" if Path(config.data_root).exists() else "folder not found"
         raise FileNotFoundError(f"data_root {config.data_root}: {what}{hint}")
     from ..models.build import NAMED_WEIGHTS
@@ -494,5 +496,5 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
     return data
 
 
-__all__ = ["ExperimentConfig", "load_config_file", "check_paths", "FIELD_RULES", "PAPER_CAMS", "SLOW_CAMS", "PAPER_MODELS", "DATASETS",
+__all__ = ["ExperimentConfig", "load_config_file", "check_paths", "FIELD_RULES", "PAPER_MODELS", "DATASETS",
            "PROMPT_VARIANTS", "SETTINGS", "BASELINES", "DEFAULT_STRATEGIES"]

@@ -1,6 +1,9 @@
 """Which images an experiment trains, validates and tests on (shared by fine-tuning and the grid).
 
-* ``dataset="synthetic"`` or ``"isic"`` with a real test split: train/val = a stratified split
+Each dataset is one spec in :mod:`cam2seg_utils.data.registry` (how its split folders open,
+whether it may be trained on, its generator); this module reads the spec, never the name.
+
+* a trainable dataset (``"synthetic"``, ``"isic"``) with a real test split: train/val = a stratified split
   (``val_fraction``, seeded) of ``train_split``; test = every image of ``test_split``.
 * ``test_holdout_fraction`` set (a folder with only the training split, such as the downsized
   ``../shared/isic2017``): first a stratified hold-out of that fraction of ``train_split``
@@ -8,7 +11,7 @@
   image. The splits depend only on the ids, labels and ``seed``
   (:func:`cam2seg_utils.data.split.stratified_split`).
 
-* ``dataset="ph2"`` (:class:`~cam2seg_utils.data.ph2.PH2Dataset`): an external test set.
+* an evaluation-only dataset (``"ph2"``, :class:`~cam2seg_utils.data.ph2.PH2Dataset`): an external test set.
   Every PH2 image is a test image (first ``max_images``); there is no training or validation
   split, and fine-tuning on it is refused (:func:`check_trainable`): the fine-tuned setting
   evaluates a checkpoint fine-tuned on ISIC 2017 (``checkpoint_dir`` / ``finetuned_checkpoints``).
@@ -20,25 +23,29 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..data.registry import DatasetSpec, dataset_spec
 from ..seeding import stable_seed
 from .config import ExperimentConfig
 
-#: The name a page, a table or a published snapshot gives each ``dataset`` value.
-DATASET_NAMES = {"synthetic": "synthetic", "isic": "ISIC 2017", "ph2": "PH2"}
+
+def spec_of(config: ExperimentConfig) -> DatasetSpec:
+    """The :class:`~cam2seg_utils.data.registry.DatasetSpec` of ``config.dataset``."""
+    return dataset_spec(config.dataset)
 
 
 def dataset_name(config: ExperimentConfig) -> str:
-    """``"synthetic"``, ``"ISIC 2017"`` or ``"PH2"``."""
-    return DATASET_NAMES[config.dataset]
+    """The label of the config's dataset on pages and tables (``"ISIC 2017"``, ``"PH2"``, ...)."""
+    return spec_of(config).label
 
 
 def check_trainable(config: ExperimentConfig) -> None:
     """``ValueError`` (one line, saying what to do instead) for a dataset cam2seg never trains on."""
-    if config.dataset == "ph2":
-        raise ValueError("dataset 'ph2' is for evaluation only: cam2seg never fine-tunes on PH2. Fine-tune on "
-                         "ISIC 2017 (`cam2seg finetune --profile isic-official`), then evaluate that checkpoint "
-                         "on PH2 with `cam2seg grid --profile ph2 --data-root <PH2 folder>` (its checkpoint_dir: "
-                         "checkpoints/isic-official; another one: --checkpoint-dir)")
+    spec = spec_of(config)
+    if not spec.trainable:
+        raise ValueError(f"dataset {spec.name!r} is for evaluation only: cam2seg never fine-tunes on {spec.label}. "
+                         "Fine-tune on ISIC 2017 (`cam2seg finetune --profile isic-official`), then evaluate that "
+                         f"checkpoint on {spec.label} with `cam2seg grid --profile {spec.name} --data-root <folder>` "
+                         "(its checkpoint_dir: checkpoints/isic-official; another one: --checkpoint-dir)")
 
 
 @dataclass
@@ -55,11 +62,11 @@ class DataSplits:
 
 def resolve_splits(config: ExperimentConfig) -> DataSplits:
     """Build the datasets and the train / val / test id lists of ``config`` (see module doc)."""
-    from ..data.isic import ISICDataset
     from ..data.split import stratified_split
 
     check_trainable(config)
-    train_ds = ISICDataset(config.data_root, split=config.train_split)
+    open_split = spec_of(config).open
+    train_ds = open_split(config.data_root, config.train_split)
     all_ids = list(train_ds.ids)
     labels = [int(train_ds.labels.at[i, "melanoma"]) for i in all_ids]
     split_seed = stable_seed(config.seed, "splits")
@@ -69,7 +76,7 @@ def resolve_splits(config: ExperimentConfig) -> DataSplits:
         pool_labels = [int(train_ds.labels.at[i, "melanoma"]) for i in pool]
     else:
         pool, pool_labels = all_ids, labels
-        test_ds = ISICDataset(config.data_root, split=config.test_split)
+        test_ds = open_split(config.data_root, config.test_split)
         test_ids = list(test_ds.ids)
     train_ids, val_ids = stratified_split(pool, pool_labels, config.val_fraction, seed=split_seed + 1)
     test_ids = sorted(test_ids)
@@ -83,29 +90,21 @@ def generate_synthetic_data(config: ExperimentConfig, progress: bool = False) ->
     (idempotent: :func:`cam2seg_utils.data.synthetic.generate_synthetic` keeps finished files):
     ``synthetic_train_images`` in ``train_split`` (seed ``seed``) and, without a test hold-out,
     ``synthetic_test_images`` in ``test_split`` (seed ``seed + 1``)."""
-    from ..data.synthetic import generate_synthetic
-
-    if config.dataset != "synthetic":
+    spec = spec_of(config)
+    if spec.generate is None:
         raise ValueError(f"config {config.name!r} uses dataset={config.dataset!r}, not synthetic data")
-    common = dict(melanoma_fraction=config.synthetic_melanoma_fraction,
-                  size_range=tuple(config.synthetic_size_range), progress=progress)
-    generate_synthetic(config.data_root, n_images=config.synthetic_train_images, seed=config.seed,
-                       split=config.train_split, **common)
-    if config.test_holdout_fraction is None:
-        generate_synthetic(config.data_root, n_images=config.synthetic_test_images, seed=config.seed + 1,
-                           split=config.test_split, **common)
+    spec.generate(config, progress)
 
 
 def evaluation_ids(config: ExperimentConfig) -> tuple[object, list[str], str]:
     """``(dataset, image ids, split label)`` the grid evaluates: the test ids, or with
     ``evaluate_on="val"`` the validation ids (first ``max_images``) for tuning prompt parameters.
     PH2: every image of the folder (first ``max_images``), split label ``"PH2"``."""
-    if config.dataset == "ph2":
-        from ..data.ph2 import PH2Dataset
-
-        dataset = PH2Dataset(config.data_root)
+    spec = spec_of(config)
+    if not spec.trainable:
+        dataset = spec.open(config.data_root, None)
         ids = sorted(dataset.ids)
-        return dataset, ids if config.max_images is None else ids[: config.max_images], "PH2"
+        return dataset, ids if config.max_images is None else ids[: config.max_images], spec.split_label
     splits = resolve_splits(config)
     if config.evaluate_on == "val":
         ids = splits.val_ids if config.max_images is None else splits.val_ids[: config.max_images]
@@ -135,4 +134,4 @@ def evaluated_images(config: ExperimentConfig, dataset=None,
 
 
 __all__ = ["DataSplits", "resolve_splits", "generate_synthetic_data", "evaluation_ids", "evaluated_images", "check_trainable",
-           "dataset_name", "DATASET_NAMES"]
+           "dataset_name", "spec_of"]

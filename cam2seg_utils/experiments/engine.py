@@ -49,9 +49,10 @@ from ..pipeline import CamComputer, CamMap, ClassifierFailed, ImagePass, SharedD
 from ..prompting.algorithm1 import params_key
 from ..seeding import make_rng
 from .baselines import BASELINE_STRATEGY, baseline_prompt
-from .cache import HeatmapCache, heatmap_key, image_digest
+from ..file_digest import file_sha256, image_digest
+from .cache import HeatmapCache, heatmap_key
 from .config import ExperimentConfig
-from .identity import RESULTS_VERSION, cached_file_sha256
+from .identity import RESULTS_VERSION
 from .shards import ShardStore
 from .table import METRIC_KEYS, box_columns, cam_param_values, points_json, rows_to_frame
 
@@ -120,7 +121,7 @@ def load_classifiers(config: ExperimentConfig) -> list[LoadedClassifier]:
             else:
                 path = config.finetuned_checkpoint(model, must_exist=True)
                 clf = load_finetuned(model, path, device=config.device)
-                sha = cached_file_sha256(path)
+                sha = file_sha256(path)
                 out.append(LoadedClassifier(setting, model, clf, f"{path.name}@sha256:{sha[:12]}", sha))
     return out
 
@@ -152,14 +153,14 @@ class GridEngine:
         the classifier input of the image, computed once and shared by its CAMs. Memory per
         call: one float64 + one float32 ``(H, W)`` array while the heatmap is made.
         """
-        from ..cams import normalize_heatmap
+        from ..cams import CAM_METHODS, normalize_heatmap
 
         clf = lc.classifier
         options = self.cfg.cam_options()
         cam_params: dict[str, Any] = {"input_size": list(clf.input_size), "mean": list(clf.mean),
                                       "std": list(clf.std), "stored": "cam-resolution",
-                                      **options.params_for(cam)}
-        if cam == "randomcam":
+                                      **CAM_METHODS.get(cam).cache_params(options)}
+        if CAM_METHODS.get(cam).needs_rng:
             cam_params["seed"] = self.cfg.seed
         key = heatmap_key(image_id, image_sha, lc.model, lc.weights_id, cam, target_class, cam_params)
         hit = self.cache.get(key)
@@ -168,7 +169,7 @@ class GridEngine:
             self.counters.cam_cache_hits += 1
             raw = hit.raw
         else:
-            rng = make_rng(self.cfg.seed, image_id, lc.model, "randomcam") if cam == "randomcam" else None
+            rng = make_rng(self.cfg.seed, image_id, lc.model, cam) if CAM_METHODS.get(cam).needs_rng else None
             t0 = time.perf_counter()
             res = computer.raw(cam, target_class, rng)
             dt = time.perf_counter() - t0

@@ -71,11 +71,11 @@ import torch.nn.functional as F
 from ..atomic import atomic_open, progress_bar
 from ..data.isic import DataError
 from ..seeding import stable_seed
+from .config import MONITORS   # the early-stopping monitors live with the config field that names one
 
 CLASS_NAMES = ["benign", "melanoma"]
 HISTORY_COLUMNS = ["epoch", "train_loss", "val_loss", "val_acc", "val_balanced_acc", "val_auc",
                    "lr", "time_s", "improved"]
-MONITORS = {"val_loss": "min", "val_acc": "max", "val_balanced_acc": "max", "val_auc": "max"}
 
 
 

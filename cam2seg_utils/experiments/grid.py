@@ -19,12 +19,12 @@ New code imports from those modules.
 from __future__ import annotations
 
 from ..revision import git_commit
-from .baselines import BASELINE_STRATEGY, gt_box, gt_point, whole_image_box
+from .baselines import BASELINE_STRATEGY, gt_box, gt_point
 from .engine import (COUNT_KEYS, NO_CLASSIFIER, GridCounters, GridEngine, ImageJob, LoadedClassifier, build_engine,
                      compute_image, load_classifiers, params_key)
 from .merge import GridResult, UnreadableTableError, grid_needs_merge, load_table, merge_grid
 from .run import check_cam_names, plan_images, run_grid
-from .shards import IncompleteGridError, shard_name, write_json_atomic
+from .shards import IncompleteGridError, shard_name
 from .table import (CAM_PARAM_COLUMNS, COLUMNS, METRIC_KEYS, SORT_KEY, TIMING_COLUMNS, cam_param_values, coerce_table,
                     rows_to_frame, sort_table, write_parquet_atomic)
 
@@ -35,6 +35,6 @@ __all__ = ["COLUMNS", "CAM_PARAM_COLUMNS", "cam_param_values", "TIMING_COLUMNS",
            "GridResult", "GridCounters", "GridEngine", "COUNT_KEYS", "LoadedClassifier", "ImageJob", "NO_CLASSIFIER",
            "BASELINE_STRATEGY", "check_cam_names", "run_grid", "merge_grid", "grid_needs_merge", "plan_images",
            "compute_image", "build_grid", "build_engine", "load_classifiers", "load_table", "coerce_table",
-           "rows_to_frame", "sort_table", "write_parquet_atomic", "gt_box", "whole_image_box", "gt_point",
-           "shard_name", "write_json_atomic", "IncompleteGridError", "UnreadableTableError", "params_key",
+           "rows_to_frame", "sort_table", "write_parquet_atomic", "gt_box", "gt_point",
+           "shard_name", "IncompleteGridError", "UnreadableTableError", "params_key",
            "git_commit"]

@@ -49,16 +49,20 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from ..atomic import atomic_open, progress_bar
+from ..atomic import atomic_open, progress_bar, write_json
+from ..cams.registry import CAM_METHODS
+from ..prompting.algorithm1 import Algorithm1
+from ..prompting.floors import WholeImage
 from ..seeding import make_rng
 from .config import ExperimentConfig
-from .identity import cached_file_sha256, fingerprint, input_digest, resolve_weights, segmenter_checkpoint_path
-from .shards import ShardStore, write_json_atomic
+from ..file_digest import file_sha256
+from .identity import fingerprint, input_digest, resolve_weights, segmenter_checkpoint_path
+from .shards import ShardStore
 
 #: Bump when a change of this runner alters the numbers or the columns (all units recompute).
 HITL_VERSION = 1
 #: The starts, in table order.
-STARTS = ("default-strategy", "algorithm1", "whole-image", "gt-box")
+STARTS = ("default-strategy", Algorithm1.name, WholeImage.name, "gt-box")
 #: Starts that read the ground truth (oracles).
 ORACLE_STARTS = ("gt-box",)
 #: The CAM of the ``algorithm1`` start (the paper's Algorithm 1 with Grad-CAM).
@@ -161,14 +165,14 @@ class StartMaker:
 
     def identity(self, start: str) -> dict[str, Any]:
         """What decides the start's numbers (recorded in every unit's fingerprint)."""
-        if start in ("gt-box", "whole-image"):
+        if start in ("gt-box", WholeImage.name):
             return {"start": start}
         cfg = self.cfg
         base = {"start": start, "model": self.model, "setting": SETTING,
                 "weights": resolve_weights(self.model, cfg.zero_shot_weights)[0], "seed": cfg.seed}
         cam_code = source_digest(_PKG / "cams") + source_digest(_PKG, ["pipeline.py"])
-        if start == "algorithm1":
-            return {**base, "cam": ALGORITHM1_CAM, "cam_params": cfg.cam_options().params_for(ALGORITHM1_CAM),
+        if start == Algorithm1.name:
+            return {**base, "cam": ALGORITHM1_CAM, "cam_params": CAM_METHODS.get(ALGORITHM1_CAM).cache_params(cfg.cam_options()),
                     "percentile": cfg.percentile[0], "num_points": cfg.num_points[0],
                     "amplification": cfg.amplification[0],
                     "code": source_digest(_PKG / "prompting", ["algorithm1.py"]) + cam_code}
@@ -181,7 +185,7 @@ class StartMaker:
                     "params": json.loads(json.dumps(strategy.params(), default=str)),
                     "ranking_weights": get_weights(cfg.ranking_weights).summary(),
                     "strategy_cams": list(cfg.strategy_cams),
-                    "cam_params": {c: cfg.cam_options().params_for(c) for c in cfg.strategy_cams},
+                    "cam_params": {c: CAM_METHODS.get(c).cache_params(cfg.cam_options()) for c in cfg.strategy_cams},
                     "code": source_digest(_PKG / "prompting") + cam_code}
         raise KeyError(f"unknown start {start!r}; known: {', '.join(STARTS)}")
 
@@ -197,7 +201,7 @@ class StartMaker:
 
     def _heatmap_source(self, image_id: str, image: np.ndarray):
         """The grid's heatmap of ``(cam, target_class)`` for this image (cache first)."""
-        from .cache import image_digest
+        from ..file_digest import image_digest
         from .engine import CachedHeatmaps
 
         return CachedHeatmaps(self._engine, self._classifier(), image, image_id, image_digest(image))
@@ -213,9 +217,9 @@ class StartMaker:
             if box is None:
                 raise ValueError(f"{image_id}: ground-truth mask is empty: no gt-box start")
             return Start(box, None, "ground-truth tight box (oracle)")
-        if start == "whole-image":
+        if start == WholeImage.name:
             return Start(whole_image_box(gt.shape), None, "whole-image box")
-        if start == "algorithm1":
+        if start == Algorithm1.name:
             from ..prompting.algorithm1 import PromptParams, generate_prompts
             from .engine import params_key
 
@@ -396,7 +400,7 @@ def run_hitl(config: ExperimentConfig, *, starts: Sequence[str] = STARTS, modes:
 
         segmenter = build_segmenter(config.segmenter, checkpoint=config.segmenter_checkpoint, device=config.device)
     seg_path = segmenter_checkpoint_path(config)
-    segmenter_id = {"name": segmenter.name, "checkpoint": f"sha256:{cached_file_sha256(seg_path)}"}
+    segmenter_id = {"name": segmenter.name, "checkpoint": f"sha256:{file_sha256(seg_path)}"}
 
     maker = StartMaker(config, segmenter, split_name)
     mode_objs = {m: build_mode(m) for m in modes}
@@ -442,7 +446,7 @@ def run_hitl(config: ExperimentConfig, *, starts: Sequence[str] = STARTS, modes:
                "segmenter": segmenter_id, "this_invocation": counters.as_dict(),
                "wall_time_s": time.perf_counter() - t_start, "git_commit": git_commit(),
                "config": config.to_dict()}
-    write_json_atomic(summary, root / "hitl_summary.json")
+    write_json(root / "hitl_summary.json", summary)
     return HitlResult(table, tables, summary, counters)
 
 

@@ -29,8 +29,7 @@ import re
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
-from ..file_digest import file_sha256 as _file_digest_sha256
-from .cache import file_sha256
+from ..file_digest import file_sha256
 from .config import ExperimentConfig
 
 #: Bump when a code change alters the grid's numbers or columns: folders started by an older
@@ -43,17 +42,11 @@ class ResultsMismatchError(ValueError):
     """A results folder or table does not hold what was asked; the message says what differs."""
 
 
-def cached_file_sha256(path: str | os.PathLike) -> str:
-    """SHA-256 of a file, remembered per (path, size, mtime) for this process (a checkpoint is
-    hashed once even when several identities are built): :func:`cam2seg_utils.file_digest.file_sha256`."""
-    return _file_digest_sha256(path)
-
-
 def _checkpoint(path: str | os.PathLike, what: str) -> tuple[str, str]:
     p = Path(path)
     if not p.is_file():
         raise FileNotFoundError(f"{what} {p} not found")
-    return f"sha256:{cached_file_sha256(p)}", str(p)
+    return f"sha256:{file_sha256(p)}", str(p)
 
 
 def resolve_weights(model: str, weights: str) -> tuple[str, str]:
@@ -65,7 +58,7 @@ def resolve_weights(model: str, weights: str) -> tuple[str, str]:
     if weights == "embedded":
         from ..models import describe_embedded_weights, embedded_weights_path
 
-        return (f"embedded sha256:{cached_file_sha256(embedded_weights_path())}",
+        return (f"embedded sha256:{file_sha256(embedded_weights_path())}",
                 f"embedded: {describe_embedded_weights()}")
     if weights == "imagenet":
         import timm
@@ -133,7 +126,7 @@ def describe_segmenter_checkpoint(config: ExperimentConfig, path: str | os.PathL
     path = Path(path if path is not None else segmenter_checkpoint_path(config))
     where = (str(config.segmenter_checkpoint) if config.segmenter_checkpoint
              else f"{path.name} (cam2seg checkpoint folder)")
-    return f"{where}, sha256 {cached_file_sha256(path)}"
+    return f"{where}, sha256 {file_sha256(path)}"
 
 
 _LOCAL_PATH = re.compile(r"(^|[\s(])(/|~|[A-Za-z]:[\\/])")
@@ -159,7 +152,7 @@ def recorded_source_label(source: str | None, ident: str | None) -> str:
         for where, describe in ((embedded_weights_path, describe_embedded_weights),
                                 (shipped_checkpoint_path, describe_shipped_checkpoint)):
             try:
-                if cached_file_sha256(where()) == digest:
+                if file_sha256(where()) == digest:
                     return prefix + describe()
             except Exception:  # noqa: BLE001 - a package absent here: fall through to the name
                 continue
@@ -284,4 +277,4 @@ def dataset_digest(digests: Mapping[str, str | None]) -> str:
 __all__ = ["RESULTS_VERSION", "IDENTITY_FORMAT", "ResultsMismatchError", "grid_identity", "fingerprint",
            "describe_differences", "resolve_weights", "weights_identity", "segmenter_checkpoint_path",
            "describe_segmenter_checkpoint", "recorded_source_label",
-           "input_digest", "dataset_digest", "cached_file_sha256"]
+           "input_digest", "dataset_digest"]

@@ -17,7 +17,9 @@ import pandas as pd
 from ..revision import git_commit
 from .engine import COUNT_KEYS, GridCounters
 from .identity import ResultsMismatchError, dataset_digest
-from .shards import IncompleteGridError, ShardStore, write_json_atomic
+from ..atomic import write_json
+from ..prompting.algorithm1 import Algorithm1
+from .shards import IncompleteGridError, ShardStore
 from .table import coerce_table, rows_to_frame, sort_table, write_parquet_atomic
 
 
@@ -117,7 +119,7 @@ def merge_grid(output_dir: str | os.PathLike, *, allow_missing: bool = False) ->
         "counts_note": ("call counts add up the last invocation of each task of the latest sharding "
                         f"({n_tasks} task(s)); images_resumed were computed by an earlier invocation"),
     }
-    write_json_atomic(summary, store.summary_path)
+    write_json(store.summary_path, summary)
     counters = GridCounters(**{k: counts[k] for k in COUNT_KEYS})
     return GridResult(table, summary, counters)
 
@@ -131,7 +133,7 @@ def stage_timing(table: pd.DataFrame, wall_time_s: float, images_processed: int)
     ok = table[table["error"].isna()] if "error" in table.columns else table
     n = max(int(ok["image_id"].nunique()), 1) if len(ok) else 1
     out: dict = {"wall_per_image_s": wall_time_s / images_processed if images_processed else None}
-    a1 = ok[(ok.get("strategy", pd.Series("", index=ok.index)).fillna("") == "algorithm1")] if len(ok) else ok
+    a1 = ok[(ok.get("strategy", pd.Series("", index=ok.index)).fillna("") == Algorithm1.name)] if len(ok) else ok
     cams = {}
     if len(a1):
         once = a1.drop_duplicates(["image_id", "setting", "model", "cam"])

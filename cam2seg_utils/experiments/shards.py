@@ -31,7 +31,7 @@ from typing import Any, Mapping, Sequence
 
 import pandas as pd
 
-from ..atomic import atomic_open
+from ..atomic import atomic_open, write_json
 from .identity import IDENTITY_FORMAT, ResultsMismatchError, describe_differences, fingerprint
 
 SHARD_META_KEY = b"cam2seg"
@@ -91,11 +91,6 @@ def shard_name(image_id: str) -> str:
 
     safe = re.sub(r"[^A-Za-z0-9_.-]", "_", str(image_id))[:80]
     return f"{safe}-{hashlib.sha256(str(image_id).encode()).hexdigest()[:8]}.parquet"
-
-
-def write_json_atomic(obj: Any, path: Path) -> None:
-    with atomic_open(path, "wb") as fh:
-        fh.write(json.dumps(obj, indent=2, sort_keys=True, default=str).encode())
 
 
 class ShardStore:
@@ -213,8 +208,9 @@ class ShardStore:
 
     # -- task summaries -----------------------------------------------------------------------
     def write_task(self, spec: ShardSpec, summary: Mapping[str, Any]) -> None:
-        write_json_atomic({"format": TASK_FORMAT, "shard": str(spec), "num_shards": spec.count,
-                           "shard_index": spec.index, **summary}, self.task_dir / f"{spec.file_stem}.json")
+        write_json(self.task_dir / f"{spec.file_stem}.json", {"format": TASK_FORMAT, "shard": str(spec),
+                                                              "num_shards": spec.count, "shard_index": spec.index,
+                                                              **summary})
 
     def tasks(self) -> list[dict[str, Any]]:
         """Every task summary of the folder (unreadable ones are skipped)."""
@@ -248,4 +244,4 @@ def _whoami() -> dict[str, Any]:
 
 
 __all__ = ["ShardSpec", "ShardStore", "IncompleteGridError", "shard_indices", "shard_name",
-           "write_json_atomic", "SHARD_META_KEY"]
+           "SHARD_META_KEY"]

@@ -34,7 +34,8 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from ..atomic import atomic_open, progress_bar
+from ..atomic import atomic_open, progress_bar, write_json
+from ..cams.registry import CAM_METHODS
 
 #: Features the fit may weight (the a-priori set's six and the rest of :data:`.scoring.FEATURES`).
 FIT_FEATURES = ("pred_iou", "contrast", "centrality", "border", "outside_fov", "artefact", "fill", "log_area",
@@ -106,7 +107,7 @@ def harvest(config, dataset, ids: Sequence[str], out_dir: Path, settings: Sequen
         for s in settings:
             if s not in classifiers:
                 classifiers[s] = _classifier(config, s)
-    cams = [c for c in config.strategy_cams if c != "randomcam"]
+    cams = [c for c in config.strategy_cams if not CAM_METHODS.get(c).floor]
     embedded: tuple | None = None   # (image id, embedding, SharedDecodes)
     for setting, image_id in progress_bar(todo, progress, desc="harvest", unit="img"):
         sample = dataset.load(image_id)
@@ -276,8 +277,7 @@ def run(config, out_dir: Path, progress: bool = True, ks: Sequence[int | None] =
                "n_eval_images": len(eval_ids), "settings": list(config.settings), "cams": list(config.strategy_cams),
                "curve": curve.groupby(["k_masks", "setting"])[["eval_iou", "eval_iou_small", "eval_misses"]]
                .mean().reset_index().to_dict(orient="records")}
-    with atomic_open(out_dir / "strategy_tuning.json", "w") as fh:
-        fh.write(json.dumps(summary, indent=2))
+    write_json(out_dir / "strategy_tuning.json", summary)
     return summary
 
 

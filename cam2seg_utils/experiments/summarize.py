@@ -16,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..atomic import atomic_open
+from ..prompting.algorithm1 import Algorithm1
 from . import summary
 
 
@@ -36,7 +37,7 @@ def summary_tables(table: pd.DataFrame, config) -> dict[str, pd.DataFrame]:
         "gt_baselines": summary.gt_baseline_table(table, ci=True),
         "errors": summary.error_counts(table),
     }
-    if "strategy" in table.columns and (table["strategy"].fillna("") != "algorithm1").any():
+    if "strategy" in table.columns and (table["strategy"].fillna("") != Algorithm1.name).any():
         tables["strategies"] = summary.strategy_table(table, prompt_variant=variant, percentile=params["percentile"])
     for setting in config.settings:
         tables[f"fig5_{setting}"] = summary.model_cam_matrix(table, setting, prompt_variant=variant, **params).reset_index()

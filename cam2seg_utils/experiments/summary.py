@@ -55,6 +55,7 @@ import numpy as np
 import pandas as pd
 
 from ..names import BASELINES, METRICS, SETTINGS
+from ..prompting.algorithm1 import Algorithm1
 from .identity import ResultsMismatchError
 from .stats import cell_ci
 
@@ -111,7 +112,7 @@ def _with_n_all(out: pd.DataFrame, before: pd.DataFrame, keys: list[str]) -> pd.
 
 
 def algorithm1_rows(df: pd.DataFrame) -> pd.DataFrame:
-    """The rows of the paper's Algorithm 1 (``strategy == "algorithm1"``, or ``""`` in tables
+    """The rows of the paper's Algorithm 1 (``strategy`` is ``algorithm1``, or ``""`` in tables
     written before the prompting layer), i.e. not those of the other prompting strategies."""
     if "strategy" not in df.columns:
         return df
@@ -382,7 +383,7 @@ def _strategy_cell_key(g: pd.DataFrame, setting: str, model: str, slice_name: st
         key: tuple = (src, seg)
     elif src:
         key = (src, seg, strategy)
-    elif strategy == "algorithm1":
+    elif strategy == Algorithm1.name:
         key = (setting, model, cam, prompt_variant)
     else:
         key = (setting, model, strategy, cam)

@@ -1,7 +1,7 @@
 """Prompting strategies: one image's heatmaps + image embedding -> final mask, without ground truth.
 
 The paper's Algorithm 1 lives here too (:mod:`.algorithm1`: :func:`generate_prompts`, unchanged,
-and the ``algorithm1`` strategy around it; :mod:`cam2seg_utils.prompts` re-exports it). Each
+and the ``algorithm1`` strategy around it). Each
 module is one strategy registered in :data:`STRATEGIES`:
 
 ==================  ============================================================================

@@ -37,6 +37,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
+from .geometry import disk
+
 #: ``(hue from, hue to, chroma above)``: colours off the lesion gamut (hue in degrees, CIE Lab
 #: ``atan2(b*, a*)``): saturated yellow-orange (stickers), green-cyan-blue (stickers), violet-
 #: purple (skin-marker ink).
@@ -73,7 +75,7 @@ def artefact_map(lab: np.ndarray) -> np.ndarray:
     """
     h, w = lab.shape[:2]
     radius = max(1, int(round(max(h, w) / 128)))
-    disc = _disk(radius)
+    disc = disk(radius)
     solid = ndimage.binary_opening(artefact_colour(lab), structure=disc)
     labels, n = ndimage.label(solid)
     if n == 0:
@@ -85,11 +87,6 @@ def artefact_map(lab: np.ndarray) -> np.ndarray:
     if not keep:
         return np.zeros((h, w), dtype=bool)
     return ndimage.binary_dilation(np.isin(labels, keep), structure=disc)
-
-
-def _disk(radius: int) -> np.ndarray:
-    y, x = np.ogrid[-radius:radius + 1, -radius:radius + 1]
-    return x * x + y * y <= radius * radius
 
 
 __all__ = ["OFF_GAMUT", "MIN_ARTEFACT_FRACTION", "SKIN_CAST_DELTA", "hue_chroma", "artefact_colour",

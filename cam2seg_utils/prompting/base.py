@@ -280,6 +280,8 @@ class PromptingStrategy(ABC):
         every_cam: True for a strategy that runs on every CAM the pipeline makes, as each is
             made (Algorithm 1: ``draw`` on the heatmap, ``request`` the prompt, ``finish`` with
             its decoded mask once the image's prompts are decoded together).
+        tuned_on: how many ground-truth masks chose its parameters, and where (the headline
+            table's "ground-truth masks that tuned it" column; ``"0"``: nothing was tuned).
     """
 
     name: str = ""
@@ -287,6 +289,15 @@ class PromptingStrategy(ABC):
     per_cam: bool = True
     every_cam: bool = False
     description: str = ""
+    tuned_on: str = "0"
+
+    @classmethod
+    def label(cls, cam_label: str = "") -> str:
+        """The strategy's row label in tables: ```name```, with the CAM's label when it runs once
+        per CAM, or "(no classifier)" for the floors that ignore the CAM."""
+        if not cls.uses_classifier:
+            return f"`{cls.name}` (no classifier)"
+        return f"`{cls.name}`, {cam_label}" if cls.per_cam and cam_label else f"`{cls.name}`"
 
     def rng_key(self, cam: str | None) -> tuple:
         """What this run's generator adds to the pipeline's seeds: ``make_rng(*seeds,

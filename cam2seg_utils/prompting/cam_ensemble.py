@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .algorithm1 import PromptParams, generate_prompts
+from .algorithm1 import TUNED_ON, PromptParams, generate_prompts
 from .base import PromptContext, PromptingStrategy, StrategyOutcome, no_points, register
 
 
@@ -21,6 +21,7 @@ class CamEnsemble(PromptingStrategy):
     name = "cam-ensemble"
     per_cam = False
     description = "Algorithm 1 on the mean of the normalised heatmaps of every CAM given"
+    tuned_on = TUNED_ON
 
     def __init__(self, percentile: float = 50.0) -> None:
         self.percentile = float(percentile)

@@ -7,7 +7,7 @@ boxed. Confidence = the segmenter's predicted IoU.
 """
 from __future__ import annotations
 
-from .algorithm1 import noisy_mask
+from .algorithm1 import TUNED_ON, noisy_mask
 from .base import PromptContext, PromptingStrategy, StrategyOutcome, no_points, register
 from .geometry import mass_component, tight_box, whole_image_box
 
@@ -16,6 +16,7 @@ from .geometry import mass_component, tight_box, whole_image_box
 class Component(PromptingStrategy):
     name = "component"
     description = "box of the step-7 connected component holding the most CAM mass"
+    tuned_on = TUNED_ON
 
     def __init__(self, percentile: float = 50.0) -> None:
         self.percentile = float(percentile)

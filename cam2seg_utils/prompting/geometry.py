@@ -26,8 +26,17 @@ def box_iou(a: np.ndarray, b: np.ndarray) -> float:
     return float(inter / (area(a) + area(b) - inter))
 
 
-def whole_image_box(shape: tuple[int, int]) -> np.ndarray:
-    h, w = shape
+def disk(radius: int) -> np.ndarray:
+    """``(2r + 1, 2r + 1)`` bool disc of ``radius`` pixels (a morphology structuring element)."""
+    r = int(radius)
+    y, x = np.ogrid[-r:r + 1, -r:r + 1]
+    return x * x + y * y <= r * r
+
+
+def whole_image_box(shape: tuple[int, ...]) -> np.ndarray:
+    """``[0, 0, W - 1, H - 1]``: the box of the whole image of shape ``(H, W, ...)``, a prompt that
+    knows nothing about the lesion (the floor a CAM box must beat on the same images)."""
+    h, w = int(shape[0]), int(shape[1])
     return np.array([0.0, 0.0, w - 1.0, h - 1.0])
 
 
@@ -70,5 +79,5 @@ def mask_iou(a: np.ndarray, b: np.ndarray) -> float:
     return 1.0 if union == 0 else float(np.logical_and(a, b).sum() / union)
 
 
-__all__ = ["tight_box", "box_iou", "whole_image_box", "centred_box", "expand_box", "mass_component",
+__all__ = ["tight_box", "box_iou", "disk", "whole_image_box", "centred_box", "expand_box", "mass_component",
            "border_contact", "mask_iou"]

@@ -34,6 +34,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import ndimage
 
+from .geometry import disk
+
 #: Longest side of the working copy (pixels). 256 is LiteMedSAM's own input size.
 WORK_SIDE = 256
 #: Regions smaller than this fraction of the image are dropped (noise, pores, hair ends).
@@ -139,12 +141,6 @@ def _resize_image(image: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     return F.interpolate(t, size=shape, mode="area")[0].permute(1, 2, 0).numpy()
 
 
-def _disk(radius: int) -> np.ndarray:
-    r = max(1, int(radius))
-    y, x = np.ogrid[-r:r + 1, -r:r + 1]
-    return x * x + y * y <= r * r
-
-
 def otsu_threshold(values: np.ndarray, bins: int = 256) -> float:
     """Otsu's threshold of 1-D ``values`` in ``[0, 1]`` (the level maximising the between-class
     variance; computed on a ``bins``-bin histogram, so deterministic and O(n))."""
@@ -246,7 +242,7 @@ def lesion_channels(image: np.ndarray, fov: np.ndarray | None = None, lab: np.nd
 
 def _components(binary: np.ndarray, min_pixels: int) -> list[np.ndarray]:
     filled = ndimage.binary_fill_holes(binary)
-    opened = ndimage.binary_opening(filled, structure=_disk(1))
+    opened = ndimage.binary_opening(filled, structure=disk(1))
     labels, n = ndimage.label(opened)
     if n == 0:
         return []

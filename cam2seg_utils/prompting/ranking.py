@@ -33,6 +33,7 @@ class RankedStrategy(PromptingStrategy):
 
     per_cam = False
     cam_votes = True
+    tuned_on = "0 fitted (a-priori signs, chosen on the 150 official validation masks)"
 
     takes_ranking_weights = True
 

@@ -14,9 +14,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..data.registry import dataset_spec
 from .. import paper
 from ..experiments import summary
-from ..names import PAPER_CAMS, PAPER_MODEL_BY_LABEL, PAPER_MODEL_LABELS
+from ..names import PAPER_CAM_LABELS, PAPER_CAMS, PAPER_MODEL_BY_LABEL, PAPER_MODEL_LABELS
 from .fig4 import GAIN_POINTS, GAIN_RELATIVE, accuracy_drop_table
 from .notebook import Stopwatch, markdown
 from .provenance import provenance
@@ -53,7 +54,7 @@ def _model_note(model: str) -> str:
 def difference_reasons(config, grid: pd.DataFrame) -> list[str]:
     """Plain reasons why this build's numbers cannot equal the paper's."""
     out = []
-    if config.dataset == "synthetic":
+    if dataset_spec(config.dataset).synthetic:
         out.append("the images are synthetic, not ISIC 2017")
     elif config.test_holdout_fraction is not None:
         out.append("the test images are a held-out part of the ISIC 2017 training split, not the official test set")
@@ -91,7 +92,7 @@ def same_data_as_paper(config, grid: pd.DataFrame) -> bool:
     """Whether our rows are on the paper's images: the official ISIC 2017 test split, all 600."""
     from ..data.isic import canonical_split
 
-    return (config.dataset == "isic" and config.test_holdout_fraction is None and config.evaluate_on == "test"
+    return (dataset_spec(config.dataset).paper_data and config.test_holdout_fraction is None and config.evaluate_on == "test"
             and canonical_split(config.test_split) in ("Test", "Test_v2")
             and n_test_images(grid) == int(paper.get("data.n_test").value))
 
@@ -257,7 +258,7 @@ def text_comparison(grid: pd.DataFrame, clf: pd.DataFrame | None, config) -> pd.
             else:
                 add(key, "not run")
     cm = cam_rows(grid, "cam-mask")
-    g = cm[(cm["cam"] == "gradcam") & (cm["setting"] == "fine-tuned")]
+    g = cm[(cm["cam"] == PAPER_CAM_LABELS["GradCAM"]) & (cm["setting"] == "fine-tuned")]
     add("table1.gradcam.iou", f"{g['iou'].mean():.3f}" if len(g) else "not run", "fine-tuned, all our models")
     return pd.DataFrame(rows)
 

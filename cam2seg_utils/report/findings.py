@@ -24,10 +24,15 @@ import numpy as np
 import pandas as pd
 
 from ..experiments import summary
+from ..experiments.baselines import BASELINE_STRATEGY
+from ..prompting.algorithm1 import Algorithm1
 from ..viz import format_ci
 from .glossary import term_link
 from .headline import MISS_IOU
 from .heldout import HELDOUT_FILE, ValidationRow, heldout_markdown, load_heldout
+
+#: The grid rows of the ceiling (the ground-truth box) and the floor (the whole-image box).
+CEILING, FLOOR = BASELINE_STRATEGY["gt-box"], BASELINE_STRATEGY["whole-image-box"]
 
 SMALL, BORDER = "small lesion (<10 % of image)", "touches border"
 #: The setting every finding is stated for (the held-out figures are zero-shot too).
@@ -95,6 +100,7 @@ def measure(folder: str | Path, heldout_file: str | Path | None = None) -> Measu
     folder = Path(folder)
     snap, cfg = load_snapshot(folder), published_config(folder)
     p = float(cfg.percentile[0])
+    first_cam = cfg.strategy_cams[0] if cfg.strategy_cams else ""   # the CAM a per-CAM strategy is shown with
     table = summary.strategy_table(snap.grid, prompt_variant="box", percentile=p)
     table = table[table["setting"] == SETTING]
     rows = summary.strategy_rows(snap.grid, "box", p)
@@ -102,7 +108,7 @@ def measure(folder: str | Path, heldout_file: str | Path | None = None) -> Measu
     stats: dict[str, Stat] = {}
     for strategy in sorted(set(table["strategy"])):
         t = table[table["strategy"] == strategy]
-        cam = "gradcam" if "gradcam" in set(t["cam"]) else sorted(t["cam"])[0]
+        cam = first_cam if first_cam in set(t["cam"]) else sorted(t["cam"])[0]
         t = t[t["cam"] == cam].set_index("slice")
         r = rows[(rows["strategy"] == strategy) & (rows["cam"] == cam)].drop_duplicates("image_id")
         stats[strategy] = Stat(float(t.loc["all", "iou"]), float(t.loc["all", "iou_ci_low"]),
@@ -175,7 +181,7 @@ def findings(m: Measures, link: Callable[..., str] = _myst) -> list[Finding]:
     out: list[Finding] = []
     s, d = m.stats, m.default
     where = f"the {link('official validation split', m.split)} ({m.n_images} images)"
-    ceil, floor = s.get("oracle-gt-box"), s.get("whole-image")
+    ceil, floor = s.get(CEILING), s.get(FLOOR)
     if ceil is None or floor is None:
         return out
     cf = f"{link('ceiling')}: the ground-truth box, {_f(ceil.iou)}; {link('floor')}: the whole-image box, {_f(floor.iou)}"
@@ -285,13 +291,13 @@ def caveats(m: Measures, link: Callable[..., str] = _myst) -> list[str]:
 def validation_row(m: Measures) -> ValidationRow | None:
     """The evaluation split's row of the held-out table, from the snapshot."""
     s, d = m.stats, m.default
-    if d not in s or "oracle-gt-box" not in s or "whole-image" not in s:
+    if d not in s or CEILING not in s or FLOOR not in s:
         return None
     get = (lambda k: s[k].iou if k in s else float("nan"))
     return ValidationRow(
         images=f"{m.split[0].upper()}{m.split[1:]}", n_images=m.n_images, strategy=d, iou=s[d].iou,
         iou_small=s[d].small, iou_border=s[d].border, misses=s[d].misses, image_prior=get(WITHOUT_CAM),
-        oracle_candidates=get(f"oracle-{d}"), gt_box=get("oracle-gt-box"), whole_image=get("whole-image"),
+        oracle_candidates=get(f"oracle-{d}"), gt_box=get(CEILING), whole_image=get(FLOOR),
         algorithm1_gradcam=get("algorithm1"), noc85=m.hitl.get("default-strategy", float("nan")),
         miou5=m.hitl_miou5, hitl_mode=m.hitl_mode or "box-edit",
         source=f"the published snapshot `results/published/isic-official` ({m.split}, {m.n_images} images, "
@@ -313,7 +319,7 @@ def readme_lines(m: Measures, href: str = "book/glossary.md") -> str:
         return term_link(term, text, style="markdown", href=href)
 
     s, d = m.stats, m.default
-    ceil, floor, a1, ds = s["oracle-gt-box"], s["whole-image"], s["algorithm1"], s[d]
+    ceil, floor, a1, ds = s[CEILING], s[FLOOR], s[Algorithm1.name], s[d]
     test, ph2 = _heldout_row(m, "official-test"), _heldout_row(m, "ph2")
     lines = [f"- On the {m.split} ({m.n_images} images, zero-shot, box prompts) the paper's Algorithm 1 reaches "
              f"{_f(a1.iou)} mean IoU, {'near' if a1.iou - floor.iou < 0.1 else 'above'} the whole-image box "

@@ -2,7 +2,7 @@
 images, both settings, the small-lesion and border slices and the misses, each row naming how
 many ground-truth masks tuned it.
 
-Rows (:data:`ROWS`): the ground-truth box (the ceiling) and the whole-image box (the floor),
+Rows (:func:`headline_rows`, written from the CAM, strategy and baseline registries): the ground-truth box (the ceiling) and the whole-image box (the floor),
 Algorithm 1 per CAM, the paper's oracle best CAM per image (Table 2) and its non-oracle twin
 (best by the segmenter's predicted IoU), each prompting strategy, and ``oracle-candidates`` (the
 best box of the default's candidate set, by ground truth: the ceiling of its selection). Columns,
@@ -43,29 +43,37 @@ class HeadlineRow:
     best: str = ""                  # "oracle" | "predicted-iou": a Table 2 row
 
 
-_A1 = "0 new (p = 50 chosen on 69 training-split masks)"
-_RANKED = "0 fitted (a-priori signs, chosen on the 150 official validation masks)"
-ROWS: tuple[HeadlineRow, ...] = (
-    HeadlineRow("ground-truth tight box (the ceiling)", "reads the ground truth (oracle)", "oracle-gt-box"),
-    HeadlineRow("whole-image box (the floor)", "0", "whole-image"),
-    HeadlineRow("Algorithm 1, RandomCAM", _A1, "algorithm1", "randomcam"),
-    HeadlineRow("Algorithm 1, Grad-CAM", _A1, "algorithm1", "gradcam"),
-    HeadlineRow("Algorithm 1, Grad-CAM++", _A1, "algorithm1", "gradcam++"),
-    HeadlineRow("Algorithm 1, ScoreCAM", _A1, "algorithm1", "scorecam"),
-    HeadlineRow("Algorithm 1, AblationCAM", _A1, "algorithm1", "ablationcam"),
-    HeadlineRow("best CAM per image by ground truth (the paper's Table 2)", "reads the ground truth (oracle)",
-                best="oracle"),
-    HeadlineRow("best CAM per image by predicted IoU", _A1, best="predicted-iou"),
-    HeadlineRow("`component`, Grad-CAM", _A1, "component"),
-    HeadlineRow("`refine`, Grad-CAM", "0 new (p, rounds chosen on 69 training-split masks)", "refine"),
-    HeadlineRow("`cam-ensemble`", _A1, "cam-ensemble"),
-    HeadlineRow("`candidates` (the default)", _RANKED, "candidates"),
-    HeadlineRow("`prior-cam`", _RANKED, "prior-cam"),
-    HeadlineRow("`image-prior` (no classifier)", _RANKED, "image-prior"),
-    HeadlineRow("`centred-box` (no classifier)", "0", "centred-box"),
-    HeadlineRow("`oracle-candidates`: best of the default's candidates by ground truth",
-                "reads the ground truth (oracle)", "oracle-candidates"),
-)
+ORACLE = "reads the ground truth (oracle)"
+
+
+def headline_rows(config, cams=None) -> tuple[HeadlineRow, ...]:
+    """The rows, written from the registries: the ground-truth box and whole-image box, Algorithm 1
+    once per CAM of the run (``cams``, default ``config.cams``; in ``table_order``, labels and
+    what tuned them read from the CAM method and the strategy), the two Table 2 selections,
+    each other strategy of ``config.strategies`` (its label and ``tuned_on``; per-CAM ones on the
+    first of ``strategy_cams``), then the default strategy's selection oracle."""
+    from ..cams.registry import CAM_METHODS, cam_label, table_ordered
+    from ..experiments.baselines import BASELINE_STRATEGY
+    from ..prompting import DEFAULT_STRATEGY, STRATEGIES
+    from ..prompting.algorithm1 import Algorithm1
+
+    known = [c for c in (config.cams if cams is None else cams) if c in CAM_METHODS]
+    rows = [HeadlineRow("ground-truth tight box (the ceiling)", ORACLE, BASELINE_STRATEGY["gt-box"]),
+            HeadlineRow("whole-image box (the floor)", "0", BASELINE_STRATEGY["whole-image-box"])]
+    rows += [HeadlineRow(Algorithm1.label(cam_label(c)), Algorithm1.tuned_on, Algorithm1.name, c)
+             for c in table_ordered(known)]
+    rows += [HeadlineRow("best CAM per image by ground truth (the paper's Table 2)", ORACLE, best="oracle"),
+             HeadlineRow("best CAM per image by predicted IoU", Algorithm1.tuned_on, best="predicted-iou")]
+    first_cam = cam_label(config.strategy_cams[0]) if config.strategy_cams else ""
+    for name in config.strategies:
+        cls = STRATEGIES.get(name)
+        if cls is Algorithm1 or cls.name in BASELINE_STRATEGY.values():
+            continue   # Algorithm 1's rows are per CAM above; a baseline's strategy is its row
+        label = cls.label(first_cam) + (" (the default)" if cls is STRATEGIES.get(DEFAULT_STRATEGY) else "")
+        rows.append(HeadlineRow(label, cls.tuned_on, cls.name))
+    rows.append(HeadlineRow(f"`oracle-{DEFAULT_STRATEGY}`: best of the default's candidates by ground truth",
+                            ORACLE, f"oracle-{DEFAULT_STRATEGY}"))
+    return tuple(rows)
 
 
 def _misses(iou: pd.Series) -> int:
@@ -74,7 +82,7 @@ def _misses(iou: pd.Series) -> int:
 
 def headline_table(grid: pd.DataFrame, config, settings: tuple[str, ...] = ("zero-shot", "fine-tuned")
                    ) -> pd.DataFrame:
-    """One row per :data:`ROWS` entry present in ``grid`` (box prompts at the config's first
+    """One row per :func:`headline_rows` entry present in ``grid`` (box prompts at the config's first
     percentile), with per setting ``<setting> iou``, ``... iou_ci_low`` / ``iou_ci_high``,
     ``... small``, ``... border``, ``... misses`` and ``... n``; plus ``label`` and ``tuned_on``.
     ``n_small`` / ``n_border``: the slices' image counts."""
@@ -85,7 +93,7 @@ def headline_table(grid: pd.DataFrame, config, settings: tuple[str, ...] = ("zer
     best_ci = summary.best_method_table(grid, variant, ci=True, percentile=percentile)
     out = []
     present = [s for s in settings if s in set(rows["setting"])]
-    for spec in ROWS:
+    for spec in headline_rows(config):
         rec: dict = {"label": spec.label, "tuned_on": spec.tuned_on}
         found = False
         for setting in present:
@@ -108,7 +116,8 @@ def headline_table(grid: pd.DataFrame, config, settings: tuple[str, ...] = ("zer
                 if t.empty:
                     continue
                 cams = sorted(t["cam"].unique())
-                cam = spec.cam if spec.cam is not None else ("gradcam" if "gradcam" in cams else cams[0])
+                first = config.strategy_cams[0] if config.strategy_cams else None
+                cam = spec.cam if spec.cam is not None else (first if first in cams else cams[0])
                 t = t[t["cam"] == cam].set_index("slice")
                 if t.empty or "all" not in t.index:
                     continue
@@ -174,4 +183,4 @@ def show_headline(grid: pd.DataFrame, config) -> None:
              f"segmenter `{config.segmenter}`, classifier `{config.models[0]}`.\n\n" + headline_markdown(table))
 
 
-__all__ = ["MISS_IOU", "ROWS", "HeadlineRow", "headline_table", "headline_markdown", "show_headline"]
+__all__ = ["MISS_IOU", "headline_rows", "HeadlineRow", "headline_table", "headline_markdown", "show_headline"]

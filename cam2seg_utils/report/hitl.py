@@ -252,13 +252,14 @@ class HitlPage:
 
         params = self.provenance_parameters()
         cfg = self.config
+        from ..data.registry import dataset_spec
         from .provenance import dataset_label
 
         dataset = dataset_label(cfg)
         return viz.provenance_markdown(profile=cfg.name, dataset=dataset, n_images=self.n_images,
                                        models={cfg.models[0]: cfg.zero_shot_weights}, segmenter=cfg.segmenter,
                                        checkpoint=cfg.segmenter_checkpoint or "default checkpoint of the segmenter",
-                                       parameters=params, synthetic=cfg.dataset == "synthetic")
+                                       parameters=params, synthetic=dataset_spec(cfg.dataset).synthetic)
 
     # -- figures ----------------------------------------------------------------------------
     def curves_figure(self, slice_name: str = "all", threshold: float = 0.85):

@@ -46,7 +46,7 @@ def run(config) -> MethodRun:
     from ..cams import compute_heatmap
     from ..data.synthetic import render_dermoscopy
     from ..models import build_classifier
-    from ..prompts import PromptParams, generate_prompts
+    from ..prompting.algorithm1 import PromptParams, generate_prompts
     from ..seeding import make_rng
     from ..segmenters import build_segmenter
 

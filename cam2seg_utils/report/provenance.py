@@ -16,6 +16,7 @@ import os
 from pathlib import Path
 from typing import Any, Mapping
 
+from ..data.registry import dataset_spec
 from .. import viz
 
 
@@ -145,7 +146,7 @@ def provenance(config, n_images: int, wall_time_s: float | None = None, include_
     viz.display_provenance(
         profile=config.name, dataset=dataset_label(config), n_images=n_images,
         models=weights_map(config), segmenter=config.segmenter, checkpoint=_segmenter_description(config),
-        parameters=params, wall_time_s=wall_time_s, synthetic=config.dataset == "synthetic")
+        parameters=params, wall_time_s=wall_time_s, synthetic=dataset_spec(config.dataset).synthetic)
 
 
 def _published_provenance(config, snap, params: dict[str, Any], extra: Mapping[str, Any]) -> None:
@@ -172,7 +173,7 @@ def _published_provenance(config, snap, params: dict[str, Any], extra: Mapping[s
         n_images=int(ds["n_images"]), models=models, segmenter=run.get("segmenter", config.segmenter),
         checkpoint=recorded_source_label(seg.get("file"), seg.get("id")) if seg else _segmenter_description(config),
         parameters=params, commit=str(run["git_commit"])[:12], date=f"run published {pub['published_at']}",
-        wall_time_s=None, synthetic=config.dataset == "synthetic")
+        wall_time_s=None, synthetic=dataset_spec(config.dataset).synthetic)
     regenerate_note(config)
 
 

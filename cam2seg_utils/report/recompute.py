@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..data.registry import dataset_spec
 from .provenance import ISIC_NOT_HERE, FigureUnavailable, local_isic_root, snapshot_of
 from .steps import ensure_data
 
@@ -41,7 +42,7 @@ def preferred(config, grid: pd.DataFrame) -> tuple[str, str]:
 def checkpoint_matches(config, model: str, grid: pd.DataFrame) -> bool:
     """Whether the fine-tuned checkpoint of ``model`` is here and is the one the grid used
     (its SHA-256 prefix in the ``weights`` column)."""
-    from ..experiments.cache import file_sha256
+    from ..file_digest import file_sha256
 
     path = config.finetuned_checkpoint(model)
     if not path.is_file():
@@ -74,10 +75,11 @@ def figure_samples(config):
     if snap is None:
         return ensure_data(config).test_dataset.load
     from ..data.isic import ISICDataset, split_paths
-    from ..experiments.cache import file_sha256
+    from ..file_digest import file_sha256
 
     info = snap.images.set_index("image_id")
-    if config.dataset == "synthetic":
+    synthetic = dataset_spec(config.dataset).synthetic
+    if synthetic:
         ensure_data(config)                      # deterministic: regenerated from the recorded seed
         roots = [Path(config.data_root)]
     else:
@@ -85,7 +87,7 @@ def figure_samples(config):
     folder = str(info["split_folder"].iloc[0])
     roots = [r for r in roots if split_paths(r, folder)[0].is_dir()]
     if not roots:
-        raise FigureUnavailable(ISIC_NOT_HERE if config.dataset != "synthetic"
+        raise FigureUnavailable(ISIC_NOT_HERE if not synthetic
                                 else f"the synthetic images of {config.data_root} could not be generated")
     dataset = ISICDataset(roots[0], split=folder)
 

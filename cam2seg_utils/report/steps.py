@@ -17,13 +17,14 @@ from .provenance import snapshot_of
 def ensure_data(config):
     """Make sure the images of ``config`` exist (synthetic data is generated, idempotently) and
     return its :class:`~cam2seg_utils.experiments.datasets.DataSplits`."""
-    from ..experiments.datasets import generate_synthetic_data, resolve_splits
+    from ..experiments.datasets import generate_synthetic_data, resolve_splits, spec_of
 
-    if config.dataset == "synthetic":
+    spec = spec_of(config)
+    if spec.generate is not None:
         generate_synthetic_data(config, progress=config.progress)
     elif not Path(config.data_root).is_dir():
-        raise FileNotFoundError(f"ISIC 2017 folder {config.data_root} not found (profile {config.name!r}); "
-                                f"download it with `python -m cam2seg_utils download --profile {config.name}` or set data_root")
+        raise FileNotFoundError(f"{spec.label} folder {config.data_root} not found (profile {config.name!r}); "
+                                + spec.obtain.replace("<profile>", config.name))
     return resolve_splits(config)
 
 
@@ -49,11 +50,11 @@ def ensure_grid(config) -> pd.DataFrame:
     """The grid table of ``config``: computed on first use (after fine-tuning when the config has
     the fine-tuned setting), resumed or read back afterwards (``run_grid`` builds no model when
     every image has a valid shard, and retries error shards and changed inputs)."""
-    from ..experiments.merge import load_table
     from ..experiments.run import run_grid
 
-    if snapshot_of(config) is not None:
-        return load_table(config.output_dir)
+    snap = snapshot_of(config)
+    if snap is not None:
+        return snap.grid.copy()   # validated once (publish.load_snapshot); not read again
     ensure_data(config)
     if "fine-tuned" in config.settings:
         missing = [m for m in config.models if not config.finetuned_checkpoint(m).is_file()]

@@ -124,7 +124,9 @@ def verdict(table: pd.DataFrame, grid: pd.DataFrame) -> Verdict:
     floors = floor_strategies(grid)
     t = table[~table["uses_ground_truth"]].copy()
     # RandomCAM is the paper's control, not a CAM that knows anything: its rows count as floors
-    t["uses_cam"] = ~t["strategy"].isin(sorted(floors)) & (t["cam"] != "randomcam")
+    from ..cams.registry import floor_cam
+
+    t["uses_cam"] = ~t["strategy"].isin(sorted(floors)) & (t["cam"] != floor_cam())
     best = (t.sort_values("iou", ascending=False).groupby(["setting", "model", "slice", "uses_cam"], sort=True)
             .head(1)[["setting", "model", "slice", "uses_cam", "strategy", "cam", "iou", "n"]])
     best = best.sort_values(["setting", "model", "slice", "uses_cam"])
@@ -165,7 +167,7 @@ def strategy_examples(config, grid: pd.DataFrame, strategy: str, reference: str 
     setting, model = preferred(config, grid)
     rows = rows[(rows["setting"] == setting) & (rows["model"] == model)]
     a = rows[rows["strategy"] == strategy].drop_duplicates("image_id").set_index("image_id")
-    b = rows[(rows["strategy"] == reference) & (rows["cam"] == "gradcam")].set_index("image_id")
+    b = rows[(rows["strategy"] == reference) & (rows["cam"] == config.strategy_cams[0])].set_index("image_id")
     common = a.index.intersection(b.index)
     if common.empty:
         return []

@@ -132,11 +132,14 @@ def randomcam_in_selection(grid: pd.DataFrame, config) -> pd.DataFrame:
     selections, per setting x model: how often each selection picks it, and the mean IoU with it
     among the candidates (Table 2's rows) and without it (the real CAMs only, same images).
     Empty when the grid has no RandomCAM rows."""
+    from ..cams.registry import floor_cam
+
     pv = main_variant(config)
     rows = cam_rows(grid, pv)
-    if rows.empty or "randomcam" not in set(rows["cam"]):
+    floor = floor_cam()
+    if rows.empty or floor not in set(rows["cam"]):
         return pd.DataFrame()
-    real = sorted(c for c in set(rows["cam"]) if c != "randomcam")
+    real = sorted(c for c in set(rows["cam"]) if c != floor)
     out = []
     for key in summary.SELECTIONS:
         with_rc = summary.best_per_image(grid, pv, key, **single_params(config))
@@ -145,7 +148,7 @@ def randomcam_in_selection(grid: pd.DataFrame, config) -> pd.DataFrame:
             w = without[(without["setting"] == setting) & (without["model"] == model)]
             w = w[w["image_id"].isin(set(grp["image_id"]))]
             out.append({"selection": SELECTION_LABELS[key], "setting": setting, "model": model, "n": len(grp),
-                        "RandomCAM picked": int((grp["cam"] == "randomcam").sum()),
+                        "RandomCAM picked": int((grp["cam"] == floor).sum()),
                         "mean IoU, RandomCAM among the candidates": grp["iou"].mean(),
                         "mean IoU, real CAMs only": w["iou"].mean()})
     return pd.DataFrame(out)
