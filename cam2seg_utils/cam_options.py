@@ -21,6 +21,11 @@ SCORECAM_SELECTIONS: tuple[str, ...] = ("variance", "gradient")
 DEFAULT_SCORECAM_CHANNELS: int | None = 64
 DEFAULT_SCORECAM_SELECTION: str = "variance"
 DEFAULT_ABLATION_CHANNELS: float = 1.0  # every channel
+#: Perturbed copies per forward pass on a CPU (ScoreCAM's masked images; AblationCAM's whole-
+#: network fallback). Small batches stay in the CPU caches: 8 masked 224-px images per pass cost
+#: Lite0 1.7x less CPU time per image than 64 (book/scaling.md). A GPU wants large batches: the
+#: ``paper`` profile sets 64.
+DEFAULT_CAM_BATCH_SIZE: int = 8
 
 
 @dataclass(frozen=True)
@@ -33,7 +38,7 @@ class CamOptions:
     ``scorecam_selection``: ``"variance"`` | ``"gradient"``, how the k channels are ranked.
     """
 
-    batch_size: int = 32
+    batch_size: int = DEFAULT_CAM_BATCH_SIZE
     ablation_channels: float | None = None
     scorecam_channels: int | None = None
     scorecam_selection: str = "variance"
@@ -59,5 +64,5 @@ class CamOptions:
 
 
 
-__all__ = ["SCORECAM_SELECTIONS", "DEFAULT_SCORECAM_CHANNELS", "DEFAULT_SCORECAM_SELECTION",
+__all__ = ["SCORECAM_SELECTIONS", "DEFAULT_CAM_BATCH_SIZE", "DEFAULT_SCORECAM_CHANNELS", "DEFAULT_SCORECAM_SELECTION",
            "DEFAULT_ABLATION_CHANNELS", "CamOptions"]

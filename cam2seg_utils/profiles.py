@@ -45,9 +45,12 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+from .cam_options import DEFAULT_CAM_BATCH_SIZE
 from .experiments.config import PAPER_CAMS, PAPER_MODELS, ExperimentConfig
 
 LITE0 = "tf_efficientnet_lite0"
+#: ScoreCAM's masked images per pass on a GPU (a CPU wants DEFAULT_CAM_BATCH_SIZE: book/scaling.md)
+GPU_CAM_BATCH_SIZE = 64
 
 
 def _smoke() -> dict[str, Any]:
@@ -56,7 +59,8 @@ def _smoke() -> dict[str, Any]:
         dataset="synthetic", data_root="data/smoke", synthetic_train_images=6, synthetic_test_images=4,
         synthetic_size_range=(96, 128), val_fraction=0.34, models=[LITE0], zero_shot_weights="embedded",
         finetune_init_weights="embedded", epochs=1, patience=1, batch_size=4, finetune_input_size=64,
-        cams=["gradcam", "gradcam++", "randomcam", "scorecam"], slow_cams_max_images=1, cam_batch_size=64,
+        cams=["gradcam", "gradcam++", "randomcam", "scorecam"], slow_cams_max_images=1,
+        cam_batch_size=DEFAULT_CAM_BATCH_SIZE,
         segmenter="litemedsam", prompt_variants=["box", "box+points", "points"],
         output_dir="results/smoke", checkpoint_dir="checkpoints/smoke", device="cpu",
     )
@@ -68,7 +72,7 @@ def _embedded() -> dict[str, Any]:
         dataset="synthetic", data_root="data/synthetic", synthetic_train_images=48, synthetic_test_images=24,
         synthetic_size_range=(192, 288), val_fraction=0.25, models=[LITE0], zero_shot_weights="embedded",
         finetune_init_weights="embedded", epochs=8, patience=3, batch_size=16, finetune_input_size=None,
-        cams=list(PAPER_CAMS), slow_cams_max_images=None, cam_batch_size=64, segmenter="litemedsam",
+        cams=list(PAPER_CAMS), slow_cams_max_images=None, cam_batch_size=DEFAULT_CAM_BATCH_SIZE, segmenter="litemedsam",
         prompt_variants=["box", "box+points", "points"], output_dir="results/embedded",
         checkpoint_dir="checkpoints/embedded", device="cpu",
     )
@@ -80,7 +84,7 @@ def _paper() -> dict[str, Any]:
         dataset="isic", data_root="data/isic2017", train_split="Training", test_split="Test",
         val_fraction=0.2, models=list(PAPER_MODELS), zero_shot_weights="imagenet",
         finetune_init_weights="imagenet", epochs=500, patience=20, batch_size=32, lr=1e-4,
-        cams=list(PAPER_CAMS), slow_cams_max_images=None, cam_batch_size=64, scorecam_channels=None,
+        cams=list(PAPER_CAMS), slow_cams_max_images=None, cam_batch_size=GPU_CAM_BATCH_SIZE, scorecam_channels=None,
         segmenter="medsam_vit_b",
         prompt_variants=["box", "box+points", "points"], output_dir="results/paper",
         checkpoint_dir="checkpoints/paper", device="cuda", num_workers=4,
@@ -93,7 +97,7 @@ def _local_isic() -> dict[str, Any]:
         dataset="isic", data_root="../shared/isic2017", train_split="Training", test_holdout_fraction=0.2,
         val_fraction=0.2, max_images=100, models=[LITE0], zero_shot_weights="embedded",
         finetune_init_weights="embedded", epochs=10, patience=3, batch_size=32,
-        cams=list(PAPER_CAMS), slow_cams_max_images=None, cam_batch_size=64, segmenter="litemedsam",
+        cams=list(PAPER_CAMS), slow_cams_max_images=None, cam_batch_size=DEFAULT_CAM_BATCH_SIZE, segmenter="litemedsam",
         prompt_variants=["box", "box+points", "points"], output_dir="results/local-isic",
         checkpoint_dir="checkpoints/local-isic", device="cpu",
     )
@@ -106,7 +110,7 @@ def _isic_official() -> dict[str, Any]:
         dataset="isic", data_root="../shared/isic2017", train_split="Training", test_split="Validation",
         test_holdout_fraction=None, val_fraction=0.15, max_images=None, models=[LITE0],
         zero_shot_weights="embedded", finetune_init_weights="embedded", epochs=10, patience=3, batch_size=32,
-        cams=list(PAPER_CAMS), slow_cams_max_images=None, cam_batch_size=64, segmenter="litemedsam",
+        cams=list(PAPER_CAMS), slow_cams_max_images=None, cam_batch_size=DEFAULT_CAM_BATCH_SIZE, segmenter="litemedsam",
         prompt_variants=["box", "box+points", "points"], output_dir="results/isic-official",
         checkpoint_dir="checkpoints/isic-official", device="cpu",
     )
