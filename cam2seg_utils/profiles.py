@@ -6,11 +6,14 @@ profile        what
 ``smoke``      minutes in CI: 6 synthetic training / 4 test images (96-128 px), EfficientNet-
                Lite0 (embedded ImageNet weights) zero-shot + fine-tuned 1 epoch at 64 px,
                Grad-CAM, Grad-CAM++, RandomCAM, and ScoreCAM on 1 image.
-``embedded``   the default; CPU and offline: synthetic data, LiteMedSAM, the embedded ImageNet
-               EfficientNet-Lite0 zero-shot and fine-tuned from those weights on the synthetic
-               training split; all five paper CAMs on every test image (ScoreCAM on its top-64
-               channels, AblationCAM on the network after the target layer: ~1 s per image
-               and model on a CPU).
+``embedded``   the default (``make book``); CPU and offline: synthetic data, LiteMedSAM, the
+               embedded ImageNet EfficientNet-Lite0 zero-shot and fine-tuned from those weights
+               (4 epochs) on 48 synthetic training images; all five paper CAMs on each of the
+               10 test images (ScoreCAM on its top-64 channels, AblationCAM on the network after
+               the target layer: ~1 s per image and model on a CPU); the simulated clicks of
+               chapter 10 on the first 4 of them (``hitl_max_images``: every start and mode, 20
+               clicks each). Sized for a pipeline check on synthetic images that builds in
+               minutes, not for statistics.
 ``paper``      the paper's setup, for a GPU: ISIC 2017 (downloaded under ``data_root``), the
                five paper classifiers with ImageNet weights (timm hub) zero-shot and fine-
                tuned (<= 500 epochs, patience 20), MedSAM ViT-B, all five CAMs (ScoreCAM on
@@ -69,9 +72,10 @@ def _smoke() -> dict[str, Any]:
 def _embedded() -> dict[str, Any]:
     return dict(
         name="embedded", description="offline CPU default: synthetic data, embedded Lite0, LiteMedSAM",
-        dataset="synthetic", data_root="data/synthetic", synthetic_train_images=48, synthetic_test_images=24,
-        synthetic_size_range=(192, 288), val_fraction=0.25, models=[LITE0], zero_shot_weights="embedded",
-        finetune_init_weights="embedded", epochs=8, patience=3, batch_size=16, finetune_input_size=None,
+        dataset="synthetic", data_root="data/synthetic", synthetic_train_images=48, synthetic_test_images=10,
+        hitl_max_images=4, synthetic_size_range=(192, 288), val_fraction=0.25, models=[LITE0],
+        zero_shot_weights="embedded", finetune_init_weights="embedded", epochs=4, patience=3, batch_size=16,
+        finetune_input_size=None,
         cams=list(PAPER_CAMS), slow_cams_max_images=None, cam_batch_size=DEFAULT_CAM_BATCH_SIZE, segmenter="litemedsam",
         prompt_variants=["box", "box+points", "points"], output_dir="results/embedded",
         checkpoint_dir="checkpoints/embedded", device="cpu",
