@@ -28,8 +28,9 @@ Steps:
    into ``book/generated/published/<profile>/``, after an index page made from its README.
    (Those index pages, the snapshots' titles and the intro's list of them: ``book/snapshot_pages.py``;
    the build's paths: ``book/book_paths.py``.)
-   ``--jobs 2`` runs those published pages in a second process while the run's own pages go
-   in order in the first (they never read each other's results).
+   ``--jobs 2`` (the default) runs those published pages in a second process while the run's
+   own pages go in order in the first (they never read each other's results); ``--jobs 1``
+   runs everything in order in one process.
 3. ``jupyter-book build <repo root> -W -n --keep-going`` with ``execute_notebooks: "off"``: the
    book shows papermill's outputs, nothing is executed twice, and any Sphinx warning fails. The
    table of contents is ``_toc.yml`` plus one part per extra snapshot, and the configuration is
@@ -413,8 +414,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-build", action="store_true", help="execute the notebooks, do not build the book")
     ap.add_argument("--kernel", default="python3")
     ap.add_argument("--cell-timeout", type=int, default=None, help="papermill per-cell timeout (s)")
-    ap.add_argument("--jobs", type=int, default=1,
-                    help="processes executing notebooks: this run's pages in order in one, published pages in the others")
+    ap.add_argument("--jobs", type=int, default=2,
+                    help="processes executing notebooks: this run's pages in order in one, published pages in the "
+                         "others (default 2: the published pages render while the run's own pages compute)")
     ap.add_argument("--clean", action="store_true", help="remove _build before building")
     ap.add_argument("--published", action="append", default=None, metavar="PROFILE",
                     help="render only these published snapshots (repeatable; default: every snapshot of "

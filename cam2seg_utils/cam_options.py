@@ -10,7 +10,8 @@ ranking) whose heatmaps correlate >= 0.99 with full ScoreCAM's; its masks overla
 method's with IoU 0.93, no image's mask IoU drops by more than 0.026 and the mean rises by 0.021,
 at 1/19 of pytorch-grad-cam's ScoreCAM CPU time. AblationCAM runs on every channel: it is the
 full method's arithmetic, and :class:`cam2seg_utils.cams.FastAblationCAM` makes it 178x cheaper
-than upstream's.
+than upstream's. The batch (:data:`DEFAULT_CAM_BATCH_SIZE`, 8 masked images per pass) was timed
+on official validation images: 1.7x less CPU time than 64 for the same heatmap.
 """
 from __future__ import annotations
 
