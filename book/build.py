@@ -431,7 +431,11 @@ def main(argv: list[str] | None = None) -> int:
         work = copy_sources(Path(args.workdir))
         print(f"[book] building in {work}", flush=True)
         rest = without_option(list(sys.argv[1:] if argv is None else argv), "--workdir")
-        return subprocess.run([sys.executable, str(work / "book" / "build.py"), *rest], cwd=work).returncode
+        sys.stdout.flush()
+        os.chdir(work)
+        # the copy's build.py in place of this process (same process id): whoever stops this build
+        # (a timeout, Ctrl-C) stops the copy's, and its paths are the copy's (book_paths.REPO)
+        os.execv(sys.executable, [sys.executable, str(work / "book" / "build.py"), *rest])
     if args.convert_only:
         url = repository_url()
         for src in notebook_sources(args.only):
