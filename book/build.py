@@ -78,7 +78,8 @@ if "google.colab" in sys.modules:
 
 #: What a build reads from the checkout, relative to it: copied by :func:`copy_sources`
 #: (the package is linked instead: the notebooks import it from their working directory).
-BUILD_SOURCES = ("_config.yml", "_toc.yml", "book", "notebooks", "results/published")
+BUILD_SOURCES = ("_config.yml", "_toc.yml", "book", "notebooks", "results/published", "results/heldout",
+                 "results/selection_study")
 LINKED_SOURCES = ("cam2seg_utils",)
 
 
