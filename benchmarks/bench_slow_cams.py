@@ -3,9 +3,10 @@
     python benchmarks/bench_slow_cams.py --isic-root ../shared/isic2017 --images 20 \
         --markdown results/bench_slow_cams/table.md   # pasted into book/scaling.md
 
-Images: the first ``--images`` **validation** ids of the ``local-isic`` profile (the part of the
-training split that fine-tuning holds out for early stopping and parameter choices; never the
-test ids), 256 x 256 as in ``../shared``. Classifier: EfficientNet-Lite0 with its embedded
+Images: the first ``--images`` ids of the **official ISIC 2017 Validation split** (``--split
+official-validation``, the default: the split on which the ``isic-official`` profile chooses its
+parameters; never the Test split) or of the ``local-isic`` profile's validation hold-out
+(``--split local-isic-val``, the table's images before), 256 x 256 as in ``../shared``. Classifier: EfficientNet-Lite0 with its embedded
 ImageNet weights (zero-shot; the CAM explains the predicted class). Segmenter: LiteMedSAM, one
 embedding per image. Prompt: Algorithm 1's box at the default percentile (box variant).
 
@@ -21,7 +22,10 @@ killed run resumes and a rerun only re-scores):
 * ``scorecam upstream`` / ``ablationcam upstream``: pytorch-grad-cam's own classes (a whole
   forward pass per channel), timed on the first ``--upstream-images`` images only (the slow
   paths being replaced; their maps are also compared with the references);
-* ``gradcam``: for scale.
+* ``gradcam``: for scale;
+* ``scorecam k=K (variance) batch=B``: the default k at other ``--timing-batch-sizes`` (masked
+  images per forward pass; the same heatmap, only the time changes), on the first
+  ``--timing-images`` images.
 
 Per variant: mean CPU seconds (process time; one torch thread, so that a shared machine's load
 does not blur the ratios) and wall seconds per image, masked images scored per image (ScoreCAM),
@@ -114,11 +118,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--isic-root", default="../shared/isic2017")
     ap.add_argument("--images", type=int, default=20)
     ap.add_argument("--ks", type=int, nargs="+", default=[16, 32, 64, 128], help="ScoreCAM k, variance ranking")
-    ap.add_argument("--gradient-ks", type=int, nargs="+", default=[32, 64], help="ScoreCAM k, gradient ranking")
-    ap.add_argument("--ratios", type=float, nargs="+", default=[0.05, 0.1, 0.25])
+    ap.add_argument("--gradient-ks", type=int, nargs="*", default=[32, 64], help="ScoreCAM k, gradient ranking")
+    ap.add_argument("--ratios", type=float, nargs="*", default=[0.05, 0.1, 0.25])
     ap.add_argument("--upstream-images", type=int, default=2,
                     help="images on which pytorch-grad-cam's own ScoreCAM / AblationCAM are timed (slow)")
-    ap.add_argument("--batch-size", type=int, default=64)
+    ap.add_argument("--upstream", nargs="*", choices=["scorecam", "ablationcam"], default=["scorecam", "ablationcam"],
+                    help="which of pytorch-grad-cam's own classes to time on the first --upstream-images images")
+    ap.add_argument("--batch-size", type=int, default=8)
+    ap.add_argument("--split", choices=["official-validation", "local-isic-val"], default="official-validation")
+    ap.add_argument("--timing-batch-sizes", type=int, nargs="*", default=[4, 8, 16, 32],
+                    help="other batch sizes at which ScoreCAM (default k) is timed")
+    ap.add_argument("--timing-images", type=int, default=3, help="images on which the batch sizes are timed")
     ap.add_argument("--workdir", default="results/bench_slow_cams")
     ap.add_argument("--markdown", default=None, help="write the table as Markdown here")
     ap.add_argument("--device", default="cpu")
@@ -132,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
 
     from cam2seg_utils.atomic import atomic_open, progress_bar
-    from cam2seg_utils.cams import CamExtractor, normalize_heatmap
+    from cam2seg_utils.cams import DEFAULT_SCORECAM_CHANNELS, CamExtractor, normalize_heatmap
     from cam2seg_utils.experiments.datasets import resolve_splits
     from cam2seg_utils.experiments.baselines import gt_box
     from cam2seg_utils.metrics import segmentation_metrics
@@ -142,12 +152,15 @@ def main(argv: list[str] | None = None) -> int:
     from cam2seg_utils.seeding import make_rng
     from cam2seg_utils.segmenters import build_segmenter
 
-    splits = resolve_splits(get_profile("local-isic", data_root=args.isic_root))
-    ids = splits.val_ids[: args.images]
-    ds = splits.train_dataset
+    if args.split == "official-validation":
+        splits = resolve_splits(get_profile("isic-official", data_root=args.isic_root))
+        ids, ds = splits.test_ids[: args.images], splits.test_dataset
+    else:
+        splits = resolve_splits(get_profile("local-isic", data_root=args.isic_root))
+        ids, ds = splits.val_ids[: args.images], splits.train_dataset
     clf = build_classifier("tf_efficientnet_lite0", weights="embedded", device=args.device)
     seg = build_segmenter("litemedsam", device=args.device)
-    work = Path(args.workdir)
+    work = Path(args.workdir) / args.split
     channels = _target_channels(clf, ds.load(ids[0]).image)  # upstream ScoreCAM: one pass per channel
     table = variants(args.ks, args.gradient_ks, args.ratios)
 
@@ -181,16 +194,21 @@ def main(argv: list[str] | None = None) -> int:
                             "iou_gt": segmentation_metrics(mask, gt)["iou"], "iou_vs_full": np.nan})
         heat_of, mask_of = {}, {}
         todo = list(table)
+        if n < args.timing_images:
+            todo += [(f"scorecam k={DEFAULT_SCORECAM_CHANNELS} (variance) batch={b}", "scorecam",
+                      {"scorecam_channels": DEFAULT_SCORECAM_CHANNELS, "scorecam_selection": "variance",
+                       "batch_size": b}) for b in args.timing_batch_sizes if b != args.batch_size]
         if n < args.upstream_images:
-            todo += [("scorecam upstream", "scorecam", None), ("ablationcam upstream", "ablationcam", None)]
+            todo += [(f"{m} upstream", m, None) for m in args.upstream]
         for label, method, kw in todo:
             if kw is None:
                 def compute(method=method):
                     return (*_upstream(clf, image, method, args.batch_size), channels)
             else:
                 def compute(method=method, kw=kw):
+                    kw = {"batch_size": args.batch_size, **kw}
                     t0, c0 = time.perf_counter(), time.process_time()
-                    with CamExtractor(clf, method, batch_size=args.batch_size, progress=False, **kw) as ex:
+                    with CamExtractor(clf, method, progress=False, **kw) as ex:
                         res = ex(image, target_class=target, resize=False)
                         passes = getattr(ex._cam, "last_passes", 0)
                     return res.raw, time.perf_counter() - t0, time.process_time() - c0, passes
@@ -237,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(row)
     out = pd.DataFrame(rows)
     with pd.option_context("display.width", 200, "display.max_columns", 20, "display.float_format", "{:.3f}".format):
-        print(f"{len(ids)} validation images of the local-isic split ({args.isic_root}), Lite0 embedded "
+        print(f"{len(ids)} images of {args.split} ({args.isic_root}), Lite0 embedded "
               f"zero-shot, LiteMedSAM, box prompt, percentile {PromptParams().percentile:g}, device {args.device}, "
               f"{args.threads} thread(s), batch {args.batch_size}")
         print(out.to_string(index=False))

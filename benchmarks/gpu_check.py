@@ -82,7 +82,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--train-images", type=int, default=None,
                     help="cap on fine-tuning training (and validation) images; default: the whole split")
     ap.add_argument("--isic-root", default="../shared/isic2017")
-    ap.add_argument("--cam-batch-size", type=int, default=64)
+    ap.add_argument("--cam-batch-size", type=int, default=None,
+                    help="ScoreCAM's masked images per pass (default: 64 on CUDA, the CPU default on a CPU)")
     ap.add_argument("--batch-size", type=int, default=32, help="fine-tuning batch size")
     ap.add_argument("--workdir", default=None, help="default: a temporary folder")
     ap.add_argument("--json", default=None, help="also write the table as JSON here")
@@ -110,6 +111,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.device == "cuda" and not torch.cuda.is_available():
         raise SystemExit("--device cuda but torch.cuda.is_available() is False; use --device cpu for the CPU run")
     device = torch.device(args.device)
+    if args.cam_batch_size is None:
+        from cam2seg_utils.cam_options import DEFAULT_CAM_BATCH_SIZE
+        from cam2seg_utils.profiles import GPU_CAM_BATCH_SIZE
+
+        args.cam_batch_size = GPU_CAM_BATCH_SIZE if device.type == "cuda" else DEFAULT_CAM_BATCH_SIZE
     work = Path(args.workdir or tempfile.mkdtemp(prefix="gpu_check-"))
     cfg = get_profile("local-isic", data_root=args.isic_root, device=args.device, max_images=args.images,
                       cam_batch_size=args.cam_batch_size, output_dir=str(work / "grid"),

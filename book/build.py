@@ -6,6 +6,7 @@
     python book/build.py --profile local-isic                 # renders results/published/local-isic
     python book/build.py --profile local-isic --rerun         # re-runs it on ../shared/isic2017
     python book/build.py --profile local-isic --param n_images=200
+    python book/build.py --profile smoke --workdir /tmp/book   # in a copy: this checkout's build untouched
 
 Steps:
 1. ``notebooks/NN_*.py`` (jupytext percent, the reviewed source) -> ``notebooks/NN_*.ipynb``
@@ -27,13 +28,19 @@ Steps:
    into ``book/generated/published/<profile>/``, after an index page made from its README.
    (Those index pages, the snapshots' titles and the intro's list of them: ``book/snapshot_pages.py``;
    the build's paths: ``book/book_paths.py``.)
-   ``--jobs 2`` runs those published pages in a second process while the run's own pages go
-   in order in the first (they never read each other's results).
+   ``--jobs 2`` (the default) runs those published pages in a second process while the run's
+   own pages go in order in the first (they never read each other's results); ``--jobs 1``
+   runs everything in order in one process.
 3. ``jupyter-book build <repo root> -W -n --keep-going`` with ``execute_notebooks: "off"``: the
    book shows papermill's outputs, nothing is executed twice, and any Sphinx warning fails. The
    table of contents is ``_toc.yml`` plus one part per extra snapshot, and the configuration is
    ``_config.yml`` with the repository and launch buttons switched off while ``repository.url``
    is empty; both are written to ``book/generated/`` and passed to ``jupyter-book``.
+
+``--workdir DIR`` builds in a copy of this checkout's book sources under ``DIR``
+(:func:`copy_sources`), so that its ``_build/html``, ``book/generated`` and any results and
+data of the run land there and a build already in the checkout is left as it is (the test
+suite's smoke build does this).
 
 Exit status: 0 on success; 1 when a notebook fails (the failing notebook is kept, with its
 traceback, in ``book/generated/``) or when the book build has warnings/errors.
@@ -67,6 +74,55 @@ if "google.colab" in sys.modules:
                            "_config.yml (see the README) and run `python book/build.py` again, or pip-install "
                            "cam2seg from its repository yourself before running this notebook.")
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", f"cam2seg[book] @ git+{{REPOSITORY_URL}}"], check=True)"""
+
+
+#: What a build reads from the checkout, relative to it: copied by :func:`copy_sources`
+#: (the package is linked instead: the notebooks import it from their working directory).
+BUILD_SOURCES = ("_config.yml", "_toc.yml", "book", "notebooks", "results/published", "results/heldout",
+                 "results/selection_study")
+LINKED_SOURCES = ("cam2seg_utils",)
+
+
+def copy_sources(dst: Path) -> Path:
+    """Copy what a build reads (:data:`BUILD_SOURCES`; not ``book/generated``, ``_build``,
+    caches or generated ``.ipynb``) into ``dst`` and link :data:`LINKED_SOURCES` there; returns
+    ``dst``. ``dst`` may hold an earlier copy (its results are kept, so a rerun resumes)."""
+    def ignore(folder: str, names: list[str]) -> set[str]:
+        here = Path(folder).resolve()
+        skip = {n for n in names
+                if n in ("__pycache__", "_build", ".ipynb_checkpoints") or n.endswith(".ipynb")}
+        if here == (REPO / "book").resolve():
+            skip.add("generated")
+        return skip
+
+    dst = Path(dst).resolve()
+    if dst == REPO.resolve() or REPO.resolve() in dst.parents:
+        raise SystemExit(f"--workdir {dst} is inside the checkout {REPO}: give a folder outside it")
+    dst.mkdir(parents=True, exist_ok=True)
+    for rel in BUILD_SOURCES:
+        src, out = REPO / rel, dst / rel
+        if src.is_dir():
+            shutil.copytree(src, out, ignore=ignore, dirs_exist_ok=True)
+        elif src.is_file():
+            out.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, out)
+    for rel in LINKED_SOURCES:
+        if not (dst / rel).exists():
+            (dst / rel).symlink_to(REPO / rel, target_is_directory=True)
+    return dst
+
+
+def without_option(argv: list[str], name: str) -> list[str]:
+    """``argv`` without ``name VALUE`` / ``name=VALUE``."""
+    out, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == name:
+            skip = True
+        elif not arg.startswith(name + "="):
+            out.append(arg)
+    return out
 
 
 def parse_param(text: str) -> tuple[str, Any]:
@@ -360,15 +416,28 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-build", action="store_true", help="execute the notebooks, do not build the book")
     ap.add_argument("--kernel", default="python3")
     ap.add_argument("--cell-timeout", type=int, default=None, help="papermill per-cell timeout (s)")
-    ap.add_argument("--jobs", type=int, default=1,
-                    help="processes executing notebooks: this run's pages in order in one, published pages in the others")
+    ap.add_argument("--jobs", type=int, default=2,
+                    help="processes executing notebooks: this run's pages in order in one, published pages in the "
+                         "others (default 2: the published pages render while the run's own pages compute)")
     ap.add_argument("--clean", action="store_true", help="remove _build before building")
     ap.add_argument("--published", action="append", default=None, metavar="PROFILE",
                     help="render only these published snapshots (repeatable; default: every snapshot of "
                          "results/published/; the test suite's smoke build renders the reference one)")
     ap.add_argument("--rerun", action="store_true",
                     help="run the profile's experiments even when results/published/<profile> exists")
+    ap.add_argument("--workdir", default=None, metavar="DIR",
+                    help="build in a copy of the book's sources under DIR (its _build/html, book/generated, "
+                         "results and data there), leaving this checkout's build as it is")
     args = ap.parse_args(argv)
+    if args.workdir is not None:
+        work = copy_sources(Path(args.workdir))
+        print(f"[book] building in {work}", flush=True)
+        rest = without_option(list(sys.argv[1:] if argv is None else argv), "--workdir")
+        sys.stdout.flush()
+        os.chdir(work)
+        # the copy's build.py in place of this process (same process id): whoever stops this build
+        # (a timeout, Ctrl-C) stops the copy's, and its paths are the copy's (book_paths.REPO)
+        os.execv(sys.executable, [sys.executable, str(work / "book" / "build.py"), *rest])
     if args.convert_only:
         url = repository_url()
         for src in notebook_sources(args.only):

@@ -6,11 +6,14 @@ profile        what
 ``smoke``      minutes in CI: 6 synthetic training / 4 test images (96-128 px), EfficientNet-
                Lite0 (embedded ImageNet weights) zero-shot + fine-tuned 1 epoch at 64 px,
                Grad-CAM, Grad-CAM++, RandomCAM, and ScoreCAM on 1 image.
-``embedded``   the default; CPU and offline: synthetic data, LiteMedSAM, the embedded ImageNet
-               EfficientNet-Lite0 zero-shot and fine-tuned from those weights on the synthetic
-               training split; all five paper CAMs on every test image (ScoreCAM on its top-64
-               channels, AblationCAM on the network after the target layer: ~1 s per image
-               and model on a CPU).
+``embedded``   the default (``make book``); CPU and offline: synthetic data, LiteMedSAM, the
+               embedded ImageNet EfficientNet-Lite0 zero-shot and fine-tuned from those weights
+               (4 epochs) on 48 synthetic training images; all five paper CAMs on each of the
+               10 test images (ScoreCAM on its top-64 channels, AblationCAM on the network after
+               the target layer: ~1 s per image and model on a CPU); the simulated clicks of
+               chapter 10 on the first 4 of them (``hitl_max_images``: every start and mode, 20
+               clicks each). Sized for a pipeline check on synthetic images that builds in
+               minutes, not for statistics.
 ``paper``      the paper's setup, for a GPU: ISIC 2017 (downloaded under ``data_root``), the
                five paper classifiers with ImageNet weights (timm hub) zero-shot and fine-
                tuned (<= 500 epochs, patience 20), MedSAM ViT-B, all five CAMs (ScoreCAM on
@@ -45,10 +48,13 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+from .cam_options import DEFAULT_CAM_BATCH_SIZE
 from .experiments.config import PAPER_MODELS, ExperimentConfig
 from .names import PAPER_CAMS
 
 LITE0 = "tf_efficientnet_lite0"
+#: ScoreCAM's masked images per pass on a GPU (a CPU wants DEFAULT_CAM_BATCH_SIZE: book/scaling.md)
+GPU_CAM_BATCH_SIZE = 64
 
 
 def _smoke() -> dict[str, Any]:
@@ -57,7 +63,8 @@ def _smoke() -> dict[str, Any]:
         dataset="synthetic", data_root="data/smoke", synthetic_train_images=6, synthetic_test_images=4,
         synthetic_size_range=(96, 128), val_fraction=0.34, models=[LITE0], zero_shot_weights="embedded",
         finetune_init_weights="embedded", epochs=1, patience=1, batch_size=4, finetune_input_size=64,
-        cams=["gradcam", "gradcam++", "randomcam", "scorecam"], slow_cams_max_images=1, cam_batch_size=64,
+        cams=["gradcam", "gradcam++", "randomcam", "scorecam"], slow_cams_max_images=1,
+        cam_batch_size=DEFAULT_CAM_BATCH_SIZE,
         segmenter="litemedsam", prompt_variants=["box", "box+points", "points"],
         output_dir="results/smoke", checkpoint_dir="checkpoints/smoke", device="cpu",
     )
@@ -66,10 +73,11 @@ def _smoke() -> dict[str, Any]:
 def _embedded() -> dict[str, Any]:
     return dict(
         name="embedded", description="offline CPU default: synthetic data, embedded Lite0, LiteMedSAM",
-        dataset="synthetic", data_root="data/synthetic", synthetic_train_images=48, synthetic_test_images=24,
-        synthetic_size_range=(192, 288), val_fraction=0.25, models=[LITE0], zero_shot_weights="embedded",
-        finetune_init_weights="embedded", epochs=8, patience=3, batch_size=16, finetune_input_size=None,
-        cams=list(PAPER_CAMS), slow_cams_max_images=None, cam_batch_size=64, segmenter="litemedsam",
+        dataset="synthetic", data_root="data/synthetic", synthetic_train_images=48, synthetic_test_images=10,
+        hitl_max_images=4, synthetic_size_range=(192, 288), val_fraction=0.25, models=[LITE0],
+        zero_shot_weights="embedded", finetune_init_weights="embedded", epochs=4, patience=3, batch_size=16,
+        finetune_input_size=None,
+        cams=list(PAPER_CAMS), slow_cams_max_images=None, cam_batch_size=DEFAULT_CAM_BATCH_SIZE, segmenter="litemedsam",
         prompt_variants=["box", "box+points", "points"], output_dir="results/embedded",
         checkpoint_dir="checkpoints/embedded", device="cpu",
     )
@@ -81,7 +89,7 @@ def _paper() -> dict[str, Any]:
         dataset="isic", data_root="data/isic2017", train_split="Training", test_split="Test",
         val_fraction=0.2, models=list(PAPER_MODELS), zero_shot_weights="imagenet",
         finetune_init_weights="imagenet", epochs=500, patience=20, batch_size=32, lr=1e-4,
-        cams=list(PAPER_CAMS), slow_cams_max_images=None, cam_batch_size=64, scorecam_channels=None,
+        cams=list(PAPER_CAMS), slow_cams_max_images=None, cam_batch_size=GPU_CAM_BATCH_SIZE, scorecam_channels=None,
         segmenter="medsam_vit_b",
         prompt_variants=["box", "box+points", "points"], output_dir="results/paper",
         checkpoint_dir="checkpoints/paper", device="cuda", num_workers=4,
@@ -94,7 +102,7 @@ def _local_isic() -> dict[str, Any]:
         dataset="isic", data_root="../shared/isic2017", train_split="Training", test_holdout_fraction=0.2,
         val_fraction=0.2, max_images=100, models=[LITE0], zero_shot_weights="embedded",
         finetune_init_weights="embedded", epochs=10, patience=3, batch_size=32,
-        cams=list(PAPER_CAMS), slow_cams_max_images=None, cam_batch_size=64, segmenter="litemedsam",
+        cams=list(PAPER_CAMS), slow_cams_max_images=None, cam_batch_size=DEFAULT_CAM_BATCH_SIZE, segmenter="litemedsam",
         prompt_variants=["box", "box+points", "points"], output_dir="results/local-isic",
         checkpoint_dir="checkpoints/local-isic", device="cpu",
     )
@@ -107,7 +115,7 @@ def _isic_official() -> dict[str, Any]:
         dataset="isic", data_root="../shared/isic2017", train_split="Training", test_split="Validation",
         test_holdout_fraction=None, val_fraction=0.15, max_images=None, models=[LITE0],
         zero_shot_weights="embedded", finetune_init_weights="embedded", epochs=10, patience=3, batch_size=32,
-        cams=list(PAPER_CAMS), slow_cams_max_images=None, cam_batch_size=64, segmenter="litemedsam",
+        cams=list(PAPER_CAMS), slow_cams_max_images=None, cam_batch_size=DEFAULT_CAM_BATCH_SIZE, segmenter="litemedsam",
         prompt_variants=["box", "box+points", "points"], output_dir="results/isic-official",
         checkpoint_dir="checkpoints/isic-official", device="cpu",
     )

@@ -135,22 +135,39 @@ SMOKE_BOOK_ARGS = ["--profile", "smoke", "--param", "n_images=2", "--param", 'ca
 
 @dataclass
 class SmokeBook:
-    html: Path          # _build/html
+    root: Path          # the copy of the checkout the book was built in (book/build.py --workdir)
+    html: Path          # <root>/_build/html
     log: str            # what book/build.py printed (stdout + stderr)
+    checkout_before: dict  # the checkout's build outputs (path -> mtime or None) before the build
+    checkout_after: dict   # ... and after it
+
+
+#: what a build in the checkout writes; a --workdir build must leave them as they are
+CHECKOUT_BUILD_OUTPUTS = ("_build/html/index.html", "book/generated/build_info.json", "notebooks/00_method.ipynb",
+                          "results/smoke")
+
+
+def _mtimes(root: Path) -> dict:
+    return {rel: (root / rel).stat().st_mtime_ns if (root / rel).exists() else None for rel in CHECKOUT_BUILD_OUTPUTS}
 
 
 @pytest.fixture(scope="session")
-def smoke_book() -> SmokeBook:
+def smoke_book(tmp_path_factory) -> SmokeBook:
     """Every notebook run by papermill with the smoke profile (the published snapshots' pages in
     a second process meanwhile) and the book built: once per test session, shared by
-    ``test_book_build.py`` and ``test_book_browser.py``."""
+    ``test_book_build.py`` and ``test_book_browser.py``. Built in a temporary copy
+    (``--workdir``), so that the checkout's own ``_build/html`` and ``book/generated`` (a
+    user's ``make book``) are left as they are."""
     if shutil.which("jupyter-book") is None:
         pytest.skip("jupyter-book not installed")
+    root = tmp_path_factory.mktemp("smoke-book")
+    before = _mtimes(REPO_ROOT)
     env = dict(os.environ, TQDM_DISABLE="1")
-    proc = subprocess.run([sys.executable, str(REPO_ROOT / "book" / "build.py"), *SMOKE_BOOK_ARGS],
+    proc = subprocess.run([sys.executable, str(REPO_ROOT / "book" / "build.py"), *SMOKE_BOOK_ARGS,
+                           "--workdir", str(root)],
                           cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=1500)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
-    return SmokeBook(REPO_ROOT / "_build" / "html", proc.stdout + proc.stderr)
+    return SmokeBook(root, root / "_build" / "html", proc.stdout + proc.stderr, before, _mtimes(REPO_ROOT))
 
 
 @pytest.fixture(scope="session")

@@ -351,6 +351,23 @@ def test_toc_and_config():
         assert "{" + key + "," in bib
 
 
+def test_workdir_copy_has_the_sources_and_none_of_the_outputs(build, tmp_path):
+    """``--workdir``: the book's sources copied (the package linked), no generated file with them."""
+    dst = build.copy_sources(tmp_path / "copy")
+    for rel in build.BUILD_SOURCES:
+        assert (dst / rel).exists(), rel
+    assert (dst / "cam2seg_utils").is_symlink() and (dst / "cam2seg_utils").resolve() == REPO / "cam2seg_utils"
+    assert sorted(p.name for p in (dst / "notebooks").iterdir()) == sorted(p.name for p in NOTEBOOK_SOURCES)
+    assert not (dst / "book" / "generated").exists() and not (dst / "_build").exists()
+    assert (dst / "results" / "published" / "isic-official" / "run_summary.json").is_file()
+    assert build.copy_sources(dst) == dst                                     # a second copy: same folder
+    with pytest.raises(SystemExit, match="inside the checkout"):
+        build.copy_sources(REPO / "_build" / "copy")
+    assert build.without_option(["--profile", "smoke", "--workdir", "/x", "--jobs", "2"], "--workdir") == \
+        ["--profile", "smoke", "--jobs", "2"]
+    assert build.without_option(["--workdir=/x", "--only", "03"], "--workdir") == ["--only", "03"]
+
+
 def test_build_param_parsing(build):
     assert build.parse_param("n_images=20") == ("n_images", 20)
     assert build.parse_param('models=["resnet50"]') == ("models", ["resnet50"])
@@ -366,7 +383,10 @@ def test_build_param_parsing(build):
 def test_smoke_book_builds(smoke_book):
     html_root = smoke_book.html
     assert "Unable to parse" not in smoke_book.log                   # papermill read every parameters cell
-    generated = REPO / "book" / "generated"
+    generated = smoke_book.root / "book" / "generated"
+    # built in a temporary copy: the checkout's own build outputs (a user's `make book`) untouched
+    assert smoke_book.checkout_after == smoke_book.checkout_before
+    assert smoke_book.html.is_relative_to(smoke_book.root) and "[book] building in" in smoke_book.log
     for src in NOTEBOOK_SOURCES:
         nb = json.loads((generated / f"{src.stem}.ipynb").read_text())
         errors = [o for c in nb["cells"] for o in c.get("outputs", []) if o.get("output_type") == "error"]
@@ -394,7 +414,7 @@ def test_smoke_book_builds(smoke_book):
 
     intro = (html_root / "book" / "intro.html").read_text()
     asked = SMOKE_BOOK_ARGS[SMOKE_BOOK_ARGS.index("--published") + 1]
-    info = json.loads((REPO / "book" / "generated" / "build_info.json").read_text())
+    info = json.loads((generated / "build_info.json").read_text())
     assert info["published_parts"] == [asked]
     for other in set(list_snapshots(REPO / "results" / "published")) - {asked}:
         assert f"generated/published/{other}/index.html" not in intro

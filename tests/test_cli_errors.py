@@ -122,7 +122,7 @@ OUT_OF_RANGE = {
     "zero_shot_weights": "", "finetune_init_weights": 3, "finetuned_checkpoints": ["best.pt"], "epochs": 0,
     "patience": -1, "batch_size": 0, "lr": -0.1, "weight_decay": -1, "finetune_input_size": 0, "monitor": "loss",
     "amp": "yes", "num_workers": -1, "settings": ["few-shot"], "cams": ["gradcamx"], "slow_cams": [3],
-    "slow_cams_max_images": -1, "cam_batch_size": 0, "scorecam_channels": 0, "scorecam_selection": "random",
+    "slow_cams_max_images": -1, "hitl_max_images": 0, "cam_batch_size": 0, "scorecam_channels": 0, "scorecam_selection": "random",
     "ablation_ratio": 0, "segmenter": "medsam", "segmenter_checkpoint": "", "prompt_variants": ["boxes"],
     "main_prompt_variant": "boxes", "percentile": [150], "num_points": [0], "amplification": [-1],
     "cam_mask_rows": "no", "strategies": ["candidate"], "strategy_cams": ["gradcamx"], "ranking_weights": "nope",

@@ -150,3 +150,23 @@ def test_cli_hitl_runs_and_prints_the_noc_table(tmp_path, capsys):
     assert "noc@85" in printed and "gt-box" in printed and str(out / "hitl.parquet") in printed
     table = hitl.load_table(out)
     assert list(table["click"]) == [0, 1] and set(table["start"]) == {"gt-box"} and table["error"].isna().all()
+
+
+def test_hitl_max_images_runs_the_first_evaluated_images_and_leaves_the_grid_alone(tmp_path):
+    """``hitl_max_images`` (the embedded profile's smaller click run): the first N evaluated
+    images, not the others; the grid's identity does not depend on it; 0 is refused."""
+    from cam2seg_utils.cli import main
+    from cam2seg_utils.experiments.datasets import evaluation_ids
+    from cam2seg_utils.profiles import get_profile
+
+    data = tmp_path / "data"
+    assert main(["generate-data", "--profile", "smoke", "--data-root", str(data), "--quiet"]) == 0
+    cfg = get_profile("smoke", data_root=str(data), output_dir=str(tmp_path / "run"), progress=False,
+                      hitl_max_images=2)
+    _, ids, _ = evaluation_ids(cfg)
+    assert len(ids) == 4
+    res = run_hitl(cfg, starts=["gt-box"], modes=["box-edit"], max_clicks=1)
+    assert sorted(res.table["image_id"].unique()) == sorted(ids[:2]) and res.summary["n_images"] == 2
+    assert cfg.fingerprint() == cfg.replace(hitl_max_images=None).fingerprint()
+    with pytest.raises(ValueError, match="hitl_max_images"):
+        cfg.replace(hitl_max_images=0)

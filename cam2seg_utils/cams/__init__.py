@@ -27,6 +27,7 @@ classes. The parameters of the two slow methods (and their defaults) live in
 """
 from cam2seg_utils.cam_options import (
     DEFAULT_ABLATION_CHANNELS,
+    DEFAULT_CAM_BATCH_SIZE,
     DEFAULT_SCORECAM_CHANNELS,
     DEFAULT_SCORECAM_SELECTION,
     SCORECAM_SELECTIONS,
@@ -57,6 +58,7 @@ __all__ = [
     "SMOOTHED_METHODS",
     "SMOOTHINGS",
     "SCORECAM_SELECTIONS",
+    "DEFAULT_CAM_BATCH_SIZE",
     "DEFAULT_SCORECAM_CHANNELS",
     "DEFAULT_SCORECAM_SELECTION",
     "DEFAULT_ABLATION_CHANNELS",

@@ -43,6 +43,7 @@ from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 
 from cam2seg_utils.cam_options import (
     DEFAULT_ABLATION_CHANNELS,
+    DEFAULT_CAM_BATCH_SIZE,
     DEFAULT_SCORECAM_CHANNELS,
     DEFAULT_SCORECAM_SELECTION,
     CamOptions,
@@ -156,7 +157,7 @@ class CamExtractor:
         self,
         classifier: Classifier,
         method: str,
-        batch_size: int = 32,
+        batch_size: int = DEFAULT_CAM_BATCH_SIZE,
         ablation_channels: float | None = DEFAULT_ABLATION_CHANNELS,
         *,
         scorecam_channels: int | None = DEFAULT_SCORECAM_CHANNELS,
@@ -357,7 +358,7 @@ def compute_heatmap(
     method: str,
     target_class: int | None = None,
     rng: np.random.Generator | None = None,
-    batch_size: int = 32,
+    batch_size: int = DEFAULT_CAM_BATCH_SIZE,
     ablation_channels: float | None = DEFAULT_ABLATION_CHANNELS,
     *,
     scorecam_channels: int | None = DEFAULT_SCORECAM_CHANNELS,

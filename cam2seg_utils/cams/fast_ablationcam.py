@@ -30,7 +30,7 @@ from pytorch_grad_cam.base_cam import BaseCAM
 from torch import nn
 
 from cam2seg_utils.atomic import progress_bar
-from cam2seg_utils.cam_options import CamOptions
+from cam2seg_utils.cam_options import DEFAULT_CAM_BATCH_SIZE, CamOptions
 
 __all__ = ["FastAblationCAM"]
 
@@ -53,7 +53,7 @@ class FastAblationCAM(BaseCAM):
     TAIL_BATCH_BYTES = 64 * 2**20
 
     def __init__(self, model: nn.Module, target_layers: list[nn.Module], reshape_transform=None, *,
-                 ratio: float = 1.0, batch_size: int = 32, channel_axis: int = 1) -> None:
+                 ratio: float = 1.0, batch_size: int = DEFAULT_CAM_BATCH_SIZE, channel_axis: int = 1) -> None:
         CamOptions(batch_size=batch_size, ablation_channels=ratio)  # validates
         super().__init__(model, target_layers, reshape_transform, uses_gradients=False)
         self.ratio = float(ratio)

@@ -25,7 +25,7 @@ from pytorch_grad_cam.base_cam import BaseCAM
 from torch import nn
 
 from cam2seg_utils.atomic import progress_bar
-from cam2seg_utils.cam_options import CamOptions
+from cam2seg_utils.cam_options import DEFAULT_CAM_BATCH_SIZE, CamOptions
 
 __all__ = ["TopKScoreCAM"]
 
@@ -46,7 +46,8 @@ class TopKScoreCAM(BaseCAM):
     """
 
     def __init__(self, model: nn.Module, target_layers: list[nn.Module], reshape_transform=None, *,
-                 channels: int | None = None, selection: str = "variance", batch_size: int = 32) -> None:
+                 channels: int | None = None, selection: str = "variance",
+                 batch_size: int = DEFAULT_CAM_BATCH_SIZE) -> None:
         CamOptions(batch_size=batch_size, scorecam_channels=channels, scorecam_selection=selection)  # validates
         uses_gradients = selection == "gradient" and channels is not None
         super().__init__(model, target_layers, reshape_transform, uses_gradients=uses_gradients)

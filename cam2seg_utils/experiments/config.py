@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from ..cam_options import (DEFAULT_ABLATION_CHANNELS, DEFAULT_SCORECAM_CHANNELS,
+from ..cam_options import (DEFAULT_ABLATION_CHANNELS, DEFAULT_CAM_BATCH_SIZE, DEFAULT_SCORECAM_CHANNELS,
                            DEFAULT_SCORECAM_SELECTION, SCORECAM_SELECTIONS, CamOptions)
 from .. import names
 from ..cams.registry import slow_cams
@@ -44,9 +44,11 @@ DEFAULT_STRATEGIES = ("algorithm1", "component", "refine", "cam-ensemble", "cand
 # they resolve to (the files' SHA-256) is part of the grid's identity instead
 # (:mod:`cam2seg_utils.experiments.identity`), so moving a checkpoint is still a resume and
 # replacing one is refused.
+# ``hitl_max_images`` only says how many of the evaluated images the ``hitl`` experiment runs
+# (each of its units has its own fingerprint), so it is left out too.
 RUNTIME_FIELDS = frozenset({"device", "progress", "num_workers", "output_dir", "cache_dir",
                             "checkpoint_dir", "finetuned_checkpoints", "segmenter_checkpoint",
-                            "name", "description", "main_prompt_variant"})
+                            "name", "description", "main_prompt_variant", "hitl_max_images"})
 
 
 @dataclass
@@ -118,7 +120,7 @@ class ExperimentConfig:
     cams: list[str] = field(default_factory=lambda: list(names.PAPER_CAMS))
     slow_cams: list[str] = field(default_factory=slow_cams)   # the methods whose trait `slow` is set
     slow_cams_max_images: int | None = None
-    cam_batch_size: int = 32
+    cam_batch_size: int = DEFAULT_CAM_BATCH_SIZE   # perturbed copies per pass (64 on a GPU: the paper profile)
     scorecam_channels: int | None = DEFAULT_SCORECAM_CHANNELS   # ScoreCAM's top-k (None = all channels)
     scorecam_selection: str = DEFAULT_SCORECAM_SELECTION        # "variance" | "gradient"
     ablation_ratio: float = DEFAULT_ABLATION_CHANNELS           # AblationCAM's ratio_channels_to_ablate
@@ -152,6 +154,9 @@ class ExperimentConfig:
     # segmenter baselines on the same images: ground-truth prompts (the ceiling) and the
     # whole-image box (the floor: no localisation at all)
     gt_baselines: list[str] = field(default_factory=lambda: list(BASELINES))
+    # --- the human in the loop (``hitl``) ------------------------------------------------------
+    # the first N evaluated images (None = all): the click curves need fewer images than the grid
+    hitl_max_images: int | None = None
     # --- run ---------------------------------------------------------------------------------
     seed: int = 0
     device: str = "cpu"
@@ -419,6 +424,7 @@ FIELD_RULES: dict[str, Any] = {
     "cams": _items(_text(), nonempty=False),
     "slow_cams": _items(_text(), nonempty=False),
     "slow_cams_max_images": _integer(0, optional=True),
+    "hitl_max_images": _integer(1, optional=True),
     "cam_batch_size": _integer(1),
     "scorecam_channels": _integer(1, optional=True),
     "scorecam_selection": _choice(SCORECAM_SELECTIONS),

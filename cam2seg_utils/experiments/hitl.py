@@ -4,7 +4,8 @@
 identity are one contract; the tables are in :mod:`.hitl_tables`, the modes in :mod:`cam2seg_utils.refinement`.)
 
 ``python -m cam2seg_utils hitl --profile isic-official`` runs, for every evaluated image of the
-profile (its test split; ``--max-images`` keeps the first ones), every **start** x every
+profile (its test split; ``--max-images`` keeps the first ones, and so does the config's
+``hitl_max_images``, which only this experiment reads), every **start** x every
 **refinement mode** (:data:`cam2seg_utils.refinement.REFINEMENT_MODES`):
 
 * starts (:data:`STARTS`): ``default-strategy`` = the mask of
@@ -378,8 +379,8 @@ def run_hitl(config: ExperimentConfig, *, starts: Sequence[str] = STARTS, modes:
     ``modes`` default: every registered mode; ``max_clicks`` default
     :data:`cam2seg_utils.refinement.MAX_CLICKS` (20). ``segmenter`` / ``dataset`` + ``image_ids``
     may be passed in (tests, notebooks); by default they come from ``config`` (the evaluated ids of
-    :func:`.datasets.evaluation_ids`). ``resume=False`` deletes the units of the asked starts x
-    modes first. ``output_dir`` default: :func:`hitl_dir`."""
+    :func:`.datasets.evaluation_ids`, the first ``config.hitl_max_images`` of them when set).
+    ``resume=False`` deletes the units of the asked starts x modes first. ``output_dir`` default: :func:`hitl_dir`."""
     from ..refinement import MAX_CLICKS, REFINEMENT_MODES, build_mode
     from .hitl_tables import summary_tables
 
@@ -394,7 +395,10 @@ def run_hitl(config: ExperimentConfig, *, starts: Sequence[str] = STARTS, modes:
     root = Path(output_dir) if output_dir is not None else hitl_dir(config)
     from .datasets import evaluated_images
 
+    asked = image_ids is not None
     dataset, image_ids, split_name = evaluated_images(config, dataset, image_ids)
+    if not asked and config.hitl_max_images is not None:
+        image_ids = image_ids[: int(config.hitl_max_images)]
     if segmenter is None:
         from ..segmenters import build_segmenter
 
