@@ -184,5 +184,6 @@ if [ ${#SUBMITTED[@]} = 0 ]; then
   exit 0
 fi
 if [ "$DRY_RUN" = 0 ]; then
-  echo "job ids: $JOBS_FILE; logs: $LOG_DIR/; watch them: squeue --jobs=$(comma "${SUBMITTED[@]}")"
+  echo "job ids: $JOBS_FILE; logs: $LOG_DIR/"
+  echo "watch them: squeue --jobs=$(comma "${SUBMITTED[@]}") -o '%.12i %.18j %.2t %.10M %R'"
 fi

@@ -31,7 +31,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from slurm_cluster import SlurmCluster, cannot_start
+from slurm_cluster import FINAL_STATES, SlurmCluster, cannot_start
 
 REPO = Path(__file__).resolve().parents[1]
 SHARDS = 2
@@ -108,6 +108,12 @@ def _submit(cluster: SlurmCluster, checkout: Path, *flags: str) -> tuple[str, di
     return res.stdout, jobs
 
 
+def _logs(checkout: Path) -> str:
+    """The tails of the jobs' logs (for a failure message)."""
+    return "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-2000:]}"
+                     for p in sorted((checkout / LOGS).glob("*.out")))
+
+
 def _task(records: list[dict], index: int) -> dict:
     return next(r for r in records if r.get("ArrayTaskId") == str(index))
 
@@ -153,8 +159,8 @@ def chain(cluster, checkout):
     test = ISICDataset(data.data_root, data.test_split)
     ids = sorted(test.ids)
     assert len(ids) == 4
-    bad = ids[2]                                                   # the second image of task 0
-    test.image_path(bad).write_bytes(b"this is not an image")
+    bad = ids[2]      # the second image of task 0: its mask file (fine-tuning reads only images)
+    test.mask_path(bad).write_bytes(b"this is not a mask")
     task1 = ids[1::SHARDS]
     out = checkout / OUT
 
@@ -164,12 +170,20 @@ def chain(cluster, checkout):
     end = time.monotonic() + WAIT
     first_shard = out / "shards" / shard_name(task1[0])
     while not first_shard.is_file() and time.monotonic() < end:
+        recs = cluster.jobs(grid)
+        if recs and all(r.get("JobState") in FINAL_STATES for r in recs) or any(
+                r.get("JobState") in FINAL_STATES for r in cluster.jobs(first["finetune"][0])
+                if r.get("JobState") != "COMPLETED"):
+            break
         time.sleep(0.1)
     killed = _task(cluster.jobs(grid), 1).get("JobState") == "RUNNING" and not (
         out / "shards" / shard_name(task1[1])).is_file()
     if killed:
         cluster.run("scancel", "--signal=KILL", "--full", f"{grid}_1")
     first_records = cluster.wait([j for j, _ in first.values()], WAIT)
+    for stage in ("finetune", "grid"):
+        for rec in first_records[first[stage][0]]:
+            assert rec["JobState"] in ("COMPLETED", "CANCELLED"), _logs(checkout)
     done_before = [i for i in task1 if (out / "shards" / shard_name(i)).is_file()]
 
     # 2. resubmitted: only what is missing; the merge killed while it runs
