@@ -4,10 +4,11 @@ checkout.
 
 The chain is the smoke profile (its 1-epoch fine-tuning, its 4 synthetic test images) with the grid
 cut to Grad-CAM, box prompts, Algorithm 1 and the ground-truth box, in 2 image shards; one test
-image is corrupted, and the book job renders one page (``--only 01``: a partial book). What
-happens, in the order a user would meet it:
+image is corrupted once the fine-tuning is done, and the book job renders one page (``--only 00``, the
+method page: a partial book). What happens, in the order a user would meet it:
 
-1. ``pipeline.sh`` submits finetune -> grid[0-1] -> merge -> book; grid task 1 is killed with
+1. ``pipeline.sh`` submits finetune -> grid[0-1] -> merge -> book (held: the test releases the
+   fine-tuning, corrupts the image, releases the rest); grid task 1 is killed with
    ``scancel --signal=KILL`` after its first image: SLURM cancels merge and book (their
    ``afterok`` can never be met).
 2. ``pipeline.sh --resume`` submits only grid task 1, the merge and the book; the merge job's
@@ -38,7 +39,7 @@ SHARDS = 2
 OUT = "results/slurm"                                 # the chain's results folder, in the copy
 CAM2SEG_ARGS = ("--cams gradcam --prompt-variants box --strategies algorithm1 --set gt_baselines=[gt-box] "
                 f"--output-dir {OUT}")
-BOOK_ARGS = "--only 01"
+BOOK_ARGS = "--only 00"     # the method page: its own synthetic image, not the corrupted data
 LOGS = "logs/slurm"
 #: per-stage resources as a user on a CPU cluster sets them (the node has 2 CPUs and 4000 MB)
 RESOURCES = ["--gres", "", "--cpus-per-task", "1", "--mem", "1G", "--time", "00:30:00", "--partition", "debug",
@@ -115,7 +116,8 @@ def _logs(checkout: Path) -> str:
 
 
 def _task(records: list[dict], index: int) -> dict:
-    return next(r for r in records if r.get("ArrayTaskId") == str(index))
+    """The record of array task ``index`` ({} while SLURM still lists it in a pending range)."""
+    return next((r for r in records if r.get("ArrayTaskId") == str(index)), {})
 
 
 def _kill_when(cluster: SlurmCluster, job: str, ready, what: str) -> bool:
@@ -159,13 +161,18 @@ def chain(cluster, checkout):
     test = ISICDataset(data.data_root, data.test_split)
     ids = sorted(test.ids)
     assert len(ids) == 4
-    bad = ids[2]      # the second image of task 0: its mask file (fine-tuning reads only images)
-    test.mask_path(bad).write_bytes(b"this is not a mask")
+    bad = ids[2]                                                   # the second image of task 0
     task1 = ids[1::SHARDS]
     out = checkout / OUT
 
-    # 1. the chain; grid task 1 killed after its first image
-    first_out, first = _submit(cluster, checkout)
+    # 1. the chain, submitted held; the fine-tuning released first (it reads every test image and
+    # refuses a corrupt one), then the image corrupted and the rest released; grid task 1 is
+    # killed after its first image
+    first_out, first = _submit(cluster, checkout, "--sbatch-args", "--hold")
+    cluster.run("scontrol", "release", first["finetune"][0])
+    cluster.wait([first["finetune"][0]], WAIT)
+    test.image_path(bad).write_bytes(b"this is not an image")
+    cluster.run("scontrol", "release", ",".join(first[s][0] for s in ("grid", "merge", "book")))
     grid = first["grid"][0]
     end = time.monotonic() + WAIT
     first_shard = out / "shards" / shard_name(task1[0])
@@ -333,12 +340,12 @@ def test_a_killed_merge_is_rerun_to_the_same_table(chain):
 def test_the_book_job_ran_papermill_and_wrote_the_html(chain, checkout):
     book = chain["third"]["book"][0]
     log = (checkout / LOGS / f"cam2seg-book-{book}.out").read_text()
-    assert "[book] executing 01_data" in log and "partial book (--only)" in log
-    assert (checkout / "book" / "generated" / "01_data.ipynb").is_file()
-    html = checkout / "_build" / "html" / "book" / "generated" / "01_data.html"
-    assert html.is_file() and "Data" in html.read_text(errors="replace")
+    assert "[book] executing 00_method" in log and "partial book (--only)" in log
+    assert (checkout / "book" / "generated" / "00_method.ipynb").is_file()
+    html = checkout / "_build" / "html" / "book" / "generated" / "00_method.html"
+    assert html.is_file() and "Algorithm 1" in html.read_text(errors="replace")
     info = json.loads((checkout / "book" / "generated" / "build_info.json").read_text())
-    assert info["parameters"]["profile"] == "smoke" and "01_data" in info["notebook_wall_time_s"]
+    assert info["parameters"]["profile"] == "smoke" and "00_method" in info["notebook_wall_time_s"]
 
 
 def test_nothing_of_the_cluster_is_left_running(cluster, chain):
