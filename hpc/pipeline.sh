@@ -76,6 +76,19 @@ done
 read -r -a EXTRA_SBATCH <<< "$SBATCH_ARGS"
 read -r -a CAM2SEG_LIST <<< "${CAM2SEG_ARGS:-}"
 
+deps() { local IFS=:; echo "$*"; }   # deps ID... -> "id1:id2"
+comma() { local IFS=,; echo "$*"; }
+ranges() {   # ranges 0 1 2 5 -> "0-2,5" (an sbatch --array list)
+  local out=() start=$1 prev=$1 i
+  shift
+  for i in "$@" ""; do
+    if [ -n "$i" ] && [ "$i" = $((prev + 1)) ]; then prev=$i; continue; fi
+    if [ "$start" = "$prev" ]; then out+=("$start"); else out+=("$start-$prev"); fi
+    start=$i prev=$i
+  done
+  comma "${out[@]}"
+}
+
 resources() {   # resources STAGE -> the sbatch flags of that stage in FLAGS
   local stage=$1 key value
   FLAGS=()
@@ -89,7 +102,9 @@ resources() {   # resources STAGE -> the sbatch flags of that stage in FLAGS
 
 # the profile's models and what is left to do, as the cam2seg commands see the configuration
 RESUME_FLAG=(); if [ "$RESUME" = 1 ]; then RESUME_FLAG=(--resume); fi
-PLAN=$(python hpc/plan.py --profile "$PROFILE" --shards "$SHARDS" "${RESUME_FLAG[@]}" -- "${CAM2SEG_LIST[@]}") || exit 2
+SKIP=(); [ "$FINETUNE" = 1 ] || SKIP+=(finetune); [ "$TUNE" = 1 ] || SKIP+=(tune); [ "$HITL" = 1 ] || SKIP+=(hitl)
+PLAN=$(python hpc/plan.py --profile "$PROFILE" --shards "$SHARDS" "${RESUME_FLAG[@]}" --skip "$(comma "${SKIP[@]}")" \
+       -- "${CAM2SEG_LIST[@]}") || exit 2
 eval "$PLAN"
 read -r -a MODEL_LIST <<< "$MODELS"
 JOBS_FILE=$LOG_DIR/jobs.txt
@@ -125,19 +140,6 @@ submit() {   # submit STAGE ARRAY DEPENDENCIES -- VAR=value...  -> sets JOB_ID
   fi
   SUBMITTED+=("$JOB_ID")
 }
-deps() { local IFS=:; echo "$*"; }   # deps ID... -> "id1:id2"
-comma() { local IFS=,; echo "$*"; }
-ranges() {   # ranges 0 1 2 5 -> "0-2,5" (an sbatch --array list)
-  local out=() start=$1 prev=$1 i
-  shift
-  for i in "$@" ""; do
-    if [ -n "$i" ] && [ "$i" = $((prev + 1)) ]; then prev=$i; continue; fi
-    if [ "$start" = "$prev" ]; then out+=("$start"); else out+=("$start-$prev"); fi
-    start=$i prev=$i
-  done
-  comma "${out[@]}"
-}
-
 COMMON=(PROFILE="$PROFILE" CAM2SEG_ARGS="${CAM2SEG_ARGS:-}")
 FT_ID="" GRID_ID="" BOOK_DEPS=()
 read -r -a TODO <<< "$FINETUNE_TODO"
@@ -169,7 +171,7 @@ if [ "$HITL" = 1 ] && [ "$HITL_TODO" = 1 ]; then
   BOOK_DEPS+=("$JOB_ID")
   echo "hitl: job $JOB_ID"
 fi
-if [ "$BOOK" = 1 ] && [ "$BOOK_TODO" = 1 ]; then
+if [ "$BOOK" = 1 ] && { [ "$BOOK_TODO" = 1 ] || [ ${#BOOK_DEPS[@]} -gt 0 ]; }; then
   resources book
   if [ "$DEVICE" = cuda ] && [[ " ${FLAGS[*]} " != *" --gres="* ]]; then
     # the book's pages that draw examples run the models on the profile's device: on the CPU here

@@ -2,7 +2,7 @@
 """What hpc/pipeline.sh submits: the profile's models and stages, and with ``--resume`` only the
 work whose outputs are missing. Prints shell assignments for ``eval`` (values quoted).
 
-    python hpc/plan.py --profile paper --shards 20 [--resume] -- <CAM2SEG_ARGS...>
+    python hpc/plan.py --profile paper --shards 20 [--resume] [--skip finetune,tune,hitl] -- <CAM2SEG_ARGS...>
 
 The configuration is built exactly as the stages' cam2seg commands build it (profile, then
 ``--config`` file, then flags, from ``CAM2SEG_ARGS``), so the folders checked are the ones the
@@ -17,7 +17,8 @@ jobs write. A stage's output counts as present when:
   book               _build/html/index.html and book/generated/build_info.json of this profile
 
 and a stage runs again whenever a stage it depends on runs (finetune -> grid -> merge -> book;
-finetune -> tune -> book; grid -> hitl -> book).
+finetune -> tune -> book; grid -> hitl -> book); a stage in ``--skip`` is left out and counts as
+done.
 """
 from __future__ import annotations
 
@@ -66,7 +67,9 @@ def book_done(profile: str) -> bool:
     return built.get("parameters", {}).get("profile") == profile
 
 
-def plan(profile: str, shards: int, resume: bool, cam2seg_args: list[str]) -> dict:
+def plan(profile: str, shards: int, resume: bool, cam2seg_args: list[str], skip: frozenset = frozenset()) -> dict:
+    """The assignments for pipeline.sh; ``skip``: stages left out (``--no-finetune`` etc.), which
+    count as done and trigger nothing downstream."""
     cfg = _config(profile, cam2seg_args)
     out = Path(cfg.output_dir)
     models = list(cfg.models)
@@ -79,12 +82,12 @@ def plan(profile: str, shards: int, resume: bool, cam2seg_args: list[str]) -> di
                 "BOOK_TODO": 1}
     finetune = [i for i, m in enumerate(models)
                 if not (REPO / "results" / f"{profile}-finetune" / m / "classification.csv").is_file()]
-    if not finetuned:
+    if not finetuned or "finetune" in skip:
         finetune = []
     grid = [k for k in range(shards) if finetune or not (out / "tasks" / f"shard-{k}-of-{shards}.json").is_file()]
     merge = bool(grid) or not merge_done(out, shards)
-    tune = bool(finetune) or not (out / "strategy_tuning" / "strategy_tuning.json").is_file()
-    hitl = bool(grid) or not (out / "hitl" / "hitl_summary.json").is_file()
+    tune = "tune" not in skip and (bool(finetune) or not (out / "strategy_tuning" / "strategy_tuning.json").is_file())
+    hitl = "hitl" not in skip and (bool(grid) or not (out / "hitl" / "hitl_summary.json").is_file())
     return {**p, "FINETUNE_TODO": " ".join(map(str, finetune)), "GRID_TODO": " ".join(map(str, grid)),
             "MERGE_TODO": int(merge), "TUNE_TODO": int(tune), "HITL_TODO": int(hitl),
             "BOOK_TODO": int(merge or tune or hitl or not book_done(profile))}
@@ -95,11 +98,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--profile", required=True)
     ap.add_argument("--shards", type=int, required=True)
     ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--skip", default="", help="comma-separated stages left out (finetune, tune, hitl)")
     ap.add_argument("cam2seg_args", nargs=argparse.REMAINDER)
     args = ap.parse_args(argv)
     rest = args.cam2seg_args[1:] if args.cam2seg_args[:1] == ["--"] else args.cam2seg_args
     try:
-        result = plan(args.profile, args.shards, args.resume, rest)
+        result = plan(args.profile, args.shards, args.resume, rest, frozenset(filter(None, args.skip.split(","))))
     except (KeyError, ValueError) as exc:
         print(f"pipeline.sh: {exc}", file=sys.stderr)
         return 2

@@ -137,6 +137,11 @@ def test_resume_submits_only_what_is_missing(tmp_path):
     res = _run(cmd, **args)
     assert res.returncode == 0 and _sbatch_lines(res.stdout) == []
     assert "nothing to submit" in res.stdout
+    # a stage left out (--no-hitl, --no-tune) is not waited for and triggers nothing
+    (out / "hitl" / "hitl_summary.json").unlink()
+    (out / "strategy_tuning" / "strategy_tuning.json").unlink()
+    res = _run([*cmd, "--no-hitl", "--no-tune"], **args)
+    assert res.returncode == 0 and "nothing to submit" in res.stdout, res.stdout + res.stderr
 
 
 @pytest.mark.parametrize("stage, env, expected", [
