@@ -213,16 +213,20 @@ def chain(cluster, checkout):
 @pytest.fixture(scope="module")
 def reference(chain, checkout, tmp_path_factory, litemedsam):
     """The same configuration in one process (its own folder and heatmap cache; the chain's
-    fine-tuned checkpoint and data)."""
+    fine-tuned checkpoint and data, by the same relative paths: run from the copy, as the jobs
+    are, so that the error row names the bad file as theirs does)."""
     from cam2seg_utils.cli import build_config, make_parser
     from cam2seg_utils.experiments.run import run_grid
 
     tmp = tmp_path_factory.mktemp("reference")
     args = make_parser().parse_args(["grid", "--profile", "smoke", *shlex.split(CAM2SEG_ARGS)])
-    cfg = build_config(args).replace(data_root=str(checkout / "data" / "smoke"),
-                                     checkpoint_dir=str(checkout / "checkpoints" / "smoke"),
-                                     output_dir=str(tmp / "out"), cache_dir=str(tmp / "cache"), progress=False)
-    return run_grid(cfg, segmenter=litemedsam).table
+    cfg = build_config(args).replace(output_dir=str(tmp / "out"), cache_dir=str(tmp / "cache"), progress=False)
+    cwd = os.getcwd()
+    os.chdir(checkout)
+    try:
+        return run_grid(cfg, segmenter=litemedsam).table
+    finally:
+        os.chdir(cwd)
 
 
 def _start(r: dict) -> str:
