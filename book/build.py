@@ -1,6 +1,11 @@
 #!/usr/bin/env python
 """Build the cam2seg book: notebooks -> papermill -> Jupyter Book (execution off).
 
+(Over 500 lines on purpose: the build's steps, from notebooks to the HTML, in the order they run,
+with the options that change them (published pages, a partial book, a working copy); the
+snapshots' page parts and the paths are already apart, in ``snapshot_pages.py`` and
+``book_paths.py``.)
+
     python book/build.py --profile smoke            # minutes, synthetic data (CI)
     python book/build.py                            # profile "embedded" (default)
     python book/build.py --profile local-isic                 # renders results/published/local-isic

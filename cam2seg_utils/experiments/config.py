@@ -3,6 +3,9 @@
 :class:`ExperimentConfig` is a plain dataclass so that it can be written to / read from YAML or
 JSON (``to_dict`` / ``from_dict`` / ``from_file``) and recorded verbatim in the run summary.
 Named presets live in :mod:`cam2seg_utils.profiles`.
+
+(Just over 500 lines on purpose: every field's type-and-range rule, :data:`FIELD_RULES`, sits
+beside the fields it checks, so that a field added without a rule is seen in the same file.)
 """
 from __future__ import annotations
 
