@@ -125,7 +125,9 @@ def test_smoke_book_in_chromium(smoke_book):
                 page.screenshot(path=str(REPO / "test-artifacts" / "book_published_table2.png"), full_page=True)
             if (html_root / PUBLISHED_STRATEGIES).is_file():
                 page.goto(base + PUBLISHED_STRATEGIES, wait_until="load")
-                strategies_text = page.inner_text("main")
+                # the long tables sit behind folds (a reader opens them): open every fold, read all
+                page.evaluate(OPEN_FOLDS_JS)
+                strategies_text = page.eval_on_selector("main", "e => e.textContent")
                 page.screenshot(path=str(REPO / "test-artifacts" / "book_published_strategies.png"), full_page=True)
             browser.close()
     finally:
@@ -179,6 +181,13 @@ def _assert_findings(text: str) -> None:
     assert len(found) >= 5
     for f in found:
         assert f.title in text and all(n in text for n in f.numbers), f.key
+
+
+#: Opens what a reader can unfold: <details> elements and sphinx-togglebutton's collapsed blocks.
+OPEN_FOLDS_JS = """() => {
+    document.querySelectorAll('details').forEach(d => { d.open = true; });
+    document.querySelectorAll('.toggle-hidden').forEach(e => e.classList.remove('toggle-hidden'));
+}"""
 
 
 def _assert_published_strategies(text: str) -> None:

@@ -158,6 +158,10 @@ def test_tune_strategies_fits_on_the_training_hold_out_and_reports_on_the_evalua
     printed = json.loads(capsys.readouterr().out)
     tuning = out / "strategy_tuning"
     assert printed == json.loads((tuning / "strategy_tuning.json").read_text())
+    # the selection study on the same harvest: each feature alone and every ranking side by side
+    assert printed["selection_study"]["files"] == ["features.csv", "selectors.csv"]
+    assert "a-priori" in set(pd.read_csv(tuning / "selectors.csv")["ranking"])
+    assert (tuning / "features.csv").is_file()
     cfg = get_profile("smoke", **overrides, max_images=2)
     fit_ids = resolve_splits(cfg).val_ids
     _, eval_ids, eval_split = evaluation_ids(cfg)

@@ -27,6 +27,10 @@ class _Cfg:
     percentile = [50.0]
     segmenter = "litemedsam"
     models = ["m"]
+    cams = ["gradcam", "randomcam"]
+    strategy_cams = ["gradcam", "gradcam++"]
+    strategies = ["algorithm1", "candidates", "image-prior"]
+    ranking_weights = "a-priori"
 
 
 def _grid() -> pd.DataFrame:

@@ -268,5 +268,11 @@ def run(config, out_dir, progress: bool = True) -> dict:
                          fit_split=f"{config.train_split} split hold-out")
     rankings = tables["selectors"][tables["selectors"]["k_masks"] >= 0]     # the oracle row is a reference
     summary["selection_study"] = {"files": [FEATURES_FILE, SELECTORS_FILE],
-                                  "best_cross_validated": rankings.loc[rankings["cv_iou"].idxmax(), "ranking"]}
+                                  "best_cross_validated": str(rankings.loc[rankings["cv_iou"].idxmax(), "ranking"])}
+    import json
+
+    from ..atomic import atomic_open
+
+    with atomic_open(out_dir / "strategy_tuning.json", "w") as fh:   # the run's one summary, study included
+        fh.write(json.dumps(summary, indent=2))
     return summary
